@@ -1,0 +1,99 @@
+"""The data path of the sample NICs: NET_BUFFER_LISTs to cells and back, shared by the MCM and the
+plain CoNDIS miniport (both drive the same simulated hardware, a :class:`condis.WirePort`)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from condis.constants import NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL
+from condis.drivers.signaling import SIGNALING_VCI, Cell
+from condis.structs import NDIS_TIMER_CHARACTERISTICS, NET_BUFFER_LIST, NET_BUFFER_LIST_POOL_PARAMETERS
+
+
+def payload(nbl: NET_BUFFER_LIST) -> bytes:
+    """The bytes a NET_BUFFER_LIST's first NET_BUFFER describes."""
+    nb = nbl.FirstNetBuffer
+    return b"" if nb is None else nb.Data[nb.DataOffset:nb.DataOffset + nb.DataLength]
+
+
+class CellNic:
+    """One adapter's transmit and receive machinery.
+
+    Sends are put on the wire at once and completed from a transmit-done timer (a DPC), as a NIC
+    interrupts when its transmit ring drains. Each received cell is indicated on the VC its VCI is
+    mapped to, then its NET_BUFFER_LIST is freed (NDIS gives ownership back on return).
+    """
+
+    def __init__(self, ndis: Any, adapter_handle: Any, port: Any, owner: Any,
+                 on_signal: Callable[[Cell], None] | None) -> None:
+        self.ndis = ndis
+        self.adapter_handle = adapter_handle
+        self.port = port
+        self.on_signal = on_signal
+        self.by_vci: dict[int, Any] = {}
+        self.tx_done: list[tuple[Any, NET_BUFFER_LIST]] = []
+        self.dropped = 0
+        self.pool = ndis.NdisAllocateNetBufferListPool(adapter_handle, NET_BUFFER_LIST_POOL_PARAMETERS(DataSize=9180))
+        _, self.timer = ndis.NdisAllocateTimerObject(adapter_handle, NDIS_TIMER_CHARACTERISTICS(
+            TimerFunction=self._transmit_done))
+        self.timer_armed = False
+        port.attach(ndis, self.on_cell, owner)
+
+    def close(self) -> None:
+        self.port.detach()
+        self.ndis.NdisCancelTimerObject(self.timer)
+        self.ndis.NdisFreeTimerObject(self.timer)
+        self.ndis.NdisFreeNetBufferListPool(self.pool)
+
+    def map(self, vcis: list[int], vc_handle: Any) -> None:
+        for vci in [v for v, h in self.by_vci.items() if h is vc_handle]:
+            del self.by_vci[vci]
+        for vci in vcis:
+            self.by_vci[vci] = vc_handle
+
+    def unmap(self, vc_handle: Any) -> None:
+        self.map([], vc_handle)
+
+    def pending_sends(self, vc_handle: Any) -> int:
+        return sum(1 for h, _ in self.tx_done if h is vc_handle)
+
+    def transmit_cell(self, cell: Cell) -> None:
+        self.port.transmit(cell)
+
+    def send(self, vc_handle: Any, vcis: list[int], first: NET_BUFFER_LIST) -> None:
+        nbl = first
+        while nbl is not None:
+            data = payload(nbl)
+            for vci in vcis:
+                self.port.transmit(Cell(vci, data))
+            self.tx_done.append((vc_handle, nbl))
+            nbl = nbl.Next
+        if not self.timer_armed:
+            self.timer_armed = True
+            self.ndis.NdisSetTimerObject(self.timer, -10, 0, None)   # 1 us: the transmit ring drains
+
+    def _transmit_done(self, s1: Any, ctx: Any, s2: Any, s3: Any) -> None:
+        self.timer_armed = False
+        done, self.tx_done = self.tx_done, []
+        by_vc: dict[Any, list[NET_BUFFER_LIST]] = {}
+        for h, nbl in done:
+            by_vc.setdefault(h, []).append(nbl)
+        for h, nbls in by_vc.items():
+            for a, b in zip(nbls, nbls[1:]):
+                a.Next = b
+            nbls[-1].Next = None
+            self.ndis.NdisMCoSendNetBufferListsComplete(h, nbls[0], NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL)
+
+    def on_cell(self, cell: Cell) -> None:
+        """The NIC's receive interrupt, at DISPATCH_LEVEL."""
+        if cell.vci == SIGNALING_VCI and self.on_signal is not None:
+            self.on_signal(cell)
+            return
+        vc = self.by_vci.get(cell.vci)
+        if vc is None:
+            self.dropped += 1
+            return
+        nbl = self.ndis.NdisAllocateNetBufferAndNetBufferList(self.pool, 0, 0, cell.payload, 0, len(cell.payload))
+        nbl.SourceHandle = vc
+        self.ndis.NdisMCoIndicateReceiveNetBufferLists(vc, nbl, 1, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL)
+        self.ndis.NdisFreeNetBufferList(nbl)

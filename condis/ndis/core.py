@@ -1,0 +1,184 @@
+"""What every DDI family of the host shares: handle checks, IRQL, calling handlers, violations.
+
+Data flows one way: a driver calls a DDI, the DDI checks its preconditions (raising
+:class:`condis.Violation` before it changes anything), moves object state, and calls the handlers
+of the other drivers through :meth:`NdisCore._up`, which is also where handler manners are
+checked (IRQL restored, no spin lock left held).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from condis import _status as st
+from condis._ddi_table import CALLBACKS, FUNCTIONS
+from condis.constants import DISPATCH_LEVEL, IRQL_NAMES, PASSIVE_LEVEL
+from condis.errors import Violation
+from condis.rules import RULES
+
+PENDING = st.NDIS_STATUS_PENDING
+SUCCESS = st.NDIS_STATUS_SUCCESS
+
+
+def status_name(status: Any) -> str:
+    """NDIS_STATUS_XXX for a status value (hex for an unknown one)."""
+    if isinstance(status, int):
+        return st.STATUS_NAMES.get(status, f"{status:#010x}")
+    return repr(status)
+
+
+def irql_rule(ddi: str) -> str:
+    """The IRQL compliance rule ddi-index.tsv names for a function."""
+    for rule in FUNCTIONS[ddi][1]:
+        if rule.startswith("Irql_"):
+            return rule
+    return "Irql_Miscellaneous_Function"
+
+
+def page_of(name: str) -> str:
+    """The reference page of a DDI function or handler."""
+    if name in FUNCTIONS:
+        return FUNCTIONS[name][2]
+    if name in CALLBACKS:
+        return CALLBACKS[name][1]
+    return "guide/connection-oriented-ndis.md"
+
+
+class NdisCore:
+    """State and helpers shared by the DDI families; see :class:`condis.Ndis`."""
+
+    def __init__(self, name: str, sim: Any) -> None:
+        self.name = name
+        self.sim = sim
+        self._ids = 0
+        self._irql = PASSIVE_LEVEL
+        self._locks_held = 0
+        self._current: Any = None  # the driver NDIS last called into (kept up to date when tracing)
+        self.tracer: Any = None
+
+    # ---------------------------------------------------------------- ids and errors
+
+    def _next_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def _violate(self, rule: str, ddi: str, detail: str, **objects: Any) -> Violation:
+        """Build the Violation for ``rule`` (callers ``raise`` it so control flow stays visible)."""
+        entry = RULES[rule]
+        page = entry.page
+        if rule.startswith("Irql_") and ddi in FUNCTIONS:
+            page = FUNCTIONS[ddi][2]
+        v = Violation(rule, page, ddi, f"[{self.name}] {detail}", **objects)
+        if self.tracer is not None:
+            self.tracer.violation(self, v)
+        return v
+
+    def _bad_handle(self, ddi: str, param: str, value: Any, expected: type) -> Violation:
+        if isinstance(value, expected):
+            if value.ndis is not self:
+                why = f"{value!r} belongs to host {value.ndis.name!r}"
+            else:
+                why = f"{value!r} is no longer valid (state {value.state})"
+        else:
+            why = f"got {type(value).__name__} {value!r}"
+        return self._violate("condis.BadHandle", ddi,
+                             f"{param} must be a live {expected.kind} handle of this host; {why}")
+
+    def _status_arg(self, ddi: str, status: Any, param: str = "Status") -> None:
+        """A Complete call's final status: an NDIS_STATUS value other than NDIS_STATUS_PENDING."""
+        if type(status) is not int:
+            raise self._violate("condis.BadParameter", ddi, f"{param} must be an NDIS_STATUS int, got {status!r}")
+        if status == PENDING:
+            raise self._violate("condis.PendingStatus", ddi,
+                                f"{param} is NDIS_STATUS_PENDING; a Complete call reports a final status")
+
+    # ---------------------------------------------------------------- IRQL
+
+    @property
+    def irql(self) -> int:
+        """The IRQL of the code running now on this host."""
+        return self._irql
+
+    def _passive_only(self, ddi: str) -> None:
+        if self._irql != PASSIVE_LEVEL:
+            raise self._violate(irql_rule(ddi), ddi,
+                                f"called at {IRQL_NAMES[self._irql]}; its page requires PASSIVE_LEVEL")
+
+    def _dispatch_only(self, ddi: str) -> None:
+        if self._irql != DISPATCH_LEVEL:
+            raise self._violate(irql_rule(ddi), ddi,
+                                f"called at {IRQL_NAMES[self._irql]}; its page requires DISPATCH_LEVEL")
+
+    # ---------------------------------------------------------------- calling drivers
+
+    def _up(self, fn: Callable[..., Any], name: str, *args: Any) -> Any:
+        """Call a driver's handler and check it returns with the IRQL and locks it was given."""
+        irql = self._irql
+        locks = self._locks_held
+        result = fn(*args)
+        if self._irql != irql or self._locks_held != locks:
+            self._handler_manners(name, irql, locks)
+        return result
+
+    def _handler_manners(self, name: str, irql: int, locks: int) -> None:
+        if self._locks_held != locks:
+            held = self._locks_held - locks
+            self._locks_held = locks
+            self._irql = irql
+            raise self._violate("SpinLockBalanced", name,
+                                f"returned still holding {held} spin lock(s) it acquired")
+        got = self._irql
+        self._irql = irql
+        raise self._violate("condis.HandlerIrql", name,
+                            f"was called at {IRQL_NAMES[irql]} and returned at {IRQL_NAMES.get(got, got)}")
+
+    def _result(self, name: str, result: Any, outs: int) -> tuple:
+        """Split a handler's return into (status, *OUT values), checking its shape."""
+        if outs:
+            if type(result) is tuple and len(result) == outs + 1 and type(result[0]) is int:
+                return result
+            raise self._violate("condis.HandlerReturn", name,
+                                f"must return (status, {outs} OUT value(s)) as a tuple; returned {result!r}")
+        if type(result) is not int:
+            raise self._violate("condis.HandlerReturn", name, f"must return an NDIS_STATUS int; returned {result!r}")
+        return (result,)
+
+    def _sync_only(self, name: str, status: int) -> None:
+        if status == PENDING:
+            raise self._violate("condis.NoPendingHere", name,
+                                "returned NDIS_STATUS_PENDING; this handler must complete synchronously")
+
+    def _handler(self, table: Any, field: str, name: str, owner: Any) -> Callable[..., Any]:
+        fn = getattr(table, field, None) if table is not None else None
+        if fn is None:
+            raise self._violate("condis.MissingHandler", name,
+                                f"{owner!r} registered no {field}, which NDIS needs here")
+        return fn
+
+    # ---------------------------------------------------------------- deferral and events
+
+    def _at_passive(self, fn: Callable[..., Any], args: tuple, label: str, owner: Any = None) -> None:
+        """Run ``fn`` now if at PASSIVE_LEVEL, else from an NDIS work item (PASSIVE_LEVEL handlers)."""
+        if self._irql == PASSIVE_LEVEL:
+            fn(*args)
+        else:
+            self.sim.scheduler.schedule(0, fn, args, kind="ndis-work", label=label, host=self,
+                                        irql=PASSIVE_LEVEL, owner=owner)
+
+    def _run_event(self, ev: Any) -> None:
+        """Run a scheduled event at its IRQL (called by the scheduler)."""
+        saved_irql, saved_locks = self._irql, self._locks_held
+        self._irql = ev.irql
+        tracer = self.tracer
+        if tracer is not None:
+            prev = self._current
+            self._current = ev.owner
+            tracer.event(self, ev)
+        try:
+            ev.fn(*ev.args)
+            if self._irql != ev.irql or self._locks_held != 0:
+                self._handler_manners(ev.label or ev.kind, ev.irql, 0)
+        finally:
+            self._irql, self._locks_held = saved_irql, saved_locks
+            if tracer is not None:
+                self._current = prev

@@ -1,0 +1,126 @@
+"""Sending and receiving NET_BUFFER_LISTs on VCs (guide: sending-and-receiving-data2.md,
+sending-net-buffer-structures-from-condis-drivers.md, receiving-net-buffer-structures-in-condis-drivers.md).
+
+Receives: NDIS hands protocols every indication with NDIS_RECEIVE_FLAGS_RESOURCES set, so ownership
+of the NET_BUFFER_LISTs goes back to the miniport when NdisMCoIndicateReceiveNetBufferLists returns.
+The receive page allows NDIS to indicate with other flags than the miniport's; this keeps
+NdisReturnNetBufferLists, which is outside condis's DDI surface, out of the picture.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from condis.constants import NDIS_RECEIVE_FLAGS_RESOURCES
+from condis.ndis import states as S
+from condis.ndis.calls import CallDdi
+from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Vc, VcHandle
+from condis.structs import NET_BUFFER_LIST
+
+_SEND_STATES = frozenset({S.CALL_CONNECTED, S.CALL_MODIFYING, S.CALL_ACCEPTED})
+# Data may still arrive while a close is being negotiated, until the close completes (seed page).
+_RECEIVE_STATES = _SEND_STATES | {S.CALL_CLOSING, S.CALL_CLOSE_INDICATED}
+
+
+class DataDdi(CallDdi):
+    """NdisCoSendNetBufferLists, NdisMCoSendNetBufferListsComplete, NdisMCoIndicateReceiveNetBufferLists."""
+
+    def _nbls(self, ddi: str, first: Any) -> list[NET_BUFFER_LIST]:
+        out = []
+        nbl = first
+        while nbl is not None:
+            if type(nbl) is not NET_BUFFER_LIST:
+                raise self._violate("condis.BadParameter", ddi, f"NetBufferLists must chain NET_BUFFER_LISTs; got {nbl!r}")
+            if nbl.Freed:
+                raise self._violate("condis.NblState", ddi, f"{nbl!r} was already freed with NdisFreeNetBufferList")
+            out.append(nbl)
+            nbl = nbl.Next
+        if not out:
+            raise self._violate("condis.BadParameter", ddi, "NetBufferLists is NULL")
+        return out
+
+    def _data_vc_ok(self, vc: Vc, states: frozenset[str]) -> bool:
+        if vc.activation != S.VC_ACTIVE:
+            return False
+        # A call manager's signaling VC has no call: active is enough.
+        return vc.af is None or vc.state in states
+
+    def NdisCoSendNetBufferLists(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST, SendFlags: int) -> None:
+        ddi = "NdisCoSendNetBufferLists"
+        vc = self._vch(ddi, NdisVcHandle, (SIDE_CLIENT, SIDE_CM))
+        nbls = self._nbls(ddi, NetBufferLists)
+        if NdisVcHandle.side == SIDE_CLIENT and vc.closed_by_client and vc.state in (S.CALL_CLOSING, S.CALL_IDLE):
+            raise self._violate("condis.SendAfterClose", ddi,
+                                f"the client already called NdisClCloseCall on VC {vc.id:#x} ({vc.state})", vc=vc)
+        if not self._data_vc_ok(vc, _SEND_STATES):
+            raise self._violate("condis.SendOnInactiveVc", ddi,
+                                f"VC {vc.id:#x} is {vc.activation} with call state {vc.state}; data flows on an "
+                                "activated VC whose call is up", vc=vc)
+        for nbl in nbls:
+            if nbl.SourceHandle is not NdisVcHandle:
+                raise self._violate("condis.BadParameter", ddi,
+                                    f"{nbl!r}.SourceHandle must be the sender's NdisVcHandle {NdisVcHandle!r} "
+                                    "(guide: sending-net-buffer-structures-from-condis-drivers.md)", vc=vc)
+        sends = vc.sends
+        if sends is None:
+            sends = vc.sends = set()
+        for nbl in nbls:
+            if nbl in sends:
+                raise self._violate("condis.NblState", ddi, f"{nbl!r} is already being sent on VC {vc.id:#x}", vc=vc)
+        sends.update(nbls)
+        mp = vc.adapter.miniport
+        self._up(mp.co.CoSendNetBufferListsHandler, "MiniportCoSendNetBufferLists", vc.miniport_context,
+                 NetBufferLists, SendFlags)
+
+    def NdisMCoSendNetBufferListsComplete(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
+                                          SendCompleteFlags: int) -> None:
+        ddi = "NdisMCoSendNetBufferListsComplete"
+        vc = self._vch(ddi, NdisVcHandle, (SIDE_MINIPORT, SIDE_MCM))
+        nbls = self._nbls(ddi, NetBufferLists)
+        sends = vc.sends or set()
+        stray = [n for n in nbls if n not in sends]
+        if stray:
+            raise self._violate("condis.SendComplete", ddi,
+                                f"{stray} are not sends outstanding on VC {vc.id:#x} (never sent there, or already "
+                                "completed)", vc=vc)
+        sends.difference_update(nbls)
+        # Return each NET_BUFFER_LIST to the protocol that sent it, in the order the miniport gave.
+        by_sender: dict[str, list[NET_BUFFER_LIST]] = {}
+        for n in nbls:
+            by_sender.setdefault(n.SourceHandle.side, []).append(n)
+        for side, group in by_sender.items():
+            for a, b in zip(group, group[1:]):
+                a.Next = b
+            group[-1].Next = None
+            if side == SIDE_CLIENT:
+                co, ctx = vc.af.client.protocol.co, vc.client_context
+            else:
+                co, ctx = vc.cm_binding.protocol.co, vc.cm_context
+            self._up(co.CoSendNetBufferListsCompleteHandler, "ProtocolCoSendNetBufferListsComplete", ctx, group[0],
+                     SendCompleteFlags)
+
+    def NdisMCoIndicateReceiveNetBufferLists(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
+                                             NumberOfNetBufferLists: int, CoReceiveFlags: int) -> None:
+        ddi = "NdisMCoIndicateReceiveNetBufferLists"
+        vc = self._vch(ddi, NdisVcHandle, (SIDE_MINIPORT, SIDE_MCM))
+        nbls = self._nbls(ddi, NetBufferLists)
+        if NumberOfNetBufferLists != len(nbls):
+            raise self._violate("condis.BadParameter", ddi,
+                                f"NumberOfNetBufferLists is {NumberOfNetBufferLists} but the chain holds {len(nbls)}")
+        if not self._data_vc_ok(vc, _RECEIVE_STATES):
+            raise self._violate("condis.SendOnInactiveVc", ddi,
+                                f"VC {vc.id:#x} is {vc.activation} with call state {vc.state}; a VC carries no data "
+                                "once it is deactivated or its call closed (seed: NdisMCmCloseCallComplete)", vc=vc)
+        for n in nbls:
+            if n.SourceHandle is not NdisVcHandle:
+                raise self._violate("condis.BadParameter", ddi,
+                                    f"{n!r}.SourceHandle must be {NdisVcHandle!r} (guide: receiving-net-buffer-"
+                                    "structures-in-condis-drivers.md)", vc=vc)
+        flags = CoReceiveFlags | NDIS_RECEIVE_FLAGS_RESOURCES
+        if vc.af is None:
+            proto, ctx, binding = vc.cm_binding.protocol, vc.cm_context, vc.cm_binding
+        else:
+            binding = vc.af.client
+            proto, ctx = binding.protocol, vc.client_context
+        self._up(proto.co.CoReceiveNetBufferListsHandler, "ProtocolCoReceiveNetBufferLists", binding.context, ctx,
+                 NetBufferLists, NumberOfNetBufferLists, flags)

@@ -1,0 +1,93 @@
+"""The host: one simulated machine's NDIS library, with every DDI as a method.
+
+``Ndis`` is assembled from one class per DDI family, in the order the guide builds them up:
+registration and PnP, AFs and SAPs, VCs, calls and parties, data, requests and status, support.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from condis._ddi_table import FUNCTIONS
+from condis.ndis.support import SupportDdi
+from condis.sim import Simulation
+
+
+class Ndis(SupportDdi):
+    """One simulated host's NDIS.
+
+    Args:
+        name: the host's name, shown in messages and traces.
+        sim: the :class:`condis.Simulation` (virtual clock and scheduler) the host lives in; hosts
+            that talk over a wire share one. A new one is made when omitted.
+        tracer: an object with ``ddi_call``, ``ddi_return``, ``handler_call``, ``handler_return``,
+            ``event`` and ``violation`` methods (see :mod:`condis.trace`); ``None`` records nothing
+            and costs nothing.
+    """
+
+    def __init__(self, name: str = "host", sim: Simulation | None = None, tracer: Any = None) -> None:
+        self.sim = sim if sim is not None else Simulation()
+        super().__init__(name, self.sim)
+        self.sim.hosts.append(self)
+        if tracer is None:
+            tracer = self.sim.tracer
+        if tracer is not None:
+            self.trace_with(tracer)
+
+    def __repr__(self) -> str:
+        return f"<Ndis host {self.name!r}>"
+
+    # ------------------------------------------------------------------ simulation control
+
+    def run(self, until: int | Callable[[], bool] | None = None, max_steps: int | None = None) -> int:
+        """Run the simulation (every host sharing it) until nothing is runnable, virtual time reaches
+        ``until`` nanoseconds, or ``until()`` returns true. Returns the number of events run."""
+        return self.sim.run(until, max_steps)
+
+    def post(self, fn: Callable[..., Any], *args: Any, delay_ns: int = 0, irql: int = 0, label: str = "",
+             owner: Any = None) -> Any:
+        """Schedule ``fn(*args)`` to run on this host at ``irql`` after ``delay_ns`` of virtual time.
+
+        This is how a scenario drives drivers: each step is an event the scheduler orders.
+        """
+        return self.sim.scheduler.schedule(delay_ns, fn, args, kind="post", label=label or getattr(fn, "__name__", ""),
+                                           host=self, irql=irql, owner=owner)
+
+    @property
+    def now(self) -> int:
+        """Virtual time in nanoseconds."""
+        return self.sim.scheduler.now
+
+    # ------------------------------------------------------------------ tracing
+
+    def trace_with(self, tracer: Any) -> None:
+        """Record every DDI call and return, handler call and return, event and violation."""
+        self.tracer = tracer
+        for name in FUNCTIONS:
+            setattr(self, name, _traced_ddi(self, name, getattr(type(self), name)))
+        self._up = functools.partial(_traced_up, self)  # type: ignore[method-assign]
+
+
+def _traced_ddi(host: Ndis, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        tracer = host.tracer
+        token = tracer.ddi_call(host, name, args)
+        result = fn(host, *args)
+        tracer.ddi_return(host, name, token, result)
+        return result
+    return call
+
+
+def _traced_up(host: Ndis, fn: Callable[..., Any], name: str, *args: Any) -> Any:
+    tracer = host.tracer
+    prev = host._current
+    host._current = host.roles.get(fn)
+    token = tracer.handler_call(host, name, host._current, args)
+    try:
+        result = SupportDdi._up(host, fn, name, *args)
+    finally:
+        host._current = prev
+    tracer.handler_return(host, name, token, result)
+    return result

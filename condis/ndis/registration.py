@@ -1,0 +1,257 @@
+"""Driver registration (guide: initializing-a-miniport-driver.md, initializing-a-protocol-driver.md,
+condis-*-registration.md, configuring-optional-*-driver-services.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from condis.ndis import states as S
+from condis.ndis.core import SUCCESS, NdisCore
+from condis.ndis.objects import Adapter, Driver, DriverObject, MiniportDriver, ProtocolDriver
+from condis.structs import (
+    NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
+    NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
+    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+    NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
+    NDIS_MINIPORT_CO_CHARACTERISTICS,
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
+    NDIS_PROTOCOL_CO_CHARACTERISTICS,
+    NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
+)
+
+
+class RegistrationDdi(NdisCore):
+    """NdisMRegisterMiniportDriver, NdisRegisterProtocolDriver, NdisSetOptionalHandlers and kin."""
+
+    def __init__(self, name: str, sim: Any) -> None:
+        super().__init__(name, sim)
+        self.drivers: dict[str, Driver] = {}
+        self._by_driver_object: dict[int, Driver] = {}
+        # handler -> (driver name, role), for traces: which lane a handler call lands in
+        self.roles: dict[Any, tuple[str, str]] = {}
+
+    def _note_handlers(self, name: str, role: str, table: Any) -> None:
+        for field in table.__slots__:
+            fn = getattr(table, field)
+            if callable(fn):
+                self.roles[fn] = (name, role)
+
+    def _driver_of(self, ddi: str, driver_object: Any) -> Driver:
+        drv = self._by_driver_object.get(id(driver_object)) if isinstance(driver_object, DriverObject) else None
+        if drv is None or drv.state == S.DRIVER_UNLOADED:
+            raise self._violate("condis.BadParameter", ddi,
+                                f"DriverObject must be the DRIVER_OBJECT this host passed DriverEntry; got {driver_object!r}")
+        return drv
+
+    # ------------------------------------------------------------------ miniport drivers
+
+    def NdisMRegisterMiniportDriver(self, DriverObject: Any, RegistryPath: Any, MiniportDriverContext: Any,
+                                    MiniportDriverCharacteristics: NDIS_MINIPORT_DRIVER_CHARACTERISTICS
+                                    ) -> tuple[int, MiniportDriver | None]:
+        ddi = "NdisMRegisterMiniportDriver"
+        self._passive_only(ddi)
+        drv = self._driver_of(ddi, DriverObject)
+        chars = MiniportDriverCharacteristics
+        if not isinstance(chars, NDIS_MINIPORT_DRIVER_CHARACTERISTICS):
+            raise self._violate("condis.BadParameter", ddi,
+                                f"MiniportDriverCharacteristics must be NDIS_MINIPORT_DRIVER_CHARACTERISTICS, got {chars!r}")
+        if drv.miniport is not None:
+            raise self._violate("condis.Registration", ddi, f"driver {drv.name!r} already registered as a miniport")
+        for field in ("InitializeHandlerEx", "HaltHandlerEx", "UnloadHandler", "PauseHandler", "RestartHandler"):
+            if getattr(chars, field) is None:
+                raise self._violate("condis.MissingHandler", ddi, f"MiniportDriverCharacteristics.{field} is required")
+        mp = MiniportDriver(self, self._next_id(), drv, MiniportDriverContext, chars)
+        drv.miniport = mp
+        self._note_handlers(drv.name, "Miniport", chars)
+        if chars.SetOptionsHandler is not None:
+            mp.in_set_options = True
+            try:
+                status = self._result("SetOptions", self._up(chars.SetOptionsHandler, "SetOptions", mp,
+                                                             MiniportDriverContext), 0)[0]
+            finally:
+                mp.in_set_options = False
+            if status != SUCCESS:
+                drv.miniport = None
+                mp.state = S.DEREGISTERED
+                return status, None
+        if mp.co is None:
+            # guide: condis-miniport-driver-registration.md — a CoNDIS miniport registers its Co handlers
+            drv.miniport = None
+            mp.state = S.DEREGISTERED
+            raise self._violate("condis.Registration", ddi,
+                                f"{drv.name!r} set no NDIS_MINIPORT_CO_CHARACTERISTICS in SetOptions; "
+                                "condis runs CoNDIS miniports only")
+        if mp.cm is None:
+            # An MCM handles VC creation and activation itself (guide: differences-in-virtual-connections.md);
+            # a plain CoNDIS miniport needs all four VC handlers.
+            missing = [f for f in ("CoCreateVcHandler", "CoDeleteVcHandler", "CoActivateVcHandler",
+                                   "CoDeactivateVcHandler") if getattr(mp.co, f) is None]
+            if missing:
+                drv.miniport = None
+                mp.state = S.DEREGISTERED
+                raise self._violate("condis.MissingHandler", ddi,
+                                    f"NDIS_MINIPORT_CO_CHARACTERISTICS for {drv.name!r} lacks {', '.join(missing)}")
+        return SUCCESS, mp
+
+    def NdisMDeregisterMiniportDriver(self, NdisMiniportDriverHandle: MiniportDriver) -> None:
+        ddi = "NdisMDeregisterMiniportDriver"
+        self._passive_only(ddi)
+        mp = NdisMiniportDriverHandle
+        if not isinstance(mp, MiniportDriver) or mp.ndis is not self or mp.state != S.REGISTERED:
+            raise self._bad_handle(ddi, "NdisMiniportDriverHandle", mp, MiniportDriver)
+        live = [a for a in mp.adapters if a.state != S.ADAPTER_HALTED]
+        if live:
+            raise self._violate("condis.Registration", ddi, f"adapters {live} of {mp.name!r} are not halted yet")
+        mp.state = S.DEREGISTERED
+        mp.driver.miniport = None
+
+    # ------------------------------------------------------------------ protocol drivers
+
+    def NdisRegisterProtocolDriver(self, ProtocolDriverContext: Any,
+                                   ProtocolCharacteristics: NDIS_PROTOCOL_DRIVER_CHARACTERISTICS
+                                   ) -> tuple[int, ProtocolDriver | None]:
+        ddi = "NdisRegisterProtocolDriver"
+        self._passive_only(ddi)
+        chars = ProtocolCharacteristics
+        if not isinstance(chars, NDIS_PROTOCOL_DRIVER_CHARACTERISTICS):
+            raise self._violate("condis.BadParameter", ddi,
+                                f"ProtocolCharacteristics must be NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, got {chars!r}")
+        drv = self._loading
+        if drv is None:
+            raise self._violate("condis.Registration", ddi, "must be called from DriverEntry (see load_driver)")
+        if drv.protocol is not None:
+            raise self._violate("condis.Registration", ddi, f"driver {drv.name!r} already registered a protocol")
+        for field in ("BindAdapterHandlerEx", "UnbindAdapterHandlerEx", "NetPnPEventHandler"):
+            if getattr(chars, field) is None:
+                raise self._violate("condis.MissingHandler", ddi, f"ProtocolCharacteristics.{field} is required")
+        proto = ProtocolDriver(self, self._next_id(), drv, ProtocolDriverContext, chars)
+        drv.protocol = proto
+        self._note_handlers(drv.name, "Protocol", chars)
+        if chars.SetOptionsHandler is not None:
+            proto.in_set_options = True
+            try:
+                status = self._result("SetOptions", self._up(chars.SetOptionsHandler, "SetOptions", proto,
+                                                             ProtocolDriverContext), 0)[0]
+            finally:
+                proto.in_set_options = False
+            if status != SUCCESS:
+                drv.protocol = None
+                proto.state = S.DEREGISTERED
+                return status, None
+        if proto.co is None:
+            drv.protocol = None
+            proto.state = S.DEREGISTERED
+            raise self._violate("condis.Registration", ddi,
+                                f"{drv.name!r} set no NDIS_PROTOCOL_CO_CHARACTERISTICS in SetOptions; "
+                                "condis runs CoNDIS protocols only (guide: condis-client-registration.md)")
+        role = "Call Manager" if proto.cm is not None and proto.cl is None else "Client"
+        self._note_handlers(drv.name, role, chars)
+        self._note_handlers(drv.name, role, proto.co)
+        return SUCCESS, proto
+
+    def NdisDeregisterProtocolDriver(self, NdisProtocolHandle: ProtocolDriver) -> None:
+        ddi = "NdisDeregisterProtocolDriver"
+        self._passive_only(ddi)
+        proto = NdisProtocolHandle
+        if not isinstance(proto, ProtocolDriver) or proto.ndis is not self or proto.state != S.REGISTERED:
+            raise self._bad_handle(ddi, "NdisProtocolHandle", proto, ProtocolDriver)
+        live = [b for b in proto.bindings if b.state != S.BINDING_UNBOUND]
+        if live:
+            raise self._violate("condis.Registration", ddi,
+                                f"bindings {live} are still open; NDIS unbinds them before the driver unloads")
+        proto.state = S.DEREGISTERED
+        proto.driver.protocol = None
+
+    # ------------------------------------------------------------------ optional handlers
+
+    def NdisSetOptionalHandlers(self, NdisHandle: Any, OptionalHandlers: Any) -> int:
+        """Register a CoNDIS handler table from SetOptions (guide: condis-*-registration.md)."""
+        ddi = "NdisSetOptionalHandlers"
+        self._passive_only(ddi)
+        h, table = NdisHandle, OptionalHandlers
+        if not isinstance(h, (MiniportDriver, ProtocolDriver)) or h.ndis is not self:
+            raise self._violate("condis.BadHandle", ddi,
+                                f"NdisHandle must be the driver handle passed to SetOptions; got {h!r}")
+        if not h.in_set_options:
+            raise self._violate("condis.SetOptionsOnly", ddi,
+                                f"called for {h.name!r} outside its SetOptions handler")
+        if isinstance(h, MiniportDriver):
+            if isinstance(table, NDIS_MINIPORT_CO_CHARACTERISTICS):
+                need = ("CoSendNetBufferListsHandler", "CoOidRequestHandler")
+                slot = "co"
+            elif isinstance(table, NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS):
+                need = _CM_REQUIRED
+                slot = "cm"
+            else:
+                raise self._violate("condis.BadParameter", ddi,
+                                    f"a miniport driver passes NDIS_MINIPORT_CO_CHARACTERISTICS or "
+                                    f"NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS; got {type(table).__name__}")
+        else:
+            if isinstance(table, NDIS_PROTOCOL_CO_CHARACTERISTICS):
+                need = ("CoStatusHandlerEx", "CoReceiveNetBufferListsHandler", "CoSendNetBufferListsCompleteHandler")
+                slot = "co"
+            elif isinstance(table, NDIS_CO_CLIENT_OPTIONAL_HANDLERS):
+                need = _CL_REQUIRED
+                slot = "cl"
+            elif isinstance(table, NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS):
+                need = _CM_REQUIRED + ("CmCreateVcHandler", "CmDeleteVcHandler")
+                slot = "cm"
+            else:
+                raise self._violate("condis.BadParameter", ddi,
+                                    f"a protocol driver passes NDIS_PROTOCOL_CO_CHARACTERISTICS, "
+                                    f"NDIS_CO_CLIENT_OPTIONAL_HANDLERS or NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS; "
+                                    f"got {type(table).__name__}")
+        missing = [f for f in need if getattr(table, f) is None]
+        if missing:
+            raise self._violate("condis.MissingHandler", ddi,
+                                f"{type(table).__name__} for {h.name!r} lacks {', '.join(missing)}")
+        if getattr(h, slot) is not None:
+            raise self._violate("condis.Registration", ddi,
+                                f"{type(table).__name__} already registered for {h.name!r}")
+        setattr(h, slot, table)
+        if isinstance(h, MiniportDriver):
+            role = "MCM" if slot == "cm" or h.cm is not None else "Miniport"
+            if slot == "cm":
+                self._note_handlers(h.name, role, h.chars)
+                if h.co is not None:
+                    self._note_handlers(h.name, role, h.co)
+        else:
+            role = {"cl": "Client", "cm": "Call Manager"}.get(slot, "Client" if h.cm is None else "Call Manager")
+        self._note_handlers(h.name, role, table)
+        return SUCCESS
+
+    # ------------------------------------------------------------------ adapter attributes
+
+    def NdisMSetMiniportAttributes(self, NdisMiniportHandle: Adapter, MiniportAttributes: Any) -> int:
+        ddi = "NdisMSetMiniportAttributes"
+        self._passive_only(ddi)
+        ad = NdisMiniportHandle
+        if not isinstance(ad, Adapter) or ad.ndis is not self or ad.state == S.ADAPTER_HALTED:
+            raise self._bad_handle(ddi, "NdisMiniportHandle", ad, Adapter)
+        if not ad.in_initialize:
+            raise self._violate("condis.Registration", ddi,
+                                f"{ad!r}: attributes are set from MiniportInitializeEx (state {ad.state})")
+        if isinstance(MiniportAttributes, NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES):
+            if ad.context is not None:
+                raise self._violate("condis.Registration", ddi, f"{ad!r}: registration attributes set twice")
+            ad.context = MiniportAttributes.MiniportAdapterContext
+        elif isinstance(MiniportAttributes, NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES):
+            if ad.context is None:
+                raise self._violate("condis.Registration", ddi,
+                                    f"{ad!r}: registration attributes come before general attributes")
+            ad.general = MiniportAttributes
+        else:
+            raise self._violate("condis.BadParameter", ddi,
+                                f"MiniportAttributes must be registration or general attributes, got {MiniportAttributes!r}")
+        return SUCCESS
+
+    _loading: Driver | None = None
+
+
+_CM_REQUIRED = ("CmOpenAfHandler", "CmCloseAfHandler", "CmRegisterSapHandler", "CmDeregisterSapHandler",
+                "CmMakeCallHandler", "CmCloseCallHandler", "CmIncomingCallCompleteHandler",
+                "CmActivateVcCompleteHandler", "CmDeactivateVcCompleteHandler", "CmModifyCallQoSHandler")
+_CL_REQUIRED = ("ClCreateVcHandler", "ClDeleteVcHandler", "ClOpenAfCompleteHandlerEx", "ClCloseAfCompleteHandler",
+                "ClRegisterSapCompleteHandler", "ClDeregisterSapCompleteHandler", "ClMakeCallCompleteHandler",
+                "ClModifyCallQoSCompleteHandler", "ClCloseCallCompleteHandler", "ClIncomingCallHandler",
+                "ClIncomingCallQoSChangeHandler", "ClIncomingCloseCallHandler", "ClCallConnectedHandler")

@@ -1,0 +1,198 @@
+"""OID requests and status indications (guide: querying-or-setting-information.md,
+condis-miniport-driver-oid-requests.md, condis-protocol-driver-oid-requests.md,
+condis-mcm-oid-requests.md, indicating-miniport-driver-status.md,
+condis-miniport-driver-status-indications.md, handling-status-indications-in-a-condis-protocol-driver.md).
+
+A protocol's NdisCoOidRequest with no AF goes to the miniport (MiniportCoOidRequest); with an AF it
+goes to the protocol at the other end of the AF (ProtocolCoOidRequest of the call manager or
+client). An MCM asks its client with NdisMCmOidRequest. A handler that returns a final status
+finishes the request; one that returns NDIS_STATUS_PENDING finishes it with the matching
+Complete call, which NDIS turns into the requester's ProtocolCoOidRequestComplete.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from condis.ndis import states as S
+from condis.ndis.core import PENDING
+from condis.ndis.data import DataDdi
+from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Adapter, Af, Binding, Party, VcHandle
+from condis.structs import NDIS_OID_REQUEST, NDIS_STATUS_INDICATION
+
+
+class OidRecord:
+    """An OID request NDIS is waiting to see completed."""
+
+    __slots__ = ("request", "target", "af", "vc", "party", "complete", "adapter", "done")
+
+    def __init__(self, request: Any, target: str, af: Af | None, vc: Any, party: Party | None,
+                 complete: tuple, adapter: Adapter) -> None:
+        self.request = request
+        self.target = target          # who must complete it: "miniport", "call manager", "MCM", "client"
+        self.af = af
+        self.vc = vc
+        self.party = party
+        self.complete = complete      # (handler, handler name, af ctx, vc ctx, party ctx) of the requester
+        self.adapter = adapter
+        self.done = False
+
+
+class RequestDdi(DataDdi):
+    """NdisCoOidRequest, NdisMCmOidRequest, their completions, and NdisMCoIndicateStatusEx."""
+
+    def __init__(self, name: str, sim: Any) -> None:
+        super().__init__(name, sim)
+        self._oids: dict[int, OidRecord] = {}
+
+    def _request_arg(self, ddi: str, req: Any) -> None:
+        if not isinstance(req, NDIS_OID_REQUEST):
+            raise self._violate("condis.BadParameter", ddi, f"the request must be NDIS_OID_REQUEST, got {req!r}")
+        if id(req) in self._oids:
+            raise self._violate("condis.OidComplete", ddi, f"{req!r} is already pending; a request is issued once "
+                                "until it completes")
+
+    def _contexts(self, side: str, af: Af | None, vc: Any, party: Party | None) -> tuple:
+        if side == SIDE_CLIENT:
+            return (af.client_context if af else None, vc.client_context if vc else None,
+                    party.client_context if party else None)
+        return (af.cm_context if af else None, vc.cm_context if vc else None, party.cm_context if party else None)
+
+    def NdisCoOidRequest(self, NdisBindingHandle: Binding, NdisAfHandle: Af | None, NdisVcHandle: VcHandle | None,
+                         NdisPartyHandle: Party | None, OidRequest: NDIS_OID_REQUEST) -> int:
+        ddi = "NdisCoOidRequest"
+        b = self._binding(ddi, NdisBindingHandle)
+        af = None if NdisAfHandle is None else self._af(ddi, NdisAfHandle)
+        self._request_arg(ddi, OidRequest)
+        if af is None:
+            side = SIDE_CM if b.protocol.cm is not None and b.protocol.cl is None else SIDE_CLIENT
+        elif af.client is b:
+            side = SIDE_CLIENT
+        elif af.registered.cm_binding is b:
+            side = SIDE_CM
+        else:
+            raise self._violate("condis.WrongCaller", ddi, f"{b!r} is neither the client nor the call manager of {af!r}")
+        vc = None
+        if NdisVcHandle is not None:
+            vc = self._vch(ddi, NdisVcHandle, (side,))
+        party = None if NdisPartyHandle is None else self._party(ddi, NdisPartyHandle)
+        if side == SIDE_CLIENT:
+            table, field = b.protocol.cl, "ClOidRequestCompleteHandler"
+        else:
+            table, field = b.protocol.cm, "CmOidRequestCompleteHandler"
+        done = getattr(table, field, None)
+        complete = (done, "ProtocolCoOidRequestComplete") + self._contexts(side, af, vc, party)
+        if af is None:
+            mp = b.adapter.miniport
+            rec = OidRecord(OidRequest, SIDE_MINIPORT if mp.cm is None else SIDE_MCM, None, vc, party, complete,
+                            b.adapter)
+            return self._issue(rec, mp.co.CoOidRequestHandler, "MiniportCoOidRequest",
+                               (b.adapter.context, vc.miniport_context if vc else None, OidRequest))
+        if side == SIDE_CLIENT:
+            target = SIDE_MCM if af.is_mcm else SIDE_CM
+            fn = self._handler(af.cm, "CmOidRequestHandler", "ProtocolCoOidRequest", af.registered)
+            args = self._contexts(SIDE_CM, af, vc, party)
+        else:
+            target = SIDE_CLIENT
+            fn = self._handler(af.client.protocol.cl, "ClOidRequestHandler", "ProtocolCoOidRequest",
+                               af.client.protocol)
+            args = self._contexts(SIDE_CLIENT, af, vc, party)
+        rec = OidRecord(OidRequest, target, af, vc, party, complete, b.adapter)
+        return self._issue(rec, fn, "ProtocolCoOidRequest", args + (OidRequest,))
+
+    def NdisMCmOidRequest(self, NdisAfHandle: Af, NdisVcHandle: VcHandle | None, NdisPartyHandle: Party | None,
+                          NdisOidRequest: NDIS_OID_REQUEST) -> int:
+        ddi = "NdisMCmOidRequest"
+        af = self._af(ddi, NdisAfHandle)
+        self._cm_family(ddi, af.is_mcm, af)
+        self._request_arg(ddi, NdisOidRequest)
+        vc = None if NdisVcHandle is None else self._vch(ddi, NdisVcHandle, (SIDE_MCM,))
+        party = None if NdisPartyHandle is None else self._party(ddi, NdisPartyHandle)
+        complete = (af.cm.CmOidRequestCompleteHandler, "ProtocolCoOidRequestComplete") + \
+            self._contexts(SIDE_CM, af, vc, party)
+        fn = self._handler(af.client.protocol.cl, "ClOidRequestHandler", "ProtocolCoOidRequest", af.client.protocol)
+        rec = OidRecord(NdisOidRequest, SIDE_CLIENT, af, vc, party, complete, af.registered.adapter)
+        return self._issue(rec, fn, "ProtocolCoOidRequest",
+                           self._contexts(SIDE_CLIENT, af, vc, party) + (NdisOidRequest,))
+
+    def _issue(self, rec: OidRecord, fn: Any, name: str, args: tuple) -> int:
+        key = id(rec.request)
+        self._oids[key] = rec
+        status = self._result(name, self._up(fn, name, *args), 0)[0]
+        if status != PENDING:
+            del self._oids[key]
+        return status
+
+    def _oid_complete(self, ddi: str, req: Any, completer: str, status: int, adapter: Adapter | None = None) -> None:
+        self._status_arg(ddi, status)
+        rec = self._oids.get(id(req))
+        if rec is None or rec.request is not req:
+            raise self._violate("condis.OidComplete", ddi,
+                                f"{req!r} is not an OID request pending with a handler that returned "
+                                "NDIS_STATUS_PENDING (never issued, or completed already)")
+        if rec.target != completer or (adapter is not None and rec.adapter is not adapter):
+            raise self._violate("condis.OidComplete", ddi,
+                                f"the request was made to the {rec.target}; the {completer} cannot complete it")
+        del self._oids[id(req)]
+        fn, name, af_ctx, vc_ctx, party_ctx = rec.complete
+        if fn is None:
+            raise self._violate("condis.MissingHandler", ddi, "the requester registered no OidRequestComplete handler")
+        self._up(fn, name, af_ctx, vc_ctx, party_ctx, req, status)
+
+    def NdisCoOidRequestComplete(self, NdisAfHandle: Af, NdisVcHandle: VcHandle | None,
+                                 NdisPartyHandle: Party | None, OidRequest: NDIS_OID_REQUEST, Status: int) -> None:
+        ddi = "NdisCoOidRequestComplete"
+        af = self._af(ddi, NdisAfHandle)
+        rec = self._oids.get(id(OidRequest))
+        completer = rec.target if rec is not None and rec.target in (SIDE_CLIENT, SIDE_CM) else SIDE_CM
+        if NdisVcHandle is not None:
+            self._vch(ddi, NdisVcHandle, (completer,))
+        if rec is not None and rec.af is not af:
+            raise self._violate("condis.OidComplete", ddi, f"{OidRequest!r} was made on {rec.af!r}, not {af!r}")
+        self._oid_complete(ddi, OidRequest, completer, Status)
+
+    def NdisMCmOidRequestComplete(self, NdisAfHandle: Af, NdisVcHandle: VcHandle | None, NdisPartyHandle: Party | None,
+                                  NdisOidRequest: NDIS_OID_REQUEST, Status: int) -> None:
+        ddi = "NdisMCmOidRequestComplete"
+        af = self._af(ddi, NdisAfHandle)
+        self._cm_family(ddi, af.is_mcm, af)
+        if NdisVcHandle is not None:
+            self._vch(ddi, NdisVcHandle, (SIDE_MCM,))
+        self._oid_complete(ddi, NdisOidRequest, SIDE_MCM, Status)
+
+    def NdisMCoOidRequestComplete(self, MiniportAdapterHandle: Adapter, NdisMiniportVcHandle: VcHandle | None,
+                                  Request: NDIS_OID_REQUEST, Status: int) -> None:
+        ddi = "NdisMCoOidRequestComplete"
+        ad = MiniportAdapterHandle
+        if type(ad) is not Adapter or ad.ndis is not self or ad.state == S.ADAPTER_HALTED:
+            raise self._bad_handle(ddi, "MiniportAdapterHandle", ad, Adapter)
+        if NdisMiniportVcHandle is not None:
+            self._vch(ddi, NdisMiniportVcHandle, (SIDE_MINIPORT, SIDE_MCM))
+        self._oid_complete(ddi, Request, SIDE_MCM if ad.is_mcm else SIDE_MINIPORT, Status, ad)
+
+    # ------------------------------------------------------------------ status indications
+
+    def NdisMCoIndicateStatusEx(self, MiniportAdapterHandle: Adapter, NdisVcHandle: VcHandle | None,
+                                StatusIndication: NDIS_STATUS_INDICATION) -> None:
+        """Pass a miniport's status to the protocols above it: for a VC, the protocols that share the
+        VC; else every binding of the adapter (guide: condis-miniport-driver-status-indications.md)."""
+        ddi = "NdisMCoIndicateStatusEx"
+        ad = MiniportAdapterHandle
+        if type(ad) is not Adapter or ad.ndis is not self or ad.state == S.ADAPTER_HALTED:
+            raise self._bad_handle(ddi, "MiniportAdapterHandle", ad, Adapter)
+        if not isinstance(StatusIndication, NDIS_STATUS_INDICATION):
+            raise self._violate("condis.BadParameter", ddi,
+                                f"StatusIndication must be NDIS_STATUS_INDICATION, got {StatusIndication!r}")
+        if NdisVcHandle is None:
+            for b in list(ad.bindings):
+                if b.state in (S.BINDING_PAUSED, S.BINDING_RUNNING):
+                    self._up(b.protocol.co.CoStatusHandlerEx, "ProtocolCoStatusEx", b.context, None, StatusIndication)
+            return
+        vc = self._vch(ddi, NdisVcHandle, (SIDE_MINIPORT, SIDE_MCM))
+        if vc.cm_binding is not None:
+            self._up(vc.cm_binding.protocol.co.CoStatusHandlerEx, "ProtocolCoStatusEx", vc.cm_binding.context,
+                     vc.cm_context, StatusIndication)
+        if vc.af is not None:
+            client = vc.af.client
+            self._up(client.protocol.co.CoStatusHandlerEx, "ProtocolCoStatusEx", client.context, vc.client_context,
+                     StatusIndication)

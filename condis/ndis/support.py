@@ -1,0 +1,305 @@
+"""Support routines CoNDIS drivers lean on: spin locks and IRQL, I/O work items, timer objects,
+NET_BUFFER_LIST pools, and the TAPI and WMI names of VCs.
+
+Work items run at PASSIVE_LEVEL and timer functions at DISPATCH_LEVEL, as scheduled events
+(ddi: nf-ndis-ndisqueueioworkitem.md, nf-ndis-ndissettimerobject.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from condis import _status as st
+from condis.constants import DISPATCH_LEVEL, IRQL_NAMES, PASSIVE_LEVEL
+from condis.ndis import states as S
+from condis.ndis.core import SUCCESS
+from condis.ndis.objects import (
+    SIDE_CLIENT,
+    Adapter,
+    Binding,
+    IoWorkItem,
+    MiniportDriver,
+    NblPool,
+    ProtocolDriver,
+    SpinLock,
+    TimerObject,
+    VcHandle,
+)
+from condis.ndis.requests import RequestDdi
+from condis.structs import NET_BUFFER, NET_BUFFER_LIST, NET_BUFFER_LIST_POOL_PARAMETERS, NDIS_TIMER_CHARACTERISTICS
+
+_OWNERS = (Adapter, Binding, MiniportDriver, ProtocolDriver)
+
+
+class SupportDdi(RequestDdi):
+    """Spin locks, IRQL macros, work items, timers, NET_BUFFER_LISTs, TAPI call ids, instance names."""
+
+    def __init__(self, name: str, sim: Any) -> None:
+        super().__init__(name, sim)
+        self._tapi: dict[bytes, Any] = {}
+
+    # ------------------------------------------------------------------ spin locks and IRQL
+
+    def _lock(self, ddi: str, lock: Any) -> SpinLock:
+        if type(lock) is not SpinLock or not lock.allocated:
+            raise self._violate("condis.BadParameter", ddi,
+                                f"_SpinLock must be an NDIS_SPIN_LOCK initialized by NdisAllocateSpinLock; got {lock!r}")
+        return lock
+
+    def NdisAllocateSpinLock(self, SpinLock: SpinLock) -> None:
+        ddi = "NdisAllocateSpinLock"
+        if type(SpinLock) is not _SpinLockType:
+            raise self._violate("condis.BadParameter", ddi, f"SpinLock must be an NDIS_SPIN_LOCK, got {SpinLock!r}")
+        SpinLock.allocated = True
+        SpinLock.owner = None
+
+    def NdisFreeSpinLock(self, SpinLock: SpinLock) -> None:
+        lock = self._lock("NdisFreeSpinLock", SpinLock)
+        if lock.owner is not None:
+            raise self._violate("SpinLock", "NdisFreeSpinLock", f"{lock!r} is still held")
+        lock.allocated = False
+
+    def NdisAcquireSpinLock(self, _SpinLock: SpinLock) -> None:
+        ddi = "NdisAcquireSpinLock"
+        lock = self._lock(ddi, _SpinLock)
+        if lock.owner is not None:
+            raise self._violate("SpinLock", ddi, f"{lock!r} is already held; acquiring it again deadlocks this "
+                                "processor")
+        lock.old_irql = self._irql
+        lock.owner = self
+        self._irql = DISPATCH_LEVEL
+        self._locks_held += 1
+
+    def NdisReleaseSpinLock(self, _SpinLock: SpinLock) -> None:
+        ddi = "NdisReleaseSpinLock"
+        lock = self._lock(ddi, _SpinLock)
+        if lock.owner is None:
+            raise self._violate("SpinLock", ddi, f"{lock!r} is not held")
+        self._dispatch_only(ddi)
+        lock.owner = None
+        self._locks_held -= 1
+        self._irql = lock.old_irql
+
+    def NdisDprAcquireSpinLock(self, _SpinLock: SpinLock) -> None:
+        ddi = "NdisDprAcquireSpinLock"
+        lock = self._lock(ddi, _SpinLock)
+        self._dispatch_only(ddi)
+        if lock.owner is not None:
+            raise self._violate("SpinLock", ddi, f"{lock!r} is already held; acquiring it again deadlocks")
+        lock.old_irql = DISPATCH_LEVEL
+        lock.owner = self
+        self._locks_held += 1
+
+    def NdisDprReleaseSpinLock(self, _SpinLock: SpinLock) -> None:
+        ddi = "NdisDprReleaseSpinLock"
+        lock = self._lock(ddi, _SpinLock)
+        self._dispatch_only(ddi)
+        if lock.owner is None:
+            raise self._violate("SpinLock", ddi, f"{lock!r} is not held")
+        lock.owner = None
+        self._locks_held -= 1
+
+    def NDIS_RAISE_IRQL_TO_DISPATCH(self) -> int:
+        """Raise to DISPATCH_LEVEL; returns the previous IRQL (the macro's _pIrql_ OUT value)."""
+        old = self._irql
+        self._irql = DISPATCH_LEVEL
+        return old
+
+    def NDIS_LOWER_IRQL(self, _OldIrql_: int, _CurIrql_: int) -> None:
+        ddi = "NDIS_LOWER_IRQL"
+        if _CurIrql_ != self._irql or _OldIrql_ not in IRQL_NAMES or _OldIrql_ > _CurIrql_:
+            raise self._violate("Irql_IrqlSetting_Function", ddi,
+                                f"lowering from {_CurIrql_} to {_OldIrql_} while running at "
+                                f"{IRQL_NAMES[self._irql]}; pass the IRQL NDIS_RAISE_IRQL_TO_DISPATCH returned")
+        self._irql = _OldIrql_
+
+    # ------------------------------------------------------------------ work items
+
+    def _owner_arg(self, ddi: str, h: Any, param: str) -> Any:
+        if not isinstance(h, _OWNERS) or h.ndis is not self:
+            raise self._violate("condis.BadHandle", ddi,
+                                f"{param} must be a miniport adapter, binding or driver handle of this host; got {h!r}")
+        return h
+
+    def NdisAllocateIoWorkItem(self, NdisObjectHandle: Any) -> IoWorkItem:
+        owner = self._owner_arg("NdisAllocateIoWorkItem", NdisObjectHandle, "NdisObjectHandle")
+        return IoWorkItem(self, self._next_id(), owner)
+
+    def NdisQueueIoWorkItem(self, NdisIoWorkItemHandle: IoWorkItem, Routine: Callable[[Any, Any], None],
+                            WorkItemContext: Any) -> None:
+        ddi = "NdisQueueIoWorkItem"
+        wi = NdisIoWorkItemHandle
+        if type(wi) is not IoWorkItem or wi.ndis is not self or wi.state == S.FREED:
+            raise self._bad_handle(ddi, "NdisIoWorkItemHandle", wi, IoWorkItem)
+        if wi.event is not None:
+            raise self._violate("condis.WorkItem", ddi, f"{wi!r} is already queued and has not run yet")
+        if not callable(Routine):
+            raise self._violate("condis.BadParameter", ddi, f"Routine must be callable, got {Routine!r}")
+        wi.event = self.sim.scheduler.schedule(0, self._run_work_item, (wi, Routine, WorkItemContext),
+                                               kind="work item", label=getattr(Routine, "__name__", "work item"),
+                                               host=self, irql=PASSIVE_LEVEL, owner=self._driver_of_owner(wi.owner))
+
+    def _run_work_item(self, wi: IoWorkItem, routine: Callable[[Any, Any], None], ctx: Any) -> None:
+        wi.event = None
+        self._up(routine, "WorkItemRoutine", ctx, wi)
+
+    def NdisFreeIoWorkItem(self, NdisIoWorkItemHandle: IoWorkItem) -> None:
+        ddi = "NdisFreeIoWorkItem"
+        wi = NdisIoWorkItemHandle
+        if type(wi) is not IoWorkItem or wi.ndis is not self or wi.state == S.FREED:
+            raise self._bad_handle(ddi, "NdisIoWorkItemHandle", wi, IoWorkItem)
+        if wi.event is not None:
+            raise self._violate("condis.WorkItem", ddi, f"{wi!r} is still queued; free it from its routine or after")
+        wi.state = S.FREED
+
+    def _driver_of_owner(self, owner: Any) -> Any:
+        if isinstance(owner, Adapter):
+            return owner.miniport
+        if isinstance(owner, Binding):
+            return owner.protocol
+        return owner
+
+    # ------------------------------------------------------------------ timers
+
+    def NdisAllocateTimerObject(self, NdisHandle: Any, TimerCharacteristics: NDIS_TIMER_CHARACTERISTICS
+                                ) -> tuple[int, TimerObject | None]:
+        ddi = "NdisAllocateTimerObject"
+        owner = self._owner_arg(ddi, NdisHandle, "NdisHandle")
+        if not isinstance(TimerCharacteristics, NDIS_TIMER_CHARACTERISTICS) or not callable(
+                TimerCharacteristics.TimerFunction):
+            raise self._violate("condis.BadParameter", ddi,
+                                f"TimerCharacteristics must be NDIS_TIMER_CHARACTERISTICS with a TimerFunction; got "
+                                f"{TimerCharacteristics!r}")
+        t = TimerObject(self, self._next_id(), owner, TimerCharacteristics)
+        t.context = TimerCharacteristics.FunctionContext
+        return SUCCESS, t
+
+    def _timer(self, ddi: str, t: Any) -> TimerObject:
+        if type(t) is not TimerObject or t.ndis is not self or t.state == S.FREED:
+            raise self._violate("condis.Timer", ddi, f"TimerObject must be a live timer object; got {t!r}")
+        return t
+
+    def NdisSetTimerObject(self, TimerObject: TimerObject, DueTime: int, MillisecondsPeriod: int = 0,
+                           FunctionContext: Any = None) -> bool:
+        """Arm a timer; DueTime is in 100 ns units, negative for relative (returns True if it was armed)."""
+        ddi = "NdisSetTimerObject"
+        t = self._timer(ddi, TimerObject)
+        if type(DueTime) is not int:
+            raise self._violate("condis.BadParameter", ddi, f"DueTime must be an int of 100 ns units, got {DueTime!r}")
+        was = self._cancel_timer(t)
+        now = self.sim.scheduler.now
+        delay = -DueTime * 100 if DueTime < 0 else max(0, DueTime * 100 - now)
+        t.period_ms = MillisecondsPeriod or 0
+        if FunctionContext is not None:
+            t.context = FunctionContext
+        self._arm(t, delay)
+        return was
+
+    def _arm(self, t: TimerObject, delay: int) -> None:
+        t.event = self.sim.scheduler.schedule(delay, self._fire_timer, (t,), kind="timer",
+                                              label=getattr(t.chars.TimerFunction, "__name__", "timer"), host=self,
+                                              irql=DISPATCH_LEVEL, owner=self._driver_of_owner(t.owner))
+
+    def _fire_timer(self, t: TimerObject) -> None:
+        t.event = None
+        if t.period_ms:
+            self._arm(t, t.period_ms * 1_000_000)
+        self._up(t.chars.TimerFunction, "TimerFunction", None, t.context, None, None)
+
+    def _cancel_timer(self, t: TimerObject) -> bool:
+        if t.event is None:
+            return False
+        self.sim.scheduler.cancel(t.event)
+        t.event = None
+        return True
+
+    def NdisCancelTimerObject(self, TimerObject: TimerObject) -> bool:
+        t = self._timer("NdisCancelTimerObject", TimerObject)
+        t.period_ms = 0
+        return self._cancel_timer(t)
+
+    def NdisFreeTimerObject(self, TimerObject: TimerObject) -> None:
+        t = self._timer("NdisFreeTimerObject", TimerObject)
+        self._cancel_timer(t)
+        t.state = S.FREED
+
+    # ------------------------------------------------------------------ NET_BUFFER_LISTs
+
+    def NdisAllocateNetBufferListPool(self, NdisHandle: Any, Parameters: NET_BUFFER_LIST_POOL_PARAMETERS) -> NblPool:
+        ddi = "NdisAllocateNetBufferListPool"
+        owner = None if NdisHandle is None else self._owner_arg(ddi, NdisHandle, "NdisHandle")
+        if not isinstance(Parameters, NET_BUFFER_LIST_POOL_PARAMETERS):
+            raise self._violate("condis.BadParameter", ddi,
+                                f"Parameters must be NET_BUFFER_LIST_POOL_PARAMETERS, got {Parameters!r}")
+        return NblPool(self, self._next_id(), owner, Parameters)
+
+    def NdisFreeNetBufferListPool(self, PoolHandle: NblPool) -> None:
+        ddi = "NdisFreeNetBufferListPool"
+        pool = self._pool(ddi, PoolHandle)
+        if pool.outstanding:
+            raise self._violate("condis.NblState", ddi,
+                                f"{pool!r} still has {pool.outstanding} NET_BUFFER_LIST(s) allocated; free them first")
+        pool.state = S.FREED
+
+    def _pool(self, ddi: str, pool: Any) -> NblPool:
+        if type(pool) is not NblPool or pool.ndis is not self or pool.state == S.FREED:
+            raise self._bad_handle(ddi, "PoolHandle", pool, NblPool)
+        return pool
+
+    def NdisAllocateNetBufferAndNetBufferList(self, PoolHandle: NblPool, ContextSize: int, ContextBackFill: int,
+                                              MdlChain: bytes | None, DataOffset: int, DataLength: int
+                                              ) -> NET_BUFFER_LIST:
+        """Allocate a NET_BUFFER_LIST with one NET_BUFFER over ``MdlChain`` (the data, as bytes)."""
+        ddi = "NdisAllocateNetBufferAndNetBufferList"
+        pool = self._pool(ddi, PoolHandle)
+        data = b"" if MdlChain is None else bytes(MdlChain)
+        if DataOffset < 0 or DataLength < 0 or DataOffset + DataLength > len(data):
+            raise self._violate("condis.BadParameter", ddi,
+                                f"DataOffset {DataOffset} + DataLength {DataLength} exceed the {len(data)}-byte MdlChain")
+        pool.outstanding += 1
+        nb = NET_BUFFER(Data=data, DataOffset=DataOffset, DataLength=DataLength)
+        return NET_BUFFER_LIST(FirstNetBuffer=nb, Pool=pool)
+
+    def NdisFreeNetBufferList(self, NetBufferList: NET_BUFFER_LIST) -> None:
+        ddi = "NdisFreeNetBufferList"
+        nbl = NetBufferList
+        if type(nbl) is not NET_BUFFER_LIST or nbl.Pool is None or nbl.Pool.ndis is not self:
+            raise self._violate("condis.NblState", ddi,
+                                f"{nbl!r} was not allocated by NdisAllocateNetBufferAndNetBufferList on this host")
+        if nbl.Freed:
+            raise self._violate("condis.NblState", ddi, f"{nbl!r} is already freed")
+        src = nbl.SourceHandle
+        if type(src) is VcHandle and src.vc.sends and nbl in src.vc.sends:
+            raise self._violate("condis.NblState", ddi,
+                                f"{nbl!r} is still being sent on VC {src.vc.id:#x}; free it after its send completes")
+        nbl.Freed = True
+        nbl.Pool.outstanding -= 1
+
+    # ------------------------------------------------------------------ TAPI and WMI names
+
+    def NdisCoGetTapiCallId(self, NdisVcHandle: VcHandle) -> tuple[int, bytes | None]:
+        """The TAPI call id of a VC (the VAR_STRING contents, as bytes)."""
+        vc = self._vch("NdisCoGetTapiCallId", NdisVcHandle, (SIDE_CLIENT,) + ("call manager", "MCM"))
+        if vc.tapi_call_id is None:
+            vc.tapi_call_id = f"{self.name}:{vc.id:08x}".encode()
+            self._tapi[vc.tapi_call_id] = vc
+        return SUCCESS, vc.tapi_call_id
+
+    def NdisClGetProtocolVcContextFromTapiCallId(self, TapiCallId: bytes) -> tuple[int, Any]:
+        vc = self._tapi.get(bytes(TapiCallId)) if isinstance(TapiCallId, (bytes, bytearray)) else None
+        if vc is None or vc.deleted or vc.af is None:
+            return st.NDIS_STATUS_FAILURE, None
+        return SUCCESS, vc.client_context
+
+    def NdisCoAssignInstanceName(self, NdisVcHandle: VcHandle, BaseInstanceName: str) -> tuple[int, str | None]:
+        """Give a VC a WMI instance name made of its NDIS-assigned id and ``BaseInstanceName``."""
+        ddi = "NdisCoAssignInstanceName"
+        vc = self._vch(ddi, NdisVcHandle, (SIDE_CLIENT, "call manager", "MCM", "miniport"))
+        if not isinstance(BaseInstanceName, str):
+            raise self._violate("condis.BadParameter", ddi,
+                                f"BaseInstanceName must be a string, got {BaseInstanceName!r}")
+        vc.instance_name = f"[{vc.id:016x}] {BaseInstanceName}"
+        return SUCCESS, vc.instance_name
+
+
+_SpinLockType = SpinLock

@@ -1,0 +1,339 @@
+"""Virtual connections: create, activate, deactivate, delete (guide: creating-a-vc.md,
+activating-a-vc.md, deactivating-a-vc.md, deleting-a-vc.md, differences-in-virtual-connections.md).
+
+Each driver that shares a VC holds its own :class:`VcHandle` to it, so NDIS knows who calls:
+the client, the call manager (or MCM) and the miniport. Only the creator deletes a VC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from condis import _status as st
+from condis.ndis import states as S
+from condis.ndis.afsap import AfSapDdi
+from condis.ndis.core import PENDING, SUCCESS
+from condis.ndis.objects import (
+    SIDE_CLIENT,
+    SIDE_CM,
+    SIDE_MCM,
+    SIDE_MINIPORT,
+    Adapter,
+    Af,
+    Binding,
+    Vc,
+    VcHandle,
+)
+from condis.structs import CO_CALL_PARAMETERS
+
+CM_SIDES = (SIDE_CM, SIDE_MCM)
+MINIPORT_SIDES = (SIDE_MINIPORT, SIDE_MCM)
+
+
+class VcDdi(AfSapDdi):
+    """NdisCoCreateVc, NdisMCmCreateVc, Ndis(M)Cm(De)ActivateVc, NdisCoDeleteVc, NdisMCmDeleteVc."""
+
+    def __init__(self, name: str, sim: Any) -> None:
+        super().__init__(name, sim)
+        self.vc_count = 0
+
+    # ------------------------------------------------------------------ checks
+
+    def _vch(self, ddi: str, h: Any, sides: tuple[str, ...], param: str = "NdisVcHandle") -> Vc:
+        """The VC behind a handle, refusing stale handles and handles of the wrong driver."""
+        if type(h) is not VcHandle or h.vc.ndis is not self or h.vc.deleted:
+            raise self._bad_handle(ddi, param, h, VcHandle)
+        if h.side not in sides:
+            raise self._violate("condis.WrongCaller", ddi,
+                                f"{param} is {h!r}; {ddi} is called with the {' or '.join(sides)}'s handle",
+                                vc=h.vc)
+        return h.vc
+
+    def _cm_table(self, vc: Vc) -> Any:
+        return vc.adapter.miniport.cm if vc.cm_binding is None else vc.cm_binding.protocol.cm
+
+    def _client_cl(self, vc: Vc) -> Any:
+        return vc.af.client.protocol.cl
+
+    def _call_params_arg(self, ddi: str, params: Any) -> None:
+        if not isinstance(params, CO_CALL_PARAMETERS):
+            raise self._violate("condis.BadParameter", ddi, f"CallParameters must be CO_CALL_PARAMETERS, got {params!r}")
+
+    def _new_vc(self, adapter: Adapter, af: Af | None, creator: str, cm_binding: Binding | None) -> Vc:
+        vc = Vc(self, self._next_id(), adapter, af, creator)
+        vc.cm_binding = cm_binding
+        if af is not None:
+            vc.h_client = VcHandle(vc, SIDE_CLIENT)
+        if cm_binding is None:
+            vc.h_cm = vc.h_miniport = VcHandle(vc, SIDE_MCM)
+        else:
+            vc.h_cm = VcHandle(vc, SIDE_CM)
+            vc.h_miniport = VcHandle(vc, SIDE_MINIPORT)
+        return vc
+
+    def _vc_created(self, vc: Vc) -> None:
+        vc.adapter.vcs.add(vc)
+        if vc.af is not None:
+            vc.af.vcs.add(vc)
+        self.vc_count += 1
+
+    # ------------------------------------------------------------------ creating
+
+    def NdisCoCreateVc(self, NdisBindingHandle: Binding, NdisAfHandle: Af | None, ProtocolVcContext: Any
+                       ) -> tuple[int, VcHandle | None]:
+        """A client creates a VC for an outgoing call; a call manager one for an incoming call, or,
+        with no AF, a signaling VC of its own (guide: creating-a-vc.md)."""
+        ddi = "NdisCoCreateVc"
+        b = self._binding(ddi, NdisBindingHandle)
+        af = None if NdisAfHandle is None else self._af(ddi, NdisAfHandle)
+        if af is not None and af.state != S.AF_OPEN:
+            raise self._violate("condis.AfState", ddi, f"{af.label} must be OPEN to create a VC on it")
+        if af is None:
+            if b.protocol.cm is None:
+                raise self._violate("condis.WrongCaller", ddi,
+                                    "NdisAfHandle is NULL, which only a call manager's signaling VC may be; "
+                                    f"{b.protocol.name!r} is not a call manager")
+            creator, cm_binding = S.CREATOR_CM, b
+        elif af.client is b:
+            creator, cm_binding = S.CREATOR_CLIENT, af.registered.cm_binding
+        elif af.registered.cm_binding is b:
+            creator, cm_binding = S.CREATOR_CM, b
+        else:
+            raise self._violate("condis.WrongCaller", ddi,
+                                f"{b!r} is neither the client nor the call manager of {af!r}")
+        if cm_binding is None:
+            # guide: differences-in-calls-to-ndisxxx-functions.md — an MCM's VCs come from NdisMCmCreateVc;
+            # a client of an MCM still calls NdisCoCreateVc (creating-a-vc.md, fig1-05).
+            if creator != S.CREATOR_CLIENT:
+                raise self._violate("condis.WrongCaller", ddi, "an MCM creates VCs with NdisMCmCreateVc")
+        vc = self._new_vc(b.adapter, af, creator, cm_binding)
+        if creator == S.CREATOR_CLIENT:
+            vc.client_context = ProtocolVcContext
+            fn = self._handler(self._cm_table(vc), "CmCreateVcHandler", "ProtocolCoCreateVc", af.registered)
+            status, ctx = self._result("ProtocolCoCreateVc",
+                                       self._up(fn, "ProtocolCoCreateVc", af.cm_context, vc.h_cm), 1)
+            self._sync_only("ProtocolCoCreateVc", status)
+            if status != SUCCESS:
+                return status, None
+            vc.cm_context = ctx
+            if cm_binding is None:
+                vc.miniport_context = ctx
+        else:
+            vc.cm_context = ProtocolVcContext
+            if af is not None:
+                fn = self._handler(self._client_cl(vc), "ClCreateVcHandler", "ProtocolCoCreateVc", af.client.protocol)
+                status, ctx = self._result("ProtocolCoCreateVc",
+                                           self._up(fn, "ProtocolCoCreateVc", af.client_context, vc.h_client), 1)
+                self._sync_only("ProtocolCoCreateVc", status)
+                if status != SUCCESS:
+                    return status, None
+                vc.client_context = ctx
+        if cm_binding is not None:
+            mp = b.adapter.miniport
+            status, ctx = self._result("MiniportCoCreateVc", self._up(
+                mp.co.CoCreateVcHandler, "MiniportCoCreateVc", b.adapter.context, vc.h_miniport), 1)
+            self._sync_only("MiniportCoCreateVc", status)
+            if status != SUCCESS:
+                # undo the protocol side that already accepted the VC
+                other = vc.cm_context if creator == S.CREATOR_CLIENT else vc.client_context
+                table, field, h = ((self._cm_table(vc), "CmDeleteVcHandler", vc.h_cm) if creator == S.CREATOR_CLIENT
+                                   else (self._client_cl(vc) if af else None, "ClDeleteVcHandler", vc.h_client))
+                if table is not None:
+                    self._sync_only("ProtocolCoDeleteVc", self._result(
+                        "ProtocolCoDeleteVc", self._up(getattr(table, field), "ProtocolCoDeleteVc", other), 0)[0])
+                vc.deleted = True
+                return status, None
+            vc.miniport_context = ctx
+        self._vc_created(vc)
+        return SUCCESS, (vc.h_client if creator == S.CREATOR_CLIENT else vc.h_cm)
+
+    def NdisMCmCreateVc(self, MiniportAdapterHandle: Adapter, NdisAfHandle: Af, MiniportVcContext: Any
+                        ) -> tuple[int, VcHandle | None]:
+        """An MCM creates a VC for an incoming call (guide: creating-a-vc.md, fig1-06)."""
+        ddi = "NdisMCmCreateVc"
+        ad = MiniportAdapterHandle
+        if type(ad) is not Adapter or ad.ndis is not self or ad.state == S.ADAPTER_HALTED:
+            raise self._bad_handle(ddi, "MiniportAdapterHandle", ad, Adapter)
+        af = self._af(ddi, NdisAfHandle)
+        self._cm_family(ddi, af.is_mcm, af)
+        if af.registered.adapter is not ad:
+            raise self._violate("condis.WrongCaller", ddi, f"{af!r} is not served by {ad!r}")
+        if af.state != S.AF_OPEN:
+            raise self._violate("condis.AfState", ddi, f"{af.label} must be OPEN to create a VC on it")
+        vc = self._new_vc(ad, af, S.CREATOR_MCM, None)
+        vc.cm_context = vc.miniport_context = MiniportVcContext
+        fn = self._handler(self._client_cl(vc), "ClCreateVcHandler", "ProtocolCoCreateVc", af.client.protocol)
+        status, ctx = self._result("ProtocolCoCreateVc",
+                                   self._up(fn, "ProtocolCoCreateVc", af.client_context, vc.h_client), 1)
+        self._sync_only("ProtocolCoCreateVc", status)
+        if status != SUCCESS:
+            vc.deleted = True
+            return status, None
+        vc.client_context = ctx
+        self._vc_created(vc)
+        return SUCCESS, vc.h_cm
+
+    # ------------------------------------------------------------------ deleting
+
+    def NdisCoDeleteVc(self, NdisVcHandle: VcHandle) -> int:
+        ddi = "NdisCoDeleteVc"
+        vc = self._vch(ddi, NdisVcHandle, (SIDE_CLIENT, SIDE_CM, SIDE_MCM))
+        if NdisVcHandle.side == SIDE_MCM:
+            raise self._violate("condis.WrongCaller", ddi, "an MCM deletes its VCs with NdisMCmDeleteVc")
+        return self._delete_vc(ddi, vc, NdisVcHandle.side)
+
+    def NdisMCmDeleteVc(self, NdisVcHandle: VcHandle) -> int:
+        ddi = "NdisMCmDeleteVc"
+        vc = self._vch(ddi, NdisVcHandle, (SIDE_MCM,))
+        return self._delete_vc(ddi, vc, SIDE_MCM)
+
+    def _delete_vc(self, ddi: str, vc: Vc, side: str) -> int:
+        creator_side = {S.CREATOR_CLIENT: SIDE_CLIENT, S.CREATOR_CM: SIDE_CM, S.CREATOR_MCM: SIDE_MCM}[vc.creator]
+        if side != creator_side:
+            raise self._violate("condis.OnlyCreatorDeletes", ddi,
+                                f"VC {vc.id:#x} was created by the {vc.creator}; the {side} may not delete it "
+                                "(guide: deleting-a-vc.md)", vc=vc)
+        # Documented statuses, not violations: the page tells the caller to try again later.
+        if vc.act_op != S.OP_NONE and vc.activation == S.VC_DEACTIVATING:
+            return st.NDIS_STATUS_CLOSING
+        if vc.activation != S.VC_INACTIVE or vc.state != S.CALL_IDLE:
+            return st.NDIS_STATUS_NOT_ACCEPTED
+        # guide: deleting-a-vc.md — the other protocol's ProtocolCoDeleteVc and the miniport's
+        # MiniportCoDeleteVc; both synchronous.
+        if vc.creator == S.CREATOR_CLIENT:
+            fn = self._handler(self._cm_table(vc), "CmDeleteVcHandler", "ProtocolCoDeleteVc", vc.af.registered)
+            self._sync_only("ProtocolCoDeleteVc", self._result(
+                "ProtocolCoDeleteVc", self._up(fn, "ProtocolCoDeleteVc", vc.cm_context), 0)[0])
+        elif vc.af is not None:
+            fn = self._handler(self._client_cl(vc), "ClDeleteVcHandler", "ProtocolCoDeleteVc", vc.af.client.protocol)
+            self._sync_only("ProtocolCoDeleteVc", self._result(
+                "ProtocolCoDeleteVc", self._up(fn, "ProtocolCoDeleteVc", vc.client_context), 0)[0])
+        if vc.cm_binding is not None:
+            mp = vc.adapter.miniport
+            self._sync_only("MiniportCoDeleteVc", self._result(
+                "MiniportCoDeleteVc", self._up(mp.co.CoDeleteVcHandler, "MiniportCoDeleteVc", vc.miniport_context),
+                0)[0])
+        vc.deleted = True
+        vc.adapter.vcs.discard(vc)
+        if vc.af is not None:
+            vc.af.vcs.discard(vc)
+        self.vc_count -= 1
+        return SUCCESS
+
+    # ------------------------------------------------------------------ activation
+
+    def NdisCmActivateVc(self, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS) -> int:
+        ddi = "NdisCmActivateVc"
+        vc = self._vch(ddi, NdisVcHandle, CM_SIDES)
+        self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
+        self._call_params_arg(ddi, CallParameters)
+        self._activation_allowed(ddi, vc)
+        vc.call_params_prev = vc.call_params if vc.activation == S.VC_ACTIVE else None
+        vc.activation = S.VC_ACTIVATING
+        vc.act_op = S.OP_IN_HANDLER
+        vc.call_params = CallParameters
+        mp = vc.adapter.miniport
+        status = self._result("MiniportCoActivateVc", self._up(
+            mp.co.CoActivateVcHandler, "MiniportCoActivateVc", vc.miniport_context, CallParameters), 0)[0]
+        if status == PENDING:
+            vc.act_op = S.OP_PENDING
+            return PENDING
+        # A final status is the call manager's to handle; NDIS calls ProtocolCmActivateVcComplete only
+        # after a pended activation (ddi: nf-ndis-ndiscmactivatevc.md, "-returns").
+        self._activated(vc, status, notify=False)
+        return status
+
+    def NdisMCmActivateVc(self, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS) -> int:
+        """An MCM tells NDIS it has readied its NIC for the VC (guide: activating-a-vc.md)."""
+        ddi = "NdisMCmActivateVc"
+        vc = self._vch(ddi, NdisVcHandle, CM_SIDES)
+        self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
+        self._call_params_arg(ddi, CallParameters)
+        self._activation_allowed(ddi, vc)
+        vc.call_params = CallParameters
+        vc.activation = S.VC_ACTIVE
+        return SUCCESS
+
+    def _activation_allowed(self, ddi: str, vc: Vc) -> None:
+        if vc.activation in (S.VC_ACTIVATING, S.VC_DEACTIVATING):
+            raise self._violate("condis.VcActivation", ddi,
+                                f"VC {vc.id:#x} is {vc.activation}; wait for that request to complete", vc=vc)
+
+    def _activated(self, vc: Vc, status: int, notify: bool = True) -> None:
+        vc.act_op = S.OP_NONE
+        if status == SUCCESS:
+            vc.activation = S.VC_ACTIVE
+        elif vc.call_params_prev is None:
+            vc.activation = S.VC_INACTIVE
+        else:
+            # a failed re-activation leaves the VC active with its previous parameters
+            vc.activation = S.VC_ACTIVE
+            vc.call_params = vc.call_params_prev
+        vc.call_params_prev = None
+        if not notify:
+            return
+        fn = self._handler(self._cm_table(vc), "CmActivateVcCompleteHandler", "ProtocolCmActivateVcComplete", vc)
+        self._up(fn, "ProtocolCmActivateVcComplete", status, vc.cm_context, vc.call_params)
+
+    def NdisMCoActivateVcComplete(self, Status: int, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS) -> None:
+        ddi = "NdisMCoActivateVcComplete"
+        self._status_arg(ddi, Status)
+        vc = self._vch(ddi, NdisVcHandle, (SIDE_MINIPORT,))
+        if vc.activation != S.VC_ACTIVATING or vc.act_op != S.OP_PENDING:
+            raise self._violate("condis.CompleteWithoutPending", ddi,
+                                f"VC {vc.id:#x} is {vc.activation} ({vc.act_op}); only an activation whose "
+                                "MiniportCoActivateVc returned NDIS_STATUS_PENDING is completed", vc=vc)
+        vc.call_params = CallParameters
+        self._activated(vc, Status)
+
+    def NdisCmDeactivateVc(self, NdisVcHandle: VcHandle) -> int:
+        ddi = "NdisCmDeactivateVc"
+        vc = self._vch(ddi, NdisVcHandle, CM_SIDES)
+        self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
+        self._deactivation_allowed(ddi, vc)
+        vc.activation = S.VC_DEACTIVATING
+        vc.act_op = S.OP_IN_HANDLER
+        mp = vc.adapter.miniport
+        status = self._result("MiniportCoDeactivateVc", self._up(
+            mp.co.CoDeactivateVcHandler, "MiniportCoDeactivateVc", vc.miniport_context), 0)[0]
+        if status == PENDING:
+            vc.act_op = S.OP_PENDING
+            return PENDING
+        self._deactivated(vc, status, notify=False)  # as for activation: no completion on a final status
+        return status
+
+    def NdisMCmDeactivateVc(self, NdisVcHandle: VcHandle) -> int:
+        ddi = "NdisMCmDeactivateVc"
+        vc = self._vch(ddi, NdisVcHandle, CM_SIDES)
+        self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
+        self._deactivation_allowed(ddi, vc)
+        vc.activation = S.VC_INACTIVE
+        vc.call_params = None
+        return SUCCESS
+
+    def _deactivation_allowed(self, ddi: str, vc: Vc) -> None:
+        if vc.activation != S.VC_ACTIVE:
+            raise self._violate("condis.VcActivation", ddi,
+                                f"VC {vc.id:#x} is {vc.activation}; only an ACTIVE VC is deactivated", vc=vc)
+
+    def _deactivated(self, vc: Vc, status: int, notify: bool = True) -> None:
+        vc.act_op = S.OP_NONE
+        if status == SUCCESS:
+            vc.activation = S.VC_INACTIVE
+            vc.call_params = None
+        else:
+            vc.activation = S.VC_ACTIVE
+        if not notify:
+            return
+        fn = self._handler(self._cm_table(vc), "CmDeactivateVcCompleteHandler", "ProtocolCmDeactivateVcComplete", vc)
+        self._up(fn, "ProtocolCmDeactivateVcComplete", status, vc.cm_context)
+
+    def NdisMCoDeactivateVcComplete(self, Status: int, NdisVcHandle: VcHandle) -> None:
+        ddi = "NdisMCoDeactivateVcComplete"
+        self._status_arg(ddi, Status)
+        vc = self._vch(ddi, NdisVcHandle, (SIDE_MINIPORT,))
+        if vc.activation != S.VC_DEACTIVATING or vc.act_op != S.OP_PENDING:
+            raise self._violate("condis.CompleteWithoutPending", ddi,
+                                f"VC {vc.id:#x} is {vc.activation} ({vc.act_op}); only a deactivation whose "
+                                "MiniportCoDeactivateVc returned NDIS_STATUS_PENDING is completed", vc=vc)
+        self._deactivated(vc, Status)

@@ -1,0 +1,1 @@
+"""Execution machinery that knows nothing of NDIS objects: the scheduler and the trace hook."""
