@@ -85,6 +85,7 @@ class VcCtx:
         self.remote_released = False
         self.endpoint = 0               # the leaf reference of an incoming call that is one party of a remote's
         self.then: Callable[[int], None] | None = None   # what to do when activation/deactivation completes
+        self.waiting: list[tuple[str, Callable[[int], None]]] = []   # requests queued behind it
 
     @property
     def vcis(self) -> list[int]:
@@ -411,14 +412,19 @@ class CallControl(ABC):
 
     # ---- activation completions NDIS reports for pended requests ------------------------
     def CmActivateVcComplete(self, Status: int, CallMgrVcContext: VcCtx, CallParameters: Any) -> None:
-        then, CallMgrVcContext.then = CallMgrVcContext.then, None
-        if then is not None:
-            then(Status)
+        self._vc_request_done(CallMgrVcContext, Status)
 
     def CmDeactivateVcComplete(self, Status: int, CallMgrVcContext: VcCtx) -> None:
-        then, CallMgrVcContext.then = CallMgrVcContext.then, None
+        self._vc_request_done(CallMgrVcContext, Status)
+
+    def _vc_request_done(self, vc: VcCtx, status: int) -> None:
+        then, vc.then = vc.then, None
         if then is not None:
-            then(Status)
+            then(status)
+        # NDIS takes one activation or deactivation of a VC at a time (activating-a-vc.md): start the next.
+        if vc.then is None and vc.waiting:
+            kind, then = vc.waiting.pop(0)
+            getattr(self, kind)(vc, then)
 
     # ---- signaling input -----------------------------------------------------------------
     def on_message(self, port: Port, msg: sig.Message) -> None:

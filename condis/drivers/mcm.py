@@ -14,21 +14,18 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from condis import _status as st
-from condis.constants import CO_ADDRESS_FAMILY_Q2931, OID_CO_GET_CALL_INFORMATION, OID_GEN_CO_LINK_SPEED, NdisMediumAtm
+from condis.constants import CO_ADDRESS_FAMILY_Q2931, OID_CO_GET_CALL_INFORMATION
 from condis.drivers import signaling as sig
 from condis.drivers.callcontrol import AfCtx, CallControl, Port, VcCtx
-from condis.drivers.nic import CellNic
+from condis.drivers.nic import CellNic, answer_oid, set_attributes
 from condis.structs import (
     CO_ADDRESS_FAMILY,
     NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
-    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
-    NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
     NDIS_MINIPORT_CO_CHARACTERISTICS,
     NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
 )
 
 SUCCESS = st.NDIS_STATUS_SUCCESS
-LINK_SPEED = 155_520_000
 
 
 class McmAdapter(Port):
@@ -90,12 +87,7 @@ class AtmMcm(CallControl):
         if wire_port is None:
             return st.NDIS_STATUS_RESOURCES
         adapter = McmAdapter(NdisMiniportHandle, wire_port)
-        ndis.NdisMSetMiniportAttributes(NdisMiniportHandle, NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES(
-            MiniportAdapterContext=adapter))
-        ndis.NdisMSetMiniportAttributes(NdisMiniportHandle, NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES(
-            MediaType=NdisMediumAtm, MtuSize=9180, MaxXmitLinkSpeed=LINK_SPEED, XmitLinkSpeed=LINK_SPEED,
-            MaxRcvLinkSpeed=LINK_SPEED, RcvLinkSpeed=LINK_SPEED, MediaConnectState=1,
-            SupportedOidList=[OID_GEN_CO_LINK_SPEED]))
+        set_attributes(ndis, NdisMiniportHandle, adapter)
         adapter.nic = CellNic(ndis, NdisMiniportHandle, wire_port, self.driver_handle,
                               lambda cell: self.on_message(adapter, sig.Message.decode(cell.payload)))
         status = ndis.NdisMCmRegisterAddressFamilyEx(NdisMiniportHandle, CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1))
@@ -161,11 +153,7 @@ class AtmMcm(CallControl):
         vc.port.nic.send(vc.ndis_vc, vc.vcis, NetBufferLists)
 
     def MiniportCoOidRequest(self, MiniportAdapterContext: McmAdapter, MiniportVcContext: Any, NdisRequest: Any) -> int:
-        if NdisRequest.Oid == OID_GEN_CO_LINK_SPEED:
-            NdisRequest.InformationBuffer = (LINK_SPEED // 100, LINK_SPEED // 100)
-            NdisRequest.BytesWritten = 8
-            return SUCCESS
-        return st.NDIS_STATUS_NOT_SUPPORTED
+        return answer_oid(NdisRequest)
 
     def CmOidRequest(self, CallMgrAfContext: Any, CallMgrVcContext: Any, CallMgrPartyContext: Any,
                      OidRequest: Any) -> int:

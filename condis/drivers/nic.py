@@ -5,9 +5,41 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from condis.constants import NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL
+from condis.constants import (
+    OID_GEN_CO_LINK_SPEED,
+    NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
+    NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL,
+    NdisMediumAtm,
+)
 from condis.drivers.signaling import SIGNALING_VCI, Cell
-from condis.structs import NDIS_TIMER_CHARACTERISTICS, NET_BUFFER_LIST, NET_BUFFER_LIST_POOL_PARAMETERS
+from condis.structs import (
+    NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+    NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
+    NDIS_TIMER_CHARACTERISTICS,
+    NET_BUFFER_LIST,
+    NET_BUFFER_LIST_POOL_PARAMETERS,
+)
+
+LINK_SPEED = 155_520_000   # bits per second, an OC-3 line
+
+
+def set_attributes(ndis: Any, handle: Any, context: Any) -> None:
+    """The two attribute sets an ATM-like adapter reports from MiniportInitializeEx."""
+    ndis.NdisMSetMiniportAttributes(handle, NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES(
+        MiniportAdapterContext=context))
+    ndis.NdisMSetMiniportAttributes(handle, NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES(
+        MediaType=NdisMediumAtm, MtuSize=9180, MaxXmitLinkSpeed=LINK_SPEED, XmitLinkSpeed=LINK_SPEED,
+        MaxRcvLinkSpeed=LINK_SPEED, RcvLinkSpeed=LINK_SPEED, MediaConnectState=1,
+        SupportedOidList=[OID_GEN_CO_LINK_SPEED]))
+
+
+def answer_oid(request: Any) -> int:
+    """The miniport OIDs the sample adapters answer (condis-miniport-driver-oid-requests.md)."""
+    if request.Oid == OID_GEN_CO_LINK_SPEED:
+        request.InformationBuffer = (LINK_SPEED // 100, LINK_SPEED // 100)   # in 100 bps units
+        request.BytesWritten = 8
+        return 0
+    return 0xC00000BB   # NDIS_STATUS_NOT_SUPPORTED
 
 
 def payload(nbl: NET_BUFFER_LIST) -> bytes:

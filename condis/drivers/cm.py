@@ -1,0 +1,235 @@
+"""A sample stand-alone call manager: the MCM's signaling, as a protocol driver over a CoNDIS miniport.
+
+It binds to the miniport, creates and activates a signaling VC on VCI 5 through NDIS, registers
+its AF once that VC is up (guide: registering-and-opening-an-address-family.md), and sends and
+receives signaling messages as NET_BUFFER_LISTs on it (making-a-call.md: "a call manager calls
+NdisCoSendNetBufferLists"). Client VCs are created with NdisCoCreateVc and activated with
+NdisCmActivateVc, which NDIS passes to the miniport. On unbind it asks its clients to close the
+AF (NdisCmNotifyCloseAddressFamily) before it closes the binding.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from condis import _status as st
+from condis.constants import CO_ADDRESS_FAMILY_Q2931, NdisMediumAtm
+from condis.drivers import signaling as sig
+from condis.drivers.callcontrol import AfCtx, CallControl, Port, VcCtx
+from condis.drivers.nic import payload
+from condis.structs import (
+    CO_ADDRESS_FAMILY,
+    NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
+    NDIS_OPEN_PARAMETERS,
+    NDIS_PROTOCOL_CO_CHARACTERISTICS,
+    NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
+    NET_BUFFER_LIST_POOL_PARAMETERS,
+)
+
+SUCCESS = st.NDIS_STATUS_SUCCESS
+PENDING = st.NDIS_STATUS_PENDING
+
+
+class CmBinding(Port):
+    """ProtocolBindingContext (also the CallMgrBindingContext clients' AF opens arrive with)."""
+
+    def __init__(self, adapter_name: str, odd: bool) -> None:
+        super().__init__(odd)
+        self.adapter_name = adapter_name
+        self.handle: Any = None
+        self.pool: Any = None
+        self.signaling: VcCtx | None = None
+        self.bind_context: Any = None
+        self.unbind_context: Any = None
+        self.unbinding = False
+
+
+class AtmCallManager(CallControl):
+    """The call manager. ``odd_vcis`` picks its half of the VCI space (one end of a wire each)."""
+
+    prefix = "NdisCm"
+
+    def __init__(self, odd_vcis: bool = False) -> None:
+        super().__init__()
+        self.odd = odd_vcis
+        self.handle: Any = None
+        self.bindings: list[CmBinding] = []
+
+    # ---- DriverEntry and registration ------------------------------------------------------
+    def DriverEntry(self, ndis: Any, DriverObject: Any, RegistryPath: str) -> int:
+        self.ndis = ndis
+        chars = NDIS_PROTOCOL_DRIVER_CHARACTERISTICS(
+            Name="atmcm", SetOptionsHandler=self.SetOptions, BindAdapterHandlerEx=self.ProtocolBindAdapterEx,
+            UnbindAdapterHandlerEx=self.ProtocolUnbindAdapterEx, NetPnPEventHandler=self.ProtocolNetPnPEvent)
+        status, self.handle = ndis.NdisRegisterProtocolDriver(self, chars)
+        if status == SUCCESS:
+            DriverObject.DriverUnload = self.Unload
+        return status
+
+    def SetOptions(self, NdisDriverHandle: Any, DriverContext: Any) -> int:
+        ndis = self.ndis
+        status = ndis.NdisSetOptionalHandlers(NdisDriverHandle, NDIS_PROTOCOL_CO_CHARACTERISTICS(
+            CoStatusHandlerEx=self.ProtocolCoStatusEx,
+            CoReceiveNetBufferListsHandler=self.ProtocolCoReceiveNetBufferLists,
+            CoSendNetBufferListsCompleteHandler=self.ProtocolCoSendNetBufferListsComplete))
+        if status != SUCCESS:
+            return status
+        return ndis.NdisSetOptionalHandlers(NdisDriverHandle, NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS(
+            CmCreateVcHandler=self.CmCreateVc, CmDeleteVcHandler=self.CmDeleteVc, CmOpenAfHandler=self.CmOpenAf,
+            CmCloseAfHandler=self.CmCloseAf, CmRegisterSapHandler=self.CmRegisterSap,
+            CmDeregisterSapHandler=self.CmDeregisterSap, CmMakeCallHandler=self.CmMakeCall,
+            CmCloseCallHandler=self.CmCloseCall, CmIncomingCallCompleteHandler=self.CmIncomingCallComplete,
+            CmAddPartyHandler=self.CmAddParty, CmDropPartyHandler=self.CmDropParty,
+            CmActivateVcCompleteHandler=self.CmActivateVcComplete,
+            CmDeactivateVcCompleteHandler=self.CmDeactivateVcComplete, CmModifyCallQoSHandler=self.CmModifyCallQoS,
+            CmOidRequestHandler=self.CmOidRequest, CmOidRequestCompleteHandler=self.CmOidRequestComplete,
+            CmNotifyCloseAfCompleteHandler=self.CmNotifyCloseAfComplete))
+
+    def Unload(self, DriverObject: Any) -> None:
+        self.ndis.NdisDeregisterProtocolDriver(self.handle)
+
+    # ---- binding ------------------------------------------------------------------------
+    def ProtocolBindAdapterEx(self, ProtocolDriverContext: Any, BindContext: Any, BindParameters: Any) -> int:
+        if BindParameters.MediaType != NdisMediumAtm:
+            return st.NDIS_STATUS_UNSUPPORTED_MEDIA
+        b = CmBinding(BindParameters.AdapterName, self.odd)
+        status, b.handle = self.ndis.NdisOpenAdapterEx(self.handle, b, NDIS_OPEN_PARAMETERS(
+            AdapterName=BindParameters.AdapterName, MediumArray=[NdisMediumAtm], MediumArraySize=1), BindContext)
+        if status != SUCCESS:
+            return status
+        b.bind_context = BindContext
+        b.pool = self.ndis.NdisAllocateNetBufferListPool(b.handle, NET_BUFFER_LIST_POOL_PARAMETERS(DataSize=512))
+        # The signaling VC: created with no AF, activated on VCI 5 (differences-in-virtual-connections.md).
+        sig_vc = VcCtx(b, None, mine=True)
+        status, sig_vc.ndis_vc = self.ndis.NdisCoCreateVc(b.handle, None, sig_vc)
+        if status != SUCCESS:
+            self.ndis.NdisFreeNetBufferListPool(b.pool)
+            self.ndis.NdisCloseAdapterEx(b.handle)
+            return status
+        b.signaling = sig_vc
+        sig_vc.params = sig.call_parameters(b"", vci=sig.SIGNALING_VCI)
+        self.bindings.append(b)
+        self.activate(sig_vc, lambda status: self.later(b, lambda: self._signaling_up(b, status)))
+        return PENDING
+
+    def _signaling_up(self, b: CmBinding, status: int) -> None:
+        """PASSIVE_LEVEL: register the AF and finish the bind."""
+        if status == SUCCESS:
+            status = self.ndis.NdisCmRegisterAddressFamilyEx(b.handle, CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1))
+        self.ndis.NdisCompleteBindAdapterEx(b.bind_context, status)
+
+    def ProtocolUnbindAdapterEx(self, UnbindContext: Any, ProtocolBindingContext: CmBinding) -> int:
+        b = ProtocolBindingContext
+        b.unbind_context = UnbindContext
+        b.unbinding = True
+        # Ask every client to close our AF (closing-a-condis-call-manager-or-mcm.md); each close
+        # reaches CmCloseAf, which moves the unbind on.
+        for af in list(b.afs):
+            self.ndis.NdisCmNotifyCloseAddressFamily(af.ndis_af)
+        self._unbind_progress(b)
+        return PENDING
+
+    def _unbind_progress(self, b: CmBinding) -> None:
+        if not b.unbinding or b.afs or b.signaling is None or b.signaling.then is not None:
+            return
+        sig_vc = b.signaling
+
+        def deactivated(status: int) -> None:
+            self.ndis.NdisCoDeleteVc(sig_vc.ndis_vc)
+            b.signaling = None
+            self.later(b, lambda: self._close(b))
+        self.deactivate(sig_vc, deactivated)
+
+    def _close(self, b: CmBinding) -> None:
+        self.ndis.NdisFreeNetBufferListPool(b.pool)
+        self.ndis.NdisCloseAdapterEx(b.handle)
+        self.bindings.remove(b)
+        self.ndis.NdisCompleteUnbindAdapterEx(b.unbind_context)
+
+    def ProtocolNetPnPEvent(self, ProtocolBindingContext: Any, NetPnPEventNotification: Any) -> int:
+        return SUCCESS
+
+    def ProtocolCoStatusEx(self, ProtocolBindingContext: Any, ProtocolVcContext: Any, StatusIndication: Any) -> None:
+        """Status of the NIC or one of our VCs; this sample has nothing to do with it."""
+
+    def port_of(self, binding_context: CmBinding) -> Port:
+        return binding_context
+
+    def CmCloseAf(self, CallMgrAfContext: AfCtx) -> int:
+        status = super().CmCloseAf(CallMgrAfContext)
+        b = CallMgrAfContext.port
+        if b.unbinding:
+            self.later(b, lambda: self._unbind_progress(b))
+        return status
+
+    def CmNotifyCloseAfComplete(self, CallMgrAfContext: Any, Status: int) -> None:
+        """The client finished closing an AF we asked it to close; CmCloseAf already moved the unbind on."""
+
+    # ---- what CallControl needs from a stand-alone call manager --------------------------
+    def send_message(self, port: Port, msg: sig.Message) -> None:
+        b = port
+        raw = msg.encode()
+        nbl = self.ndis.NdisAllocateNetBufferAndNetBufferList(b.pool, 0, 0, raw, 0, len(raw))
+        nbl.SourceHandle = b.signaling.ndis_vc
+        self.ndis.NdisCoSendNetBufferLists(b.signaling.ndis_vc, nbl, 0)
+
+    def ProtocolCoSendNetBufferListsComplete(self, ProtocolVcContext: Any, NetBufferLists: Any,
+                                             SendCompleteFlags: int) -> None:
+        nbl = NetBufferLists
+        while nbl is not None:
+            nxt, nbl.Next = nbl.Next, None
+            self.ndis.NdisFreeNetBufferList(nbl)
+            nbl = nxt
+
+    def ProtocolCoReceiveNetBufferLists(self, ProtocolBindingContext: CmBinding, ProtocolVcContext: Any,
+                                        NetBufferLists: Any, NumberOfNetBufferLists: int, ReceiveFlags: int) -> None:
+        b = ProtocolBindingContext
+        nbl = NetBufferLists
+        while nbl is not None:
+            if ProtocolVcContext is b.signaling:
+                self.on_message(b, sig.Message.decode(payload(nbl)))
+            nbl = nbl.Next
+
+    def create_vc(self, port: Port, af: AfCtx, vc: VcCtx) -> int:
+        status, vc.ndis_vc = self.ndis.NdisCoCreateVc(port.handle, af.ndis_af, vc)
+        return status
+
+    def delete_vc(self, vc: VcCtx) -> int:
+        return self.ndis.NdisCoDeleteVc(vc.ndis_vc)
+
+    def activate(self, vc: VcCtx, then: Callable[[int], None]) -> None:
+        if vc.then is not None:
+            vc.waiting.append(("activate", then))
+            return
+        vc.then = then
+        status = self.ndis.NdisCmActivateVc(vc.ndis_vc, vc.params)
+        if status != PENDING:
+            vc.then = None
+            then(status)
+
+    def deactivate(self, vc: VcCtx, then: Callable[[int], None]) -> None:
+        if vc.then is not None:
+            vc.waiting.append(("deactivate", then))
+            return
+        vc.then = then
+        status = self.ndis.NdisCmDeactivateVc(vc.ndis_vc)
+        if status != PENDING:
+            vc.then = None
+            then(status)
+
+    def later(self, port: Port, fn: Callable[[], None]) -> None:
+        item = self.ndis.NdisAllocateIoWorkItem(port.handle)
+
+        def run(ctx: Any, handle: Any) -> None:
+            self.ndis.NdisFreeIoWorkItem(handle)
+            fn()
+        self.ndis.NdisQueueIoWorkItem(item, run, None)
+
+    # ---- requests -------------------------------------------------------------------------
+    def CmOidRequest(self, CallMgrAfContext: Any, CallMgrVcContext: Any, CallMgrPartyContext: Any,
+                     OidRequest: Any) -> int:
+        return st.NDIS_STATUS_NOT_SUPPORTED
+
+    def CmOidRequestComplete(self, CallMgrAfContext: Any, CallMgrVcContext: Any, CallMgrPartyContext: Any,
+                             OidRequest: Any, Status: int) -> None:
+        """This sample issues no requests of its own to clients."""
