@@ -45,10 +45,18 @@ def main(ref: Path) -> None:
         "FUNCTIONS: dict[str, tuple[str, tuple[str, ...], str, tuple[str, ...]]] = {",
         "    # name: (irql, compliance rules, page, parameters)",
     ]
+    # The NdisMCm* macros document their parameters as _S_, _VH_, ...: use the names of the
+    # function each expands to (reference README: "NdisMCmXxx ... expands to NdisCmXxx").
+    by_name = {r["name"]: tuple(p for p, _ in _params((ref / r["page"]).read_text())) for r in ddi}
     cb = ["CALLBACKS: dict[str, tuple[str, str, tuple[str, ...]]] = {", "    # name: (irql, page, parameters)"]
     for r in ddi:
         text = (ref / r["page"]).read_text()
         params = tuple(p for p, _ in _params(text))
+        if params and all(p.startswith("_") for p in params) and r["name"].startswith("NdisMCm"):
+            for twin in ("NdisCm" + r["name"][7:], "NdisCo" + r["name"][7:]):
+                if len(by_name.get(twin, ())) == len(params):
+                    params = by_name[twin]
+                    break
         irql = r["irql"].strip()
         page = r["page"]
         if r["kind"] == "function":

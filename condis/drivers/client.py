@@ -410,22 +410,34 @@ class AtmClient:
         return SUCCESS
 
     def _delete_vc(self, call: Call) -> None:
-        """Delete a VC we created once the call manager has deactivated it (deleting-a-vc.md)."""
+        """Delete a VC we created once its call is over. The call manager deactivates the VC after the
+        close completes (client-initiated-request-to-close-a-call.md), so delete from a work item and,
+        while NDIS still answers NOT_ACCEPTED or CLOSING (nf-ndis-ndiscodeletevc.md), retry later."""
+        item = self.ndis.NdisAllocateIoWorkItem(call.af.binding.handle)
+
+        def run(ctx: Any, handle: Any) -> None:
+            self.ndis.NdisFreeIoWorkItem(handle)
+            self._try_delete(call)
+        self.ndis.NdisQueueIoWorkItem(item, run, None)
+
+    def _try_delete(self, call: Call) -> None:
         status = self.ndis.NdisCoDeleteVc(call.vc)
         if status in (st.NDIS_STATUS_NOT_ACCEPTED, st.NDIS_STATUS_CLOSING):
-            _, timer = self.ndis.NdisAllocateTimerObject(call.af.binding.handle, NDIS_TIMER_CHARACTERISTICS(
-                TimerFunction=self._retry_delete, FunctionContext=call))
-            call.retry_timer = timer
-            self.ndis.NdisSetTimerObject(timer, RETRY_100NS, 0, call)
+            if call.retry_timer is None:
+                _, call.retry_timer = self.ndis.NdisAllocateTimerObject(
+                    call.af.binding.handle, NDIS_TIMER_CHARACTERISTICS(TimerFunction=self._retry_delete))
+            self.ndis.NdisSetTimerObject(call.retry_timer, RETRY_100NS, 0, call)
             return
+        if call.retry_timer is not None:
+            self.ndis.NdisFreeTimerObject(call.retry_timer)
+            call.retry_timer = None
         call.deleted = True
         call.af.calls.remove(call)
         call.events.append("deleted")
         self._progress(call.af)
 
     def _retry_delete(self, s1: Any, call: Call, s2: Any, s3: Any) -> None:
-        self.ndis.NdisFreeTimerObject(call.retry_timer)
-        self._delete_vc(call)
+        self._try_delete(call)
 
     def _after_close(self, call: Call) -> None:
         call.state = CLOSED

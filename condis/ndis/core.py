@@ -172,7 +172,6 @@ class NdisCore:
         tracer = self.tracer
         if tracer is not None:
             prev = self._current
-            self._current = ev.owner
             tracer.event(self, ev)
         try:
             ev.fn(*ev.args)

@@ -83,7 +83,9 @@ def _traced_ddi(host: Ndis, name: str, fn: Callable[..., Any]) -> Callable[..., 
 def _traced_up(host: Ndis, fn: Callable[..., Any], name: str, *args: Any) -> Any:
     tracer = host.tracer
     prev = host._current
-    host._current = host.roles.get(fn)
+    # Timer functions and work-item routines are not registered handlers: they run as the driver
+    # that owns the timer or work item, which the event already made current.
+    host._current = host.roles.get(fn, prev)
     token = tracer.handler_call(host, name, host._current, args)
     try:
         result = SupportDdi._up(host, fn, name, *args)

@@ -1,0 +1,5 @@
+import sys
+
+from condis.cli import main
+
+sys.exit(main())
