@@ -42,26 +42,28 @@ def main(ref: Path) -> None:
         "",
         "# ruff: noqa: E501",
         "",
-        "FUNCTIONS: dict[str, tuple[str, tuple[str, ...], str, tuple[str, ...]]] = {",
-        "    # name: (irql, compliance rules, page, parameters)",
+        "FUNCTIONS: dict[str, tuple[str, tuple[str, ...], str, tuple[str, ...], tuple[str, ...]]] = {",
+        "    # name: (irql, compliance rules, page, parameters in documented order, the OUT-only ones)",
     ]
     # The NdisMCm* macros document their parameters as _S_, _VH_, ...: use the names of the
     # function each expands to (reference README: "NdisMCmXxx ... expands to NdisCmXxx").
-    by_name = {r["name"]: tuple(p for p, _ in _params((ref / r["page"]).read_text())) for r in ddi}
+    by_name = {r["name"]: _params((ref / r["page"]).read_text()) for r in ddi}
     cb = ["CALLBACKS: dict[str, tuple[str, str, tuple[str, ...]]] = {", "    # name: (irql, page, parameters)"]
     for r in ddi:
         text = (ref / r["page"]).read_text()
-        params = tuple(p for p, _ in _params(text))
-        if params and all(p.startswith("_") for p in params) and r["name"].startswith("NdisMCm"):
+        documented = _params(text)
+        if documented and all(p.startswith("_") for p, _ in documented) and r["name"].startswith("NdisMCm"):
             for twin in ("NdisCm" + r["name"][7:], "NdisCo" + r["name"][7:]):
-                if len(by_name.get(twin, ())) == len(params):
-                    params = by_name[twin]
+                if len(by_name.get(twin, ())) == len(documented):
+                    documented = by_name[twin]
                     break
+        params = tuple(p for p, _ in documented)
+        outs = tuple(p for p, d in documented if d.replace(" ", "") in ("out", "out,optional"))
         irql = r["irql"].strip()
         page = r["page"]
         if r["kind"] == "function":
             rules = tuple(x.strip() for x in r["compliance_rule"].split(",") if x.strip())
-            lines.append(f"    {r['name']!r}: ({irql!r}, {rules!r}, {page!r}, {params!r}),")
+            lines.append(f"    {r['name']!r}: ({irql!r}, {rules!r}, {page!r}, {params!r}, {outs!r}),")
         elif r["kind"] == "callback":
             cb.append(f"    {r['callback_name']!r}: ({irql!r}, {page!r}, {params!r}),")
     lines.append("}")

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from condis import _status as st
 from condis._ddi_table import CALLBACKS, FUNCTIONS
-from condis.constants import DISPATCH_LEVEL, IRQL_NAMES, PASSIVE_LEVEL
+from condis.constants import DIRQL, DISPATCH_LEVEL, IRQL_NAMES, PASSIVE_LEVEL
 from condis.errors import Violation
 from condis.rules import RULES
 
@@ -33,6 +33,23 @@ def irql_rule(ddi: str) -> str:
         if rule.startswith("Irql_"):
             return rule
     return "Irql_Miscellaneous_Function"
+
+
+def max_irql(ddi: str) -> int:
+    """The highest IRQL a function's page allows (ddi-index.tsv).
+
+    "PASSIVE_LEVEL" caps at PASSIVE. "<= DISPATCH_LEVEL" and the bare "DISPATCH_LEVEL" of
+    NdisCoGetTapiCallId, NdisClGetProtocolVcContextFromTapiCallId and NdisCoAssignInstanceName cap at
+    DISPATCH: their SDV rules (Irql_Connection_Function, Irql_Protocol_Driver_Function) check only a
+    maximum. The spin-lock functions that must run exactly at DISPATCH_LEVEL check that themselves.
+    "Any level" and "See Remarks" have no cap.
+    """
+    irql = FUNCTIONS[ddi][0]
+    if irql.startswith("PASSIVE"):
+        return PASSIVE_LEVEL
+    if "DISPATCH" in irql:
+        return DISPATCH_LEVEL
+    return DIRQL
 
 
 def page_of(name: str) -> str:

@@ -10,6 +10,8 @@ import functools
 from typing import Any, Callable
 
 from condis._ddi_table import FUNCTIONS
+from condis.constants import DIRQL, DISPATCH_LEVEL
+from condis.ndis.core import irql_rule, max_irql
 from condis.ndis.support import SupportDdi
 from condis.sim import Simulation
 
@@ -59,6 +61,29 @@ class Ndis(SupportDdi):
         """Virtual time in nanoseconds."""
         return self.sim.scheduler.now
 
+    def interrupt(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` now at DIRQL, as a NIC's interrupt service routine runs.
+
+        Every DDI whose page caps its IRQL at DISPATCH_LEVEL or below is refused there with the IRQL
+        rule ddi-index.tsv names for it. The guards exist only while ``fn`` runs: outside an
+        interrupt no DDI pays for the check.
+        """
+        saved_irql = self._irql
+        shadowed = {name: self.__dict__[name] for name in FUNCTIONS if name in self.__dict__}
+        for name in FUNCTIONS:
+            if max_irql(name) <= DISPATCH_LEVEL:
+                setattr(self, name, _irql_guard(self, name))
+        self._irql = DIRQL
+        try:
+            return fn(*args)
+        finally:
+            self._irql = saved_irql
+            for name in FUNCTIONS:
+                if name in shadowed:
+                    setattr(self, name, shadowed[name])
+                elif name in self.__dict__:
+                    delattr(self, name)
+
     # ------------------------------------------------------------------ tracing
 
     def trace_with(self, tracer: Any) -> None:
@@ -67,6 +92,13 @@ class Ndis(SupportDdi):
         for name in FUNCTIONS:
             setattr(self, name, _traced_ddi(self, name, getattr(type(self), name)))
         self._up = functools.partial(_traced_up, self)  # type: ignore[method-assign]
+
+
+def _irql_guard(host: Ndis, name: str) -> Callable[..., Any]:
+    def guard(*args: Any) -> Any:
+        raise host._violate(irql_rule(name), name, f"called at DIRQL (from an interrupt); its page allows "
+                            f"{FUNCTIONS[name][0]}")
+    return guard
 
 
 def _traced_ddi(host: Ndis, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:

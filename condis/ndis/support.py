@@ -46,12 +46,11 @@ class SupportDdi(RequestDdi):
                                 f"_SpinLock must be an NDIS_SPIN_LOCK initialized by NdisAllocateSpinLock; got {lock!r}")
         return lock
 
-    def NdisAllocateSpinLock(self, SpinLock: SpinLock) -> None:
-        ddi = "NdisAllocateSpinLock"
-        if type(SpinLock) is not _SpinLockType:
-            raise self._violate("condis.BadParameter", ddi, f"SpinLock must be an NDIS_SPIN_LOCK, got {SpinLock!r}")
-        SpinLock.allocated = True
-        SpinLock.owner = None
+    def NdisAllocateSpinLock(self) -> SpinLock:
+        """Returns the initialized NDIS_SPIN_LOCK (the function's SpinLock OUT parameter)."""
+        lock = SpinLock()
+        lock.allocated = True
+        return lock
 
     def NdisFreeSpinLock(self, SpinLock: SpinLock) -> None:
         lock = self._lock("NdisFreeSpinLock", SpinLock)
@@ -301,5 +300,3 @@ class SupportDdi(RequestDdi):
         vc.instance_name = f"[{vc.id:016x}] {BaseInstanceName}"
         return SUCCESS, vc.instance_name
 
-
-_SpinLockType = SpinLock

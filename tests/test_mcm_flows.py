@@ -1,0 +1,184 @@
+"""Each guide flow through an MCM, as the exact order of DDI calls and handler calls on the host
+where it happens. The expected lists are the guide's figures (guide/images/fig1-*.png), with the
+steps the figure leaves implicit (the signaling an MCM does internally) left out."""
+
+from __future__ import annotations
+
+from condis import NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
+from condis.drivers.client import CLOSED, UP
+from tests.conftest import steps
+
+
+def test_registering_and_opening_the_af(mcm):
+    # fig1-01: NdisMCmRegisterAddressFamilyEx -> ProtocolCoAfRegisterNotify -> NdisClOpenAddressFamilyEx
+    # -> ProtocolCmOpenAf; then fig1-02: NdisClRegisterSap -> ProtocolCmRegisterSap.
+    a = steps(mcm.recorder, host="A")
+    expected = [
+        "A:NdisMCmRegisterAddressFamilyEx",
+        "A:ProtocolCoAfRegisterNotify", "A:NdisClOpenAddressFamilyEx", "A:ProtocolCmOpenAf",
+        "A:NdisClRegisterSap", "A:ProtocolCmRegisterSap",
+    ]
+    protocol = [s for s in a if any(k in s for k in ("AddressFamily", "AfRegister", "OpenAf", "Sap"))]
+    assert protocol == expected
+    assert a.index("A:MiniportInitializeEx") < a.index("A:NdisMCmRegisterAddressFamilyEx") < a.index(
+        "A:ProtocolBindAdapterEx")
+
+
+def test_making_a_call_and_the_incoming_call(mcm):
+    rec = mcm.recorder
+    mark = len(rec.records)
+    calls = []
+    mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"bob")))
+    assert calls[0].state == UP
+    # fig1-05 then fig1-11, on the calling host
+    assert steps(rec, mark, "A") == [
+        "A:NdisCoCreateVc", "A:ProtocolCoCreateVc",
+        "A:NdisClMakeCall", "A:ProtocolCmMakeCall",
+        "A:NdisMCmActivateVc",
+        "A:NdisMCmMakeCallComplete", "A:ProtocolClMakeCallComplete",
+    ]
+    # fig1-06, fig1-07 and fig1-13 on the called host
+    assert steps(rec, mark, "B") == [
+        "B:NdisMCmCreateVc", "B:ProtocolCoCreateVc",
+        "B:NdisMCmActivateVc",
+        "B:NdisMCmDispatchIncomingCall", "B:ProtocolClIncomingCall",
+        "B:NdisMCmDispatchCallConnected", "B:ProtocolClCallConnected",
+    ]
+
+
+def _call(bed):
+    calls = []
+    bed.do(0, lambda: calls.append(bed.clients[0].place_call(b"bob")))
+    return calls[0], bed.clients[1].incoming[-1]
+
+
+def test_client_initiated_close_is_completed_by_ndismcmclosecallcomplete(mcm):
+    call, answered = _call(mcm)
+    rec = mcm.recorder
+    mark = len(rec.records)
+    mcm.do(0, mcm.clients[0].close, call)
+    # fig1-20: 1 NdisClCloseCall, 2 ProtocolCmCloseCall (pends), 3 NdisMCmCloseCallComplete,
+    # 4 ProtocolClCloseCallComplete, 5 VC deactivation; then fig1-09: the client deletes its VC.
+    assert steps(rec, mark, "A") == [
+        "A:NdisClCloseCall", "A:ProtocolCmCloseCall",
+        "A:NdisMCmCloseCallComplete", "A:ProtocolClCloseCallComplete",
+        "A:NdisMCmDeactivateVc",
+        "A:NdisCoDeleteVc", "A:ProtocolCoDeleteVc",
+    ]
+    a = [r for r in rec.records[mark:] if r.host == "A" and r.kind in ("ddi", "handler")]
+    assert [r.result for r in a if r.name in ("NdisClCloseCall", "ProtocolCmCloseCall")] == [
+        "NDIS_STATUS_PENDING", "NDIS_STATUS_PENDING"]
+    # fig1-22 at B: the incoming close, the client's close completing synchronously, then fig1-10
+    assert steps(rec, mark, "B") == [
+        "B:NdisMCmDispatchIncomingCloseCall", "B:ProtocolClIncomingCloseCall",
+        "B:NdisClCloseCall", "B:ProtocolCmCloseCall",
+        "B:NdisMCmDeactivateVc",
+        "B:NdisMCmDeleteVc", "B:ProtocolCoDeleteVc",
+    ]
+    assert call.state == CLOSED and answered.state == CLOSED and answered.deleted and call.deleted
+    assert [h.vc_count for h in mcm.hosts] == [0, 0]
+
+
+def test_data_both_ways(mcm):
+    call, answered = _call(mcm)
+    rec = mcm.recorder
+    mark = len(rec.records)
+    mcm.do(0, mcm.clients[0].send, call, b"ping")
+    mcm.do(1, mcm.clients[1].send, answered, b"pong")
+    assert answered.received == [b"ping"] and call.received == [b"pong"]
+    assert call.send_completed == 1 and answered.send_completed == 1
+    assert steps(rec, mark, "A") == [
+        "A:NdisCoSendNetBufferLists", "A:MiniportCoSendNetBufferLists",
+        "A:NdisMCoSendNetBufferListsComplete", "A:ProtocolCoSendNetBufferListsComplete",
+        "A:NdisMCoIndicateReceiveNetBufferLists", "A:ProtocolCoReceiveNetBufferLists",
+    ]
+
+
+def test_qos_change_requested_by_the_client(mcm):
+    call, _ = _call(mcm)
+    rec = mcm.recorder
+    mark = len(rec.records)
+    mcm.do(0, mcm.clients[0].modify_qos, call, 2_000_000)
+    # fig1-15: NdisClModifyCallQoS -> ProtocolCmModifyCallQoS -> (reactivation) -> complete
+    assert steps(rec, mark, "A") == [
+        "A:NdisClModifyCallQoS", "A:ProtocolCmModifyCallQoS",
+        "A:NdisMCmActivateVc",
+        "A:NdisMCmModifyCallQoSComplete", "A:ProtocolClModifyCallQoSComplete",
+    ]
+    assert call.events[-1] == "qos:NDIS_STATUS_SUCCESS"
+
+
+def test_multipoint_add_and_drop_party_and_incoming_drop(mcm):
+    a, b = mcm.clients
+    calls = []
+    mcm.do(0, lambda: calls.append(a.place_call(b"bob", multipoint=True)))
+    call = calls[0]
+    assert call.state == UP and [p.state for p in call.parties] == [UP]
+    rec = mcm.recorder
+    mark = len(rec.records)
+    parties = []
+    mcm.do(0, lambda: parties.append(a.add_party(call, b"bob")))
+    # fig1-17
+    assert steps(rec, mark, "A") == [
+        "A:NdisClAddParty", "A:ProtocolCmAddParty",
+        "A:NdisMCmActivateVc",
+        "A:NdisMCmAddPartyComplete", "A:ProtocolClAddPartyComplete",
+    ]
+    assert [p.state for p in call.parties] == [UP, UP] and len(b.incoming) == 2
+    mark = len(rec.records)
+    mcm.do(0, a.drop_party, parties[0])
+    # fig1-18
+    assert steps(rec, mark, "A") == [
+        "A:NdisClDropParty", "A:ProtocolCmDropParty",
+        "A:NdisMCmDropPartyComplete", "A:ProtocolClDropPartyComplete",
+        "A:NdisMCmActivateVc",
+    ]
+    mcm.do(0, lambda: parties.append(a.add_party(call, b"bob")))
+    mark = len(rec.records)
+    mcm.do(1, b.close, b.incoming[-1])
+    # fig1-19: the leaf hangs up; not the last party, so an incoming drop, which the client answers
+    assert steps(rec, mark, "A") == [
+        "A:NdisMCmDispatchIncomingDropParty", "A:ProtocolClIncomingDropParty",
+        "A:NdisClDropParty", "A:ProtocolCmDropParty",
+        "A:NdisMCmActivateVc",
+    ]
+    assert len([p for p in call.parties if p.state == UP]) == 1
+    mark = len(rec.records)
+    mcm.do(0, a.close, call)
+    # the last party goes with NdisClCloseCall and the party handle (dropping-a-party-...md)
+    closing = [r for r in rec.records[mark:] if r.name == "NdisMCmCloseCallComplete"]
+    assert len(closing) == 1 and closing[0].args.startswith("NDIS_STATUS_SUCCESS, VC") and "party" in closing[0].args
+    assert call.state == CLOSED and call.deleted
+
+
+def test_incoming_call_left_pending_then_accepted(mcm):
+    b = mcm.clients[1]
+    b.answer = lambda call: NDIS_STATUS_PENDING
+    calls = []
+    mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"bob")))
+    offered = b.incoming[-1]
+    assert calls[0].state == "MAKING"
+    rec = mcm.recorder
+    mark = len(rec.records)
+    mcm.do(1, b.accept, offered)
+    assert steps(rec, mark, "B") == [
+        "B:NdisClIncomingCallComplete", "B:ProtocolCmIncomingCallComplete",
+        "B:NdisMCmDispatchCallConnected", "B:ProtocolClCallConnected",
+    ]
+    assert calls[0].state == UP and offered.state == UP
+
+
+def test_incoming_call_rejected(mcm):
+    b = mcm.clients[1]
+    b.answer = lambda call: NDIS_STATUS_NOT_ACCEPTED
+    calls = []
+    mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"bob")))
+    call = calls[0]
+    assert call.state == "FAILED" and call.status == NDIS_STATUS_NOT_ACCEPTED and call.deleted
+    assert [h.vc_count for h in mcm.hosts] == [0, 0]
+
+
+def test_call_to_an_unknown_address_fails(mcm):
+    calls = []
+    mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"nobody")))
+    assert calls[0].state == "FAILED" and calls[0].status != NDIS_STATUS_SUCCESS
