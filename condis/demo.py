@@ -28,6 +28,7 @@ class Testbed:
     wire: Wire
     hosts: list[Ndis]
     clients: list[AtmClient]
+    call_managers: list[Any]
     recorder: Recorder | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -46,22 +47,25 @@ def testbed(kind: str = "mcm", recorder: Recorder | None = None, addresses: tupl
     """Build two hosts A and B joined by a wire; ``kind`` is "mcm" or "cm" (stand-alone call manager)."""
     sim = Simulation(tracer=recorder)
     wire = Wire(sim)
-    hosts, clients = [], []
+    hosts, clients, cms = [], [], []
     for name, port, address in (("A", wire.a, addresses[0]), ("B", wire.b, addresses[1])):
         host = Ndis(name, sim=sim)
         if kind == "mcm":
-            _check(host.load_driver(AtmMcm().DriverEntry, "atmmcm"), "load atmmcm")
+            cm: Any = AtmMcm()
+            _check(host.load_driver(cm.DriverEntry, "atmmcm"), "load atmmcm")
             miniport = "atmmcm"
         else:
             _check(host.load_driver(AtmMiniport().DriverEntry, "atmmp"), "load atmmp")
-            _check(host.load_driver(AtmCallManager(odd_vcis=port is wire.b).DriverEntry, "atmcm"), "load atmcm")
+            cm = AtmCallManager(odd_vcis=port is wire.b)
+            _check(host.load_driver(cm.DriverEntry, "atmcm"), "load atmcm")
             miniport = "atmmp"
+        cms.append(cm)
         client = AtmClient(saps=(address,), answer=answer)
         _check(host.load_driver(client.DriverEntry, "atmclient"), "load atmclient")
         _check(host.add_adapter(miniport, "atm0", port), "add adapter")
         hosts.append(host)
         clients.append(client)
-    bed = Testbed(sim, wire, hosts, clients, recorder)
+    bed = Testbed(sim, wire, hosts, clients, cms, recorder)
     bed.run()
     return bed
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from condis.demo import Testbed, testbed
+from condis.demo import Testbed
+from condis.demo import testbed as make_bed
 from condis.trace import Recorder
 from condis.trace.recorder import SUPPORT_DDIS
 
@@ -34,14 +35,14 @@ def steps(recorder: Recorder, since: int = 0, host: str | None = None, frames: b
 @pytest.fixture(params=["mcm", "cm"])
 def bed(request: pytest.FixtureRequest) -> Testbed:
     """A testbed of either kind, with a recorder."""
-    return testbed(request.param, Recorder())
+    return make_bed(request.param, Recorder())
 
 
 @pytest.fixture
 def mcm() -> Testbed:
-    return testbed("mcm", Recorder())
+    return make_bed("mcm", Recorder())
 
 
 @pytest.fixture
 def cm() -> Testbed:
-    return testbed("cm", Recorder())
+    return make_bed("cm", Recorder())

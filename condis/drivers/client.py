@@ -26,6 +26,7 @@ from condis.structs import (
 SUCCESS = st.NDIS_STATUS_SUCCESS
 PENDING = st.NDIS_STATUS_PENDING
 RETRY_100NS = -1_000   # 100 us before trying NdisCoDeleteVc again
+RETRIES = 50           # then give up: the call manager never deactivated the VC
 
 # call states, as the client sees them
 MAKING, OFFERED, ACCEPTED, UP, CLOSING, CLOSED, FAILED = (
@@ -87,6 +88,7 @@ class Call:
         self.params: Any = None
         self.events: list[str] = []
         self.retry_timer: Any = None
+        self.retries = 0
 
     def __repr__(self) -> str:
         return f"<Call {self.state} {'out' if self.outgoing else 'in'}>"
@@ -422,7 +424,8 @@ class AtmClient:
 
     def _try_delete(self, call: Call) -> None:
         status = self.ndis.NdisCoDeleteVc(call.vc)
-        if status in (st.NDIS_STATUS_NOT_ACCEPTED, st.NDIS_STATUS_CLOSING):
+        if status in (st.NDIS_STATUS_NOT_ACCEPTED, st.NDIS_STATUS_CLOSING) and call.retries < RETRIES:
+            call.retries += 1
             if call.retry_timer is None:
                 _, call.retry_timer = self.ndis.NdisAllocateTimerObject(
                     call.af.binding.handle, NDIS_TIMER_CHARACTERISTICS(TimerFunction=self._retry_delete))
@@ -431,6 +434,10 @@ class AtmClient:
         if call.retry_timer is not None:
             self.ndis.NdisFreeTimerObject(call.retry_timer)
             call.retry_timer = None
+        if status != SUCCESS:
+            call.events.append("delete-failed")
+            self.log.append(("delete-vc-failed", status))
+            return
         call.deleted = True
         call.af.calls.remove(call)
         call.events.append("deleted")
