@@ -18,6 +18,7 @@ from condis.runtime.scheduler import Event, FifoStrategy, Scheduler, Strategy
 from condis.sim import Simulation
 from condis.structs import *  # noqa: F403
 from condis.wire import Wire, WirePort
+from condis import trace  # noqa: E402  (condis.trace.Recorder)
 
 __version__ = "0.1.0"
 
