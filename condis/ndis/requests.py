@@ -152,13 +152,13 @@ class RequestDdi(DataDdi):
         self._oid_complete(ddi, OidRequest, completer, Status)
 
     def NdisMCmOidRequestComplete(self, NdisAfHandle: Af, NdisVcHandle: VcHandle | None, NdisPartyHandle: Party | None,
-                                  NdisOidRequest: NDIS_OID_REQUEST, Status: int) -> None:
+                                  OidRequest: NDIS_OID_REQUEST, Status: int) -> None:
         ddi = "NdisMCmOidRequestComplete"
         af = self._af(ddi, NdisAfHandle)
         self._cm_family(ddi, af.is_mcm, af)
         if NdisVcHandle is not None:
             self._vch(ddi, NdisVcHandle, (SIDE_MCM,))
-        self._oid_complete(ddi, NdisOidRequest, SIDE_MCM, Status)
+        self._oid_complete(ddi, OidRequest, SIDE_MCM, Status)
 
     def NdisMCoOidRequestComplete(self, MiniportAdapterHandle: Adapter, NdisMiniportVcHandle: VcHandle | None,
                                   Request: NDIS_OID_REQUEST, Status: int) -> None:
