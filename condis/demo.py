@@ -84,49 +84,54 @@ class DemoResult:
 
 def run_demo(out: Callable[[str], Any] = print, kinds: tuple[str, ...] = ("mcm", "cm")) -> list[DemoResult]:
     """Run the demo for each configuration, printing lanes through ``out``; returns what it drew."""
-    results = []
-    for kind in kinds:
-        rec = Recorder()
-        bed = testbed(kind, rec)
-        a, b = bed.clients
-        title = ("MCM: client | NDIS | MCM on each host" if kind == "mcm" else
-                 "Stand-alone call manager over a CoNDIS miniport on each host")
-        sections: list[str] = [f"\n══ {title} " + "═" * 40]
-        mark = len(rec.records)
-
-        def section(name: str) -> None:
-            nonlocal mark
-            sections.append(render(rec.records[mark:], name))
-            mark = len(rec.records)
-
-        setup = [r for r in rec.records if r.kind == "ddi" and r.name in ("NdisClOpenAddressFamilyEx",
-                                                                        "NdisClRegisterSap")]
-        sections.append(f"set-up: {len(rec.records)} traced steps; "
-                        f"{sum(1 for r in setup if r.name == 'NdisClOpenAddressFamilyEx')} AFs opened, "
-                        f"{sum(1 for r in setup if r.name == 'NdisClRegisterSap')} SAPs registered")
-        mark = len(rec.records)
-        calls: list[Call] = []
-        bed.do(0, lambda: calls.append(a.place_call(b"bob")))
-        section("A calls bob at B: making a call / indicating an incoming call")
-        first, answered = calls[0], b.incoming[-1]
-        bed.do(0, a.send, first, b"hello from A")
-        bed.do(1, b.send, answered, b"hello from B")
-        section("data both ways")
-        bed.do(0, a.close, first)
-        section("A closes the call: client-initiated close, incoming close at B")
-        bed.do(1, lambda: calls.append(b.place_call(b"alice")))
-        second, answered2 = calls[1], a.incoming[-1]
-        section("B calls alice at A")
-        bed.do(0, a.close, answered2)
-        section("A closes the call B placed: the other side's close")
-        for host in bed.hosts:
-            for name in ("atmclient",):
-                host.unload_driver(name)
-        bed.run()
-        summary = (f"result: call 1 {first.state}, B received {answered.received}, A received {first.received}; "
-                   f"call 2 {second.state}; VCs left: {sum(h.vc_count for h in bed.hosts)}")
-        sections.append(summary)
-        text = "\n".join(s for s in sections if s)
-        out(text)
-        results.append(DemoResult(text, rec, calls))
+    results = [_demo(kind) for kind in kinds]
+    for r in results:
+        out(r.text)
     return results
+
+
+def _demo(kind: str) -> DemoResult:
+    """One configuration of the demo: its lanes and what happened."""
+    rec = Recorder()
+    bed = testbed(kind, rec)
+    a, b = bed.clients
+    title = ("MCM: client | NDIS | MCM on each host" if kind == "mcm" else
+             "Stand-alone call manager over a CoNDIS miniport on each host")
+    sections: list[str] = [f"\n══ {title} " + "═" * 40]
+    mark = len(rec.records)
+
+    def section(name: str) -> None:
+        nonlocal mark
+        sections.append(render(rec.records[mark:], name))
+        mark = len(rec.records)
+
+    setup = [r for r in rec.records if r.kind == "ddi" and r.name in ("NdisClOpenAddressFamilyEx",
+                                                                    "NdisClRegisterSap")]
+    sections.append(f"set-up: {len(rec.records)} traced steps; "
+                    f"{sum(1 for r in setup if r.name == 'NdisClOpenAddressFamilyEx')} AFs opened, "
+                    f"{sum(1 for r in setup if r.name == 'NdisClRegisterSap')} SAPs registered")
+    mark = len(rec.records)
+    calls: list[Call] = []
+    bed.do(0, lambda: calls.append(a.place_call(b"bob")))
+    section("A calls bob at B: making a call / indicating an incoming call")
+    first, answered = calls[0], b.incoming[-1]
+    bed.do(0, a.send, first, b"hello from A")
+    bed.do(1, b.send, answered, b"hello from B")
+    section("data both ways")
+    bed.do(0, a.close, first)
+    section("A closes the call: client-initiated close, incoming close at B")
+    bed.do(1, lambda: calls.append(b.place_call(b"alice")))
+    second, answered2 = calls[1], a.incoming[-1]
+    section("B calls alice at A")
+    bed.do(0, a.close, answered2)
+    section("A closes the call B placed: the other side's close")
+    for host in bed.hosts:
+        for name in ("atmclient",):
+            host.unload_driver(name)
+    bed.run()
+    summary = (f"result: call 1 {first.state}, B received {answered.received}, A received {first.received}; "
+               f"call 2 {second.state}; client VCs left: "
+               f"{sum(1 for h in bed.hosts for ad in h.adapters.values() for v in ad.vcs if v.af is not None)}")
+    sections.append(summary)
+    text = "\n".join(s for s in sections if s)
+    return DemoResult(text, rec, calls)

@@ -8,8 +8,9 @@ attributes: an IN OUT structure is changed in place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 Handler = Callable[..., Any] | None
 

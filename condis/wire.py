@@ -8,7 +8,8 @@ Frames are Python objects; the wire counts them and can be told to lose or delay
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from condis.constants import DISPATCH_LEVEL
 

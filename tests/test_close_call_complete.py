@@ -12,9 +12,9 @@ from condis import (
     NDIS_STATUS_SUCCESS,
     Violation,
 )
+from condis.demo import testbed as make_bed
 from condis.drivers.client import CLOSED, CLOSING, UP
 from condis.ndis import states as S
-from condis.demo import testbed as make_bed
 from condis.trace import Recorder
 
 SEED = "seed/000_e0f5fe94aade492e.txt"

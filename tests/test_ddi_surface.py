@@ -22,7 +22,6 @@ from condis import (
 )
 from condis._ddi_table import FUNCTIONS
 from condis.demo import testbed as make_bed
-from condis.drivers import signaling as sig
 from condis.drivers.cm import AtmCallManager
 from condis.drivers.mcm import AtmMcm
 from condis.ndis.core import irql_rule, max_irql

@@ -18,7 +18,8 @@ Local signaling states of a call (a small subset of Q.2931's):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from condis import _status as st
 from condis.drivers import signaling as sig

@@ -8,7 +8,8 @@ Its application interface (``place_call``, ``send``, ``close``, ``add_party``, `
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from condis import _status as st
 from condis.constants import CO_ADDRESS_FAMILY_Q2931, NdisMediumAtm

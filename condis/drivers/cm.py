@@ -10,7 +10,8 @@ AF (NdisCmNotifyCloseAddressFamily) before it closes the binding.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from condis import _status as st
 from condis.constants import CO_ADDRESS_FAMILY_Q2931, NdisMediumAtm

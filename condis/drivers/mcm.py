@@ -11,7 +11,8 @@ Load it with ``ndis.load_driver(AtmMcm().DriverEntry, "atmmcm")`` and start an a
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from condis import _status as st
 from condis.constants import CO_ADDRESS_FAMILY_Q2931, OID_CO_GET_CALL_INFORMATION

@@ -3,12 +3,13 @@ plain CoNDIS miniport (both drive the same simulated hardware, a :class:`condis.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from condis.constants import (
-    OID_GEN_CO_LINK_SPEED,
     NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
     NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL,
+    OID_GEN_CO_LINK_SPEED,
     NdisMediumAtm,
 )
 from condis.drivers.signaling import SIGNALING_VCI, Cell
@@ -111,7 +112,7 @@ class CellNic:
         for h, nbl in done:
             by_vc.setdefault(h, []).append(nbl)
         for h, nbls in by_vc.items():
-            for a, b in zip(nbls, nbls[1:]):
+            for a, b in zip(nbls, nbls[1:], strict=False):
                 a.Next = b
             nbls[-1].Next = None
             self.ndis.NdisMCoSendNetBufferListsComplete(h, nbls[0], NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL)

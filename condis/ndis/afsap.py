@@ -14,7 +14,7 @@ from typing import Any
 
 from condis import _status as st
 from condis.ndis import states as S
-from condis.ndis.core import PENDING, SUCCESS, status_name
+from condis.ndis.core import PENDING, SUCCESS
 from condis.ndis.objects import Adapter, Af, Binding, RegisteredAf, Sap
 from condis.ndis.pnp import PnpDdi
 from condis.structs import CO_ADDRESS_FAMILY, CO_SAP
@@ -263,7 +263,7 @@ class AfSapDdi(PnpDdi):
     # ------------------------------------------------------------------ SAPs
 
     def NdisClRegisterSap(self, NdisAfHandle: Af, ProtocolSapContext: Any, Sap: CO_SAP
-                          ) -> tuple[int, "Sap | None"]:
+                          ) -> tuple[int, Sap | None]:
         ddi = "NdisClRegisterSap"
         af = self._af(ddi, NdisAfHandle)
         if af.state != S.AF_OPEN:

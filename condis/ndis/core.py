@@ -8,7 +8,8 @@ checked (IRQL restored, no spin lock left held).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from condis import _status as st
 from condis._ddi_table import CALLBACKS, FUNCTIONS

@@ -89,7 +89,7 @@ class DataDdi(CallDdi):
         for n in nbls:
             by_sender.setdefault(n.SourceHandle.side, []).append(n)
         for side, group in by_sender.items():
-            for a, b in zip(group, group[1:]):
+            for a, b in zip(group, group[1:], strict=False):
                 a.Next = b
             group[-1].Next = None
             if side == SIDE_CLIENT:

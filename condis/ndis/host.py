@@ -7,7 +7,8 @@ registration and PnP, AFs and SAPs, VCs, calls and parties, data, requests and s
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from condis._ddi_table import FUNCTIONS
 from condis.constants import DIRQL, DISPATCH_LEVEL

@@ -11,7 +11,8 @@ wait for a driver (a pended bind, unbind or pause) runs as a PnP task: a generat
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generator
+from collections.abc import Callable, Generator
+from typing import Any
 
 from condis import _status as st
 from condis.constants import (
@@ -72,8 +73,8 @@ class PnpDdi(RegistrationDdi):
                 except StopIteration:
                     return
                 if not waiting.done:
-                    waiting._then.append(lambda: self.sim.scheduler.schedule(
-                        0, step, (waiting.status,), kind="pnp", label=label, host=self,
+                    waiting._then.append(lambda w=waiting: self.sim.scheduler.schedule(
+                        0, step, (w.status,), kind="pnp", label=label, host=self,
                         irql=PASSIVE_LEVEL, owner=owner))
                     return
                 value = waiting.status

@@ -7,7 +7,8 @@ Work items run at PASSIVE_LEVEL and timer functions at DISPATCH_LEVEL, as schedu
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from condis import _status as st
 from condis.constants import DISPATCH_LEVEL, IRQL_NAMES, PASSIVE_LEVEL
@@ -26,7 +27,7 @@ from condis.ndis.objects import (
     VcHandle,
 )
 from condis.ndis.requests import RequestDdi
-from condis.structs import NET_BUFFER, NET_BUFFER_LIST, NET_BUFFER_LIST_POOL_PARAMETERS, NDIS_TIMER_CHARACTERISTICS
+from condis.structs import NDIS_TIMER_CHARACTERISTICS, NET_BUFFER, NET_BUFFER_LIST, NET_BUFFER_LIST_POOL_PARAMETERS
 
 _OWNERS = (Adapter, Binding, MiniportDriver, ProtocolDriver)
 

@@ -19,7 +19,8 @@ plain function for host-less events) and the host sets the IRQL and checks the h
 from __future__ import annotations
 
 import heapq
-from typing import Any, Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 NS_PER_MS = 1_000_000
 

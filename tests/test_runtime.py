@@ -1,0 +1,208 @@
+"""The scheduler, PnP, registration and the floor of misuse checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from condis import (
+    DISPATCH_LEVEL,
+    NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
+    NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
+    NDIS_STATUS_SUCCESS,
+    NDIS_TIMER_CHARACTERISTICS,
+    PASSIVE_LEVEL,
+    Ndis,
+    Simulation,
+    Violation,
+)
+from condis.demo import run_demo
+from condis.demo import testbed as make_bed
+from condis.drivers.client import CLOSED, UP
+from condis.ndis import states as S
+from condis.trace import Recorder
+from tests.conftest import steps
+
+
+class Reverse:
+    """A strategy that takes the newest ready event: proves the scheduler asks its strategy."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def choose(self, ready, now):
+        self.asked += 1
+        return len(ready) - 1
+
+
+def test_the_scheduler_runs_events_in_time_order_and_fifo_by_default():
+    sim = Simulation()
+    host = Ndis("h", sim=sim)
+    seen = []
+    host.post(seen.append, "late", delay_ns=50)
+    host.post(seen.append, "first")
+    host.post(seen.append, "second")
+    host.post(lambda: seen.append(host.irql), irql=DISPATCH_LEVEL)
+    assert host.run() == 4
+    assert seen == ["first", "second", DISPATCH_LEVEL, "late"] and host.now == 50
+
+
+def test_the_strategy_is_the_one_choice_point():
+    strategy = Reverse()
+    sim = Simulation(strategy)
+    host = Ndis("h", sim=sim)
+    seen = []
+    for i in range(3):
+        host.post(seen.append, i)
+    sim.run()
+    assert seen == [2, 1, 0] and strategy.asked == 2
+
+
+def test_run_until_a_time_or_a_predicate():
+    host = Ndis("h")
+    seen = []
+    for t in (10, 20, 30):
+        host.post(seen.append, t, delay_ns=t)
+    host.run(until=25)
+    assert seen == [10, 20] and host.now == 25
+    host.run(until=lambda: len(seen) == 3)
+    assert seen == [10, 20, 30]
+
+
+def test_runs_are_reproducible():
+    texts = [r.text for r in run_demo(out=lambda s: None, kinds=("cm",))]
+    again = [r.text for r in run_demo(out=lambda s: None, kinds=("cm",))]
+    assert texts == again
+
+
+def test_timers_run_at_dispatch_and_work_items_at_passive(mcm):
+    host = mcm.hosts[0]
+    binding = mcm.clients[0].bindings[0].handle
+    seen = []
+    _, timer = host.NdisAllocateTimerObject(binding, NDIS_TIMER_CHARACTERISTICS(
+        TimerFunction=lambda a, ctx, b, c: seen.append(("timer", ctx, host.irql))))
+    host.NdisSetTimerObject(timer, -10_000, 0, "t")          # 1 ms, relative
+    item = host.NdisAllocateIoWorkItem(binding)
+    host.NdisQueueIoWorkItem(item, lambda ctx, h: seen.append(("work", ctx, host.irql)), "w")
+    start = host.now
+    mcm.run()
+    assert seen == [("work", "w", PASSIVE_LEVEL), ("timer", "t", DISPATCH_LEVEL)]
+    assert host.now - start >= 1_000_000
+    with pytest.raises(Violation) as e:                      # queued twice before it ran
+        host.NdisQueueIoWorkItem(item, lambda c, h: None, None)
+        host.NdisQueueIoWorkItem(item, lambda c, h: None, None)
+    assert e.value.rule == "condis.WorkItem"
+
+
+def test_a_handler_that_returns_holding_a_spin_lock_is_caught(mcm):
+    host = mcm.hosts[0]
+    lock = host.NdisAllocateSpinLock()
+    binding = mcm.clients[0].bindings[0].handle
+    item = host.NdisAllocateIoWorkItem(binding)
+    host.NdisQueueIoWorkItem(item, lambda c, h: host.NdisAcquireSpinLock(lock), None)
+    with pytest.raises(Violation) as e:
+        mcm.run()
+    assert e.value.rule == "SpinLockBalanced"
+    assert host.irql == PASSIVE_LEVEL
+
+
+def test_set_optional_handlers_only_from_set_options():
+    host = Ndis("h")
+    captured = {}
+
+    def entry(ndis, driver_object, path):
+        chars = NDIS_PROTOCOL_DRIVER_CHARACTERISTICS(
+            SetOptionsHandler=lambda h, c: captured.setdefault("h", h) and 0 or 0,
+            BindAdapterHandlerEx=lambda *a: 0, UnbindAdapterHandlerEx=lambda *a: 0,
+            NetPnPEventHandler=lambda *a: 0)
+        return ndis.NdisRegisterProtocolDriver(None, chars)[0]
+    with pytest.raises(Violation) as e:
+        host.load_driver(entry, "p")
+    assert e.value.rule == "condis.Registration"     # no CoNDIS characteristics were set
+    with pytest.raises(Violation) as e:
+        host.NdisSetOptionalHandlers(captured["h"], NDIS_CO_CLIENT_OPTIONAL_HANDLERS())
+    assert e.value.rule in ("condis.SetOptionsOnly", "condis.BadHandle")
+
+
+def test_removing_an_mcm_adapter_with_calls_up(mcm):
+    calls = []
+    mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"bob")))
+    mcm.do(1, lambda: calls.append(mcm.clients[1].place_call(b"alice")))
+    rec = mcm.recorder
+    mark = len(rec.records)
+    done = mcm.hosts[0].remove_adapter("atm0")
+    mcm.run()
+    assert done.done and done.status == NDIS_STATUS_SUCCESS
+    a = [s.split(":", 1)[1] for s in steps(rec, mark, "A")]
+    # the client's unbind closes both calls, its SAP and its AF, then NDIS pauses and halts
+    assert a[:3] == ["ProtocolNetPnPEvent", "ProtocolUnbindAdapterEx", "NdisClCloseCall"]
+    for name in ("NdisClDeregisterSap", "NdisClCloseAddressFamily", "NdisCloseAdapterEx",
+                 "NdisCompleteUnbindAdapterEx"):
+        assert name in a
+    assert a[-2:] == ["MiniportPause", "MiniportHaltEx"]
+    assert all(c.state == CLOSED for c in calls)
+    assert all(c.state == CLOSED for c in mcm.clients[1].calls)
+    assert mcm.hosts[0].adapters["atm0"].state == S.ADAPTER_HALTED and mcm.hosts[0].vc_count == 0
+    # B keeps working: it can still register and its AF is open
+    assert mcm.clients[1].af_for().open
+
+
+def test_a_protocol_loaded_later_binds_to_existing_adapters(mcm):
+    from condis.drivers.client import AtmClient
+    late = AtmClient(saps=(b"carol",))
+    assert mcm.hosts[1].load_driver(late.DriverEntry, "late") == NDIS_STATUS_SUCCESS
+    mcm.run()
+    assert late.af_for().open
+    calls = []
+    mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"carol")))
+    assert calls[0].state == UP and late.incoming[-1].state == UP
+
+
+def test_a_violation_leaves_every_other_call_alone(mcm):
+    calls = []
+    mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"bob")))
+    mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"bob")))
+    first, second = calls
+    host = mcm.hosts[0]
+    with pytest.raises(Violation) as e:
+        host.NdisClMakeCall(first.vc, first.params, None)      # a call is already up on it
+    assert e.value.rule == "condis.CallState" and "CONNECTED" in str(e.value)
+    assert "guide/making-a-call.md" == e.value.page
+    mcm.do(0, mcm.clients[0].send, second, b"fine")
+    mcm.do(0, mcm.clients[0].close, first)
+    mcm.do(0, mcm.clients[0].close, second)
+    assert first.state == CLOSED and second.state == CLOSED and mcm.hosts[0].vc_count == 0
+
+
+def test_stale_and_foreign_handles_are_refused(mcm):
+    calls = []
+    mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"bob")))
+    call = calls[0]
+    mcm.do(0, mcm.clients[0].close, call)
+    with pytest.raises(Violation) as e:
+        mcm.hosts[0].NdisClCloseCall(call.vc, None, None, 0)
+    assert e.value.rule == "condis.BadHandle" and "no longer valid" in str(e.value)
+    with pytest.raises(Violation) as e:
+        mcm.hosts[1].NdisClDeregisterSap(mcm.clients[0].bindings[0].afs[0].saps[0].handle)
+    assert e.value.rule == "condis.BadHandle" and "belongs to host 'A'" in str(e.value)
+
+
+def test_the_demo_draws_ndismcmclosecallcomplete_completing_the_pended_close():
+    mcm_run, cm_run = run_demo(out=lambda s: None)
+    for result, complete in ((mcm_run, "NdisMCmCloseCallComplete"), (cm_run, "NdisCmCloseCallComplete")):
+        text = result.text
+        lines = text.splitlines()
+        close = next(i for i, line in enumerate(lines) if "ProtocolCmCloseCall(" in line and "PENDING" in line)
+        assert any(complete + "(NDIS_STATUS_SUCCESS" in line for line in lines[close:])
+        assert "client VCs left: 0" in text and "B received [b'hello from A']" in text
+        assert not [r for r in result.recorder.records if r.kind == "violation"]
+
+
+def test_cli_demo_runs(capsys):
+    from condis.cli import main
+    assert main(["demo", "--only", "mcm"]) == 0
+    assert "NdisMCmCloseCallComplete" in capsys.readouterr().out
+
+
+@pytest.fixture
+def mcm():
+    return make_bed("mcm", Recorder())
