@@ -113,6 +113,10 @@ class CallControl(ABC):
     """The call-manager handlers both samples register in NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS."""
 
     prefix = "NdisCm"   # NdisMCm for the MCM
+    # When a pended close is confirmed: deactivate the VC first, then complete the close (cm-20, and the
+    # ProtocolClCloseCallComplete page), or complete first and then deactivate (fig1-20). The samples
+    # follow the figure of their kind; a client must cope with both (nf-ndis-ndiscodeletevc.md).
+    deactivate_before_close_complete = True
 
     def __init__(self) -> None:
         self.ndis: Any = None
@@ -342,8 +346,19 @@ class CallControl(ABC):
         vc.state = NULL
         party = vc.closing_party
         vc.closing_party = None
-        self.cm("CloseCallComplete")(SUCCESS, vc.ndis_vc, party.ndis_party if party else None)
-        self._teardown(vc)
+
+        def complete() -> None:
+            self.cm("CloseCallComplete")(SUCCESS, vc.ndis_vc, party.ndis_party if party else None)
+        if not self.deactivate_before_close_complete:
+            complete()
+            self._teardown(vc)
+            return
+
+        def deactivated(status: int) -> None:
+            complete()
+            if vc.created_by_us:
+                self.delete_vc(vc)
+        self.deactivate(vc, deactivated)
 
     def _remote_release(self, vc: VcCtx, party: PartyCtx | None, msg: sig.Message) -> None:
         if party is not None and len([p for p in vc.parties if p.state == ACTIVE]) > 1 and vc.state == ACTIVE:
