@@ -70,28 +70,36 @@ def test_dispatch_level_functions_refuse_dirql(name):
     assert e.value.rule == irql_rule(name)
 
 
-class PendingMcm(AtmMcm):
-    """An MCM that pends every AF and SAP request, the pause, and completes each from a work item."""
+class PendingRequests:
+    """Pends every AF and SAP request and completes it from a work item with the Ndis(M)CmXxxComplete
+    of the driver's family (``cm`` picks NdisCm or NdisMCm)."""
 
     def _pend(self, complete, *args):
-        self.later(self.adapters[0], lambda: complete(*args))
+        self.later(self.first_port(), lambda: complete(*args))
         return NDIS_STATUS_PENDING
 
     def CmOpenAf(self, ctx, family, handle):
         status, af = super().CmOpenAf(ctx, family, handle)
-        return self._pend(self.ndis.NdisMCmOpenAddressFamilyComplete, status, handle, af), None
+        return self._pend(self.cm("OpenAddressFamilyComplete"), status, handle, af), None
 
     def CmCloseAf(self, af):
         super().CmCloseAf(af)
-        return self._pend(self.ndis.NdisMCmCloseAddressFamilyComplete, NDIS_STATUS_SUCCESS, af.ndis_af)
+        return self._pend(self.cm("CloseAddressFamilyComplete"), NDIS_STATUS_SUCCESS, af.ndis_af)
 
     def CmRegisterSap(self, af, sap, handle):
         status, ctx = super().CmRegisterSap(af, sap, handle)
-        return self._pend(self.ndis.NdisMCmRegisterSapComplete, status, handle, ctx), None
+        return self._pend(self.cm("RegisterSapComplete"), status, handle, ctx), None
 
     def CmDeregisterSap(self, sap):
         super().CmDeregisterSap(sap)
-        return self._pend(self.ndis.NdisMCmDeregisterSapComplete, NDIS_STATUS_SUCCESS, sap.ndis_sap)
+        return self._pend(self.cm("DeregisterSapComplete"), NDIS_STATUS_SUCCESS, sap.ndis_sap)
+
+
+class PendingMcm(PendingRequests, AtmMcm):
+    """The MCM, also pending its OID requests and the pause."""
+
+    def first_port(self):
+        return self.adapters[0]
 
     def CmOidRequest(self, af, vc, party, request):
         return self._pend(self.ndis.NdisMCmOidRequestComplete, af.ndis_af, vc.ndis_vc, None, request,
@@ -107,28 +115,11 @@ class PendingMcm(AtmMcm):
         return NDIS_STATUS_PENDING
 
 
-class PendingCm(AtmCallManager):
-    """The stand-alone call manager, pending its AF and SAP requests the same way."""
+class PendingCm(PendingRequests, AtmCallManager):
+    """The stand-alone call manager, also pending its OID requests."""
 
-    def _pend(self, complete, *args):
-        self.later(self.bindings[0], lambda: complete(*args))
-        return NDIS_STATUS_PENDING
-
-    def CmOpenAf(self, ctx, family, handle):
-        status, af = super().CmOpenAf(ctx, family, handle)
-        return self._pend(self.ndis.NdisCmOpenAddressFamilyComplete, status, handle, af), None
-
-    def CmCloseAf(self, af):
-        super().CmCloseAf(af)
-        return self._pend(self.ndis.NdisCmCloseAddressFamilyComplete, NDIS_STATUS_SUCCESS, af.ndis_af)
-
-    def CmRegisterSap(self, af, sap, handle):
-        status, ctx = super().CmRegisterSap(af, sap, handle)
-        return self._pend(self.ndis.NdisCmRegisterSapComplete, status, handle, ctx), None
-
-    def CmDeregisterSap(self, sap):
-        super().CmDeregisterSap(sap)
-        return self._pend(self.ndis.NdisCmDeregisterSapComplete, NDIS_STATUS_SUCCESS, sap.ndis_sap)
+    def first_port(self):
+        return self.bindings[0]
 
     def CmOidRequest(self, af, vc, party, request):
         return self._pend(self.ndis.NdisCoOidRequestComplete, af.ndis_af, vc.ndis_vc, None, request,

@@ -23,7 +23,7 @@ from typing import Any
 
 from condis import _status as st
 from condis.drivers import signaling as sig
-from condis.structs import CO_CALL_PARAMETERS
+from condis.structs import CO_CALL_PARAMETERS, NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS
 
 SUCCESS = st.NDIS_STATUS_SUCCESS
 PENDING = st.NDIS_STATUS_PENDING
@@ -145,6 +145,19 @@ class CallControl(ABC):
     @abstractmethod
     def later(self, port: Port, fn: Callable[[], None]) -> None:
         """Run ``fn`` soon, outside the current handler."""
+
+    def call_manager_handlers(self) -> NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS:
+        """The table both samples hand NdisSetOptionalHandlers from their SetOptions handler."""
+        return NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS(
+            CmCreateVcHandler=self.CmCreateVc, CmDeleteVcHandler=self.CmDeleteVc, CmOpenAfHandler=self.CmOpenAf,
+            CmCloseAfHandler=self.CmCloseAf, CmRegisterSapHandler=self.CmRegisterSap,
+            CmDeregisterSapHandler=self.CmDeregisterSap, CmMakeCallHandler=self.CmMakeCall,
+            CmCloseCallHandler=self.CmCloseCall, CmIncomingCallCompleteHandler=self.CmIncomingCallComplete,
+            CmAddPartyHandler=self.CmAddParty, CmDropPartyHandler=self.CmDropParty,
+            CmActivateVcCompleteHandler=self.CmActivateVcComplete,
+            CmDeactivateVcCompleteHandler=self.CmDeactivateVcComplete, CmModifyCallQoSHandler=self.CmModifyCallQoS,
+            CmOidRequestHandler=self.CmOidRequest, CmOidRequestCompleteHandler=self.CmOidRequestComplete,
+            CmNotifyCloseAfCompleteHandler=self.CmNotifyCloseAfComplete)
 
     # ---- helpers --------------------------------------------------------------------------
     def cm(self, name: str) -> Callable[..., Any]:

@@ -21,7 +21,6 @@ from condis.drivers.callcontrol import AfCtx, CallControl, Port, VcCtx
 from condis.drivers.nic import CellNic, answer_oid, set_attributes
 from condis.structs import (
     CO_ADDRESS_FAMILY,
-    NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
     NDIS_MINIPORT_CO_CHARACTERISTICS,
     NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
 )
@@ -67,16 +66,7 @@ class AtmMcm(CallControl):
             CoOidRequestHandler=self.MiniportCoOidRequest))
         if status != SUCCESS:
             return status
-        return ndis.NdisSetOptionalHandlers(NdisDriverHandle, NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS(
-            CmCreateVcHandler=self.CmCreateVc, CmDeleteVcHandler=self.CmDeleteVc, CmOpenAfHandler=self.CmOpenAf,
-            CmCloseAfHandler=self.CmCloseAf, CmRegisterSapHandler=self.CmRegisterSap,
-            CmDeregisterSapHandler=self.CmDeregisterSap, CmMakeCallHandler=self.CmMakeCall,
-            CmCloseCallHandler=self.CmCloseCall, CmIncomingCallCompleteHandler=self.CmIncomingCallComplete,
-            CmAddPartyHandler=self.CmAddParty, CmDropPartyHandler=self.CmDropParty,
-            CmActivateVcCompleteHandler=self.CmActivateVcComplete,
-            CmDeactivateVcCompleteHandler=self.CmDeactivateVcComplete, CmModifyCallQoSHandler=self.CmModifyCallQoS,
-            CmOidRequestHandler=self.CmOidRequest, CmOidRequestCompleteHandler=self.CmOidRequestComplete,
-            CmNotifyCloseAfCompleteHandler=self.CmNotifyCloseAfComplete))
+        return ndis.NdisSetOptionalHandlers(NdisDriverHandle, self.call_manager_handlers())
 
     def MiniportDriverUnload(self, DriverObject: Any) -> None:
         self.ndis.NdisMDeregisterMiniportDriver(self.driver_handle)
