@@ -95,6 +95,9 @@ class AfSapDdi(PnpDdi):
             adapter.afs.append(raf)
         else:
             cm_binding.registered_afs.append(raf)
+        # Clients already bound hear of the AF now (registering-and-opening-an-address-family.md draws
+        # the notification inside the registration); clients still binding hear of it when their bind
+        # completes (PnpDdi._bind_task).
         for b in list(adapter.bindings):
             if b is not cm_binding and b.state == S.BINDING_RUNNING:
                 self._notify_af(b, raf)

@@ -175,6 +175,8 @@ class CallDdi(VcDdi):
                                 f"VC {vc.id:#x} must be one the call manager created on {sap.af!r}, the SAP's AF "
                                 "(guide: indicating-an-incoming-call.md)", vc=vc)
         self._call_state(ddi, vc, (S.CALL_IDLE,), "a VC hosts one call at a time")
+        # The DDI page and the guide text activate the VC before the call is offered; cm-13 and
+        # fig1-13 draw the activation later, which would offer a call on a VC that cannot carry data.
         if vc.activation not in (S.VC_ACTIVATING, S.VC_ACTIVE):
             raise self._violate("condis.VcActivation", ddi,
                                 f"VC {vc.id:#x} is {vc.activation}; the call manager activates the VC before it "

@@ -244,7 +244,12 @@ class VcDdi(AfSapDdi):
         return status
 
     def NdisMCmActivateVc(self, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS) -> int:
-        """An MCM tells NDIS it has readied its NIC for the VC (guide: activating-a-vc.md)."""
+        """An MCM tells NDIS it has readied its NIC for the VC (guide: activating-a-vc.md).
+
+        The MCM activates internally, so the request is final here and, as the page's "-returns"
+        says, the MCM calls its own ProtocolCmActivateVcComplete if it wants one; fig1-07 draws NDIS
+        calling it, which would make the same completion run twice.
+        """
         ddi = "NdisMCmActivateVc"
         vc = self._vch(ddi, NdisVcHandle, CM_SIDES)
         self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
