@@ -206,3 +206,22 @@ def test_cli_demo_runs(capsys):
 @pytest.fixture
 def mcm():
     return make_bed("mcm", Recorder())
+
+
+def test_cli_lists_and_explains_rules(capsys):
+    from condis.cli import main
+    assert main(["rules"]) == 0
+    assert "condis.CompleteWithoutPending" in capsys.readouterr().out
+    assert main(["rules", "Irql_MCM_Function"]) == 0
+    assert "rules/ndis-irql-mcm-function.md" in capsys.readouterr().out
+    assert main(["rules", "NoSuchRule"]) == 2
+
+
+def test_every_violation_names_a_catalogued_rule():
+    import pathlib
+    import re
+
+    from condis.rules import RULES
+    source = "".join(p.read_text() for p in (pathlib.Path(__file__).parent.parent / "condis").rglob("*.py"))
+    used = set(re.findall(r'_violate\(\s*"([^"]+)"', source))
+    assert used and used <= set(RULES), used - set(RULES)
