@@ -14,6 +14,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="two hosts: calls placed, answered, carrying data and closed, drawn in lanes")
     demo.add_argument("--only", choices=("mcm", "cm"), help="run one configuration only")
+    demo.add_argument("--trace", metavar="FILE.jsonl",
+                      help="also record each configuration's run (FILE-mcm.jsonl, FILE-cm.jsonl)")
+    trace = sub.add_parser("trace", help="draw a recorded trace")
+    trace.add_argument("format", choices=("show", "mermaid", "chrome"))
+    trace.add_argument("file")
+    trace.add_argument("-o", "--output", help="write here instead of standard output")
     rules = sub.add_parser("rules", help="the rules condis enforces, each with the page that states it")
     rules.add_argument("rule", nargs="?", help="one rule id to explain")
     args = parser.parse_args(argv)
@@ -21,9 +27,44 @@ def main(argv: list[str] | None = None) -> int:
         return _rules(args.rule)
     if args.command == "demo":
         from condis.demo import run_demo
-        run_demo(kinds=(args.only,) if args.only else ("mcm", "cm"))
+        results = run_demo(kinds=(args.only,) if args.only else ("mcm", "cm"))
+        if args.trace:
+            from pathlib import Path
+
+            from condis.trace.files import write_jsonl
+            base = Path(args.trace)
+            for kind, result in zip(("mcm", "cm") if not args.only else (args.only,), results, strict=True):
+                path = base.with_name(f"{base.stem}-{kind}{base.suffix or '.jsonl'}")
+                write_jsonl(result.recorder.records, path)
+                print(f"trace: {path}")
         return 0
+    if args.command == "trace":
+        return _trace(args.format, args.file, args.output)
     return 2
+
+
+def _trace(fmt: str, path: str, output: str | None) -> int:
+    import json
+
+    from condis.trace.files import chrome, mermaid, read_jsonl
+    from condis.trace.lanes import render
+    try:
+        records = read_jsonl(path)
+    except (OSError, ValueError) as e:
+        print(f"condis: {e}", file=sys.stderr)
+        return 2
+    if fmt == "show":
+        text = render(records)
+    elif fmt == "mermaid":
+        text = mermaid(records)
+    else:
+        text = json.dumps(chrome(records))
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        print(text)
+    return 0
 
 
 def _rules(rule_id: str | None) -> int:

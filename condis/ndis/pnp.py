@@ -103,6 +103,7 @@ class PnpDdi(RegistrationDdi):
         self._by_driver_object[id(drv.driver_object)] = drv
         registry_path = f"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\{name}"
         self._loading = drv
+        self.roles[driver_entry] = (name, "Driver")
         try:
             status = self._as_passive(lambda: self._up(driver_entry, "DriverEntry", self, drv.driver_object,
                                                        registry_path))
@@ -156,6 +157,7 @@ class PnpDdi(RegistrationDdi):
                 raise self._violate("condis.MissingHandler", "Unload",
                                     f"{drv.name!r} set no DriverObject.DriverUnload; a protocol deregisters there "
                                     "(guide: initializing-a-protocol-driver.md)")
+            self.roles.setdefault(unload, (drv.name, "Driver"))
             self._up(unload, "Unload", drv.driver_object)
             if proto in self._protocols:
                 self._protocols.remove(proto)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from condis.trace.recorder import SUPPORT_DDIS, Record
+from condis.trace.recorder import SUPPORT_DDIS, Record, settled_roles
 
 _ORDER = ("Client", "NDIS", "Call Manager", "MCM", "Miniport")
 LANE = 11
@@ -35,7 +35,7 @@ def _lanes_of(records: list[Record]) -> list[tuple[str, str]]:
 def drawable(records: Iterable[Record], support: bool = False) -> list[Record]:
     """The records a lane diagram shows: protocol DDIs, handlers and frames."""
     out = []
-    for r in records:
+    for r in settled_roles(list(records)):
         if r.kind == "handler" and r.name not in ("WorkItemRoutine", "TimerFunction"):
             out.append(r)
         elif r.kind == "ddi" and (support or r.name not in SUPPORT_DDIS):

@@ -153,3 +153,31 @@ def _result_text(result: Any) -> str:
     if type(result) is int:
         return status_name(result)
     return describe(result)
+
+
+_MAIN_ROLES = ("MCM", "Call Manager", "Client", "Miniport")
+
+
+def settled_roles(records: list[Record]) -> list[Record]:
+    """Records with each driver shown in the role it ended up in.
+
+    While a driver registers, NDIS does not yet know whether a miniport is an MCM or a protocol a
+    client or a call manager; its first steps are recorded as "Driver", "Miniport" or "Protocol".
+    Drawings show them in the driver's final role.
+    """
+    final: dict[tuple[str, str], str] = {}
+    for r in records:
+        if r.driver and r.role in _MAIN_ROLES:
+            key = (r.host, r.driver)
+            known = final.get(key)
+            if known is None or _MAIN_ROLES.index(r.role) < _MAIN_ROLES.index(known):
+                final[key] = r.role
+    out = []
+    for r in records:
+        role = final.get((r.host, r.driver))
+        if role is not None and role != r.role and r.role not in ("Client", "Call Manager"):
+            copy = Record(r.seq, r.t, r.host, r.kind, r.name, r.driver, role, r.args, r.irql, r.parent)
+            copy.result = r.result
+            r = copy
+        out.append(r)
+    return out

@@ -1,0 +1,98 @@
+"""Traces on disk (JSON Lines) and the other formats a run can be drawn in: Mermaid sequence
+diagrams and the Chrome trace-event format (opens in Perfetto or chrome://tracing)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from condis.trace.lanes import drawable
+from condis.trace.recorder import Record
+
+FORMAT = "condis-trace"
+VERSION = 1
+
+
+def write_jsonl(records: Iterable[Record], path: str | Path) -> int:
+    """Write records as JSON Lines after a header line; returns how many were written."""
+    n = 0
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(json.dumps({"format": FORMAT, "version": VERSION}) + "\n")
+        for r in records:
+            f.write(json.dumps(r.as_dict()) + "\n")
+            n += 1
+    return n
+
+
+def read_jsonl(path: str | Path) -> list[Record]:
+    """Read a trace written by :func:`write_jsonl`."""
+    records = []
+    with open(path, encoding="utf-8") as f:
+        header = json.loads(f.readline() or "{}")
+        if header.get("format") != FORMAT:
+            raise ValueError(f"{path}: not a condis trace (first line {header!r})")
+        if header.get("version") != VERSION:
+            raise ValueError(f"{path}: condis trace version {header.get('version')}, this condis reads {VERSION}")
+        for line in f:
+            d = json.loads(line)
+            r = Record(d["seq"], d["t"], d["host"], d["kind"], d["name"], d["driver"], d["role"], d["args"],
+                       d["irql"], d["parent"])
+            r.result = d["result"]
+            records.append(r)
+    return records
+
+
+def _participant(host: str, role: str) -> str:
+    return f"{host}_{role.replace(' ', '')}"
+
+
+def mermaid(records: Iterable[Record]) -> str:
+    """A Mermaid sequenceDiagram of the protocol steps, numbered like the guide's figures."""
+    recs = drawable(records)
+    lines = ["sequenceDiagram", "    autonumber"]
+    seen: list[str] = []
+
+    def declare(host: str, role: str) -> str:
+        p = _participant(host, role)
+        if p not in seen:
+            seen.append(p)
+            lines.insert(2 + len(seen) - 1, f"    participant {p} as {host}: {role}")
+        return p
+
+    for r in recs:
+        if r.kind == "frame":
+            src = next((s for s in seen if s.startswith(f"{r.host}_") and s.endswith(("MCM", "Miniport"))), None)
+            dst = next((s for s in seen if s.startswith(f"{r.driver}_") and s.endswith(("MCM", "Miniport"))), None)
+            if src and dst:
+                lines.append(f"    {src}-->>{dst}: {r.name}")
+            continue
+        if r.kind == "violation":
+            lines.append(f"    Note over {declare(r.host, 'NDIS')}: VIOLATION {r.name}")
+            continue
+        ndis = declare(r.host, "NDIS")
+        drv = declare(r.host, r.role or "Client")
+        a, b = (drv, ndis) if r.kind == "ddi" else (ndis, drv)
+        label = f"{r.name}({r.args})" + (f" → {r.result}" if r.result else "")
+        lines.append(f"    {a}->>{b}: {label.replace(';', ',').replace('#', '')}")
+    return "\n".join(lines) + "\n"
+
+
+def chrome(records: Iterable[Record]) -> dict:
+    """The Chrome trace-event format: one process per host, one thread per driver role; calls are
+    complete events nested by their parent, at virtual time (microseconds)."""
+    events = []
+    pids: dict[str, int] = {}
+    tids: dict[tuple[str, str], int] = {}
+    for r in records:
+        pid = pids.setdefault(r.host or "wire", len(pids) + 1)
+        tid = tids.setdefault((r.host, r.role or r.kind), len(tids) + 1)
+        ts = r.t / 1000 + r.seq * 1e-3     # order within one instant of virtual time
+        ev = {"name": r.name, "cat": r.kind, "ph": "i", "s": "t", "ts": ts, "pid": pid, "tid": tid,
+              "args": {"args": r.args, "result": r.result, "irql": r.irql, "driver": r.driver}}
+        events.append(ev)
+    meta = [{"name": "process_name", "ph": "M", "pid": pid, "args": {"name": f"host {host}"}}
+            for host, pid in pids.items()]
+    meta += [{"name": "thread_name", "ph": "M", "pid": pids[host or "wire"], "tid": tid, "args": {"name": role}}
+             for (host, role), tid in tids.items()]
+    return {"traceEvents": meta + events, "displayTimeUnit": "ns"}

@@ -1,0 +1,69 @@
+"""Recording runs and drawing them: JSON Lines round trip, Mermaid, Chrome trace events, the CLI."""
+
+from __future__ import annotations
+
+import json
+
+from condis import Ndis
+from condis._ddi_table import FUNCTIONS
+from condis.cli import main
+from condis.trace.files import chrome, mermaid, read_jsonl, write_jsonl
+
+
+def _close(mcm):
+    calls = []
+    mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"bob")))
+    mark = len(mcm.recorder.records)
+    mcm.do(0, mcm.clients[0].close, calls[0])
+    return [r for r in mcm.recorder.records[mark:] if r.host == "A"]
+
+
+def test_without_a_tracer_no_ddi_is_wrapped():
+    host = Ndis("plain")
+    assert not any(name in host.__dict__ for name in FUNCTIONS) and "_up" not in host.__dict__
+
+
+def test_jsonl_round_trip(mcm, tmp_path):
+    path = tmp_path / "run.jsonl"
+    n = write_jsonl(mcm.recorder.records, path)
+    back = read_jsonl(path)
+    assert n == len(back) == len(mcm.recorder.records)
+    assert [r.as_dict() for r in back] == [r.as_dict() for r in mcm.recorder.records]
+
+
+def test_mermaid_draws_the_figure_arrows_in_order(mcm):
+    text = mermaid(_close(mcm))
+    arrows = [line.split(":", 1)[0].strip() + " " + line.split(":", 1)[1].split("(")[0].strip()
+              for line in text.splitlines() if "->>" in line]
+    # fig1-20, then the client's deletion of its VC
+    assert arrows[:5] == [
+        "A_Client->>A_NDIS NdisClCloseCall",
+        "A_NDIS->>A_MCM ProtocolCmCloseCall",
+        "A_MCM->>A_NDIS NdisMCmCloseCallComplete",
+        "A_NDIS->>A_Client ProtocolClCloseCallComplete",
+        "A_MCM->>A_NDIS NdisMCmDeactivateVc",
+    ]
+    assert text.startswith("sequenceDiagram\n    autonumber\n")
+
+
+def test_chrome_trace_events(mcm):
+    doc = chrome(mcm.recorder.records)
+    events = [e for e in doc["traceEvents"] if e["ph"] == "i"]
+    assert len(events) == len(mcm.recorder.records)
+    assert [e["ts"] for e in events] == sorted(e["ts"] for e in events)
+    names = {e["args"]["name"] for e in doc["traceEvents"] if e["name"] == "process_name"}
+    assert names == {"host A", "host B"}
+
+
+def test_cli_writes_and_draws_a_trace(tmp_path, capsys):
+    base = tmp_path / "demo.jsonl"
+    assert main(["demo", "--only", "mcm", "--trace", str(base)]) == 0
+    path = tmp_path / "demo-mcm.jsonl"
+    assert path.exists()
+    capsys.readouterr()
+    assert main(["trace", "show", str(path)]) == 0
+    assert "NdisMCmCloseCallComplete" in capsys.readouterr().out
+    out = tmp_path / "c.json"
+    assert main(["trace", "chrome", str(path), "-o", str(out)]) == 0
+    assert json.loads(out.read_text())["traceEvents"]
+    assert main(["trace", "mermaid", str(tmp_path / "missing.jsonl")]) == 2
