@@ -14,10 +14,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="two hosts: calls placed, answered, carrying data and closed, drawn in lanes")
     demo.add_argument("--only", choices=("mcm", "cm"), help="run one configuration only")
+    demo.add_argument("--html", metavar="FILE.html", help="also write the run as an HTML page")
     demo.add_argument("--trace", metavar="FILE.jsonl",
                       help="also record each configuration's run (FILE-mcm.jsonl, FILE-cm.jsonl)")
     trace = sub.add_parser("trace", help="draw a recorded trace")
-    trace.add_argument("format", choices=("show", "mermaid", "chrome"))
+    trace.add_argument("format", choices=("show", "mermaid", "chrome", "html"))
     trace.add_argument("file")
     trace.add_argument("-o", "--output", help="write here instead of standard output")
     rules = sub.add_parser("rules", help="the rules condis enforces, each with the page that states it")
@@ -28,6 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from condis.demo import run_demo
         results = run_demo(kinds=(args.only,) if args.only else ("mcm", "cm"))
+        if args.html:
+            from condis.trace.html import render_html
+            kinds = ("mcm", "cm") if not args.only else (args.only,)
+            titles = {"mcm": "Through the MCM", "cm": "Through the stand-alone call manager and miniport"}
+            sections = [(titles[k], r.recorder.records) for k, r in zip(kinds, results, strict=True)]
+            with open(args.html, "w", encoding="utf-8") as f:
+                f.write(render_html([], "condis demo: two hosts, calls placed, answered, carrying data, closed",
+                                    sections=sections))
+            print(f"html: {args.html}")
         if args.trace:
             from pathlib import Path
 
@@ -57,6 +67,9 @@ def _trace(fmt: str, path: str, output: str | None) -> int:
         text = render(records)
     elif fmt == "mermaid":
         text = mermaid(records)
+    elif fmt == "html":
+        from condis.trace.html import render_html
+        text = render_html(records, path)
     else:
         text = json.dumps(chrome(records))
     if output:
