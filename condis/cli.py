@@ -21,9 +21,15 @@ def main(argv: list[str] | None = None) -> int:
     trace.add_argument("format", choices=("show", "mermaid", "chrome", "html"))
     trace.add_argument("file")
     trace.add_argument("-o", "--output", help="write here instead of standard output")
+    bench = sub.add_parser("bench", help="measure what a call costs (one core)")
+    bench.add_argument("--quick", action="store_true", help="small sizes: checks the benchmarks still run")
+    bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     rules = sub.add_parser("rules", help="the rules condis enforces, each with the page that states it")
     rules.add_argument("rule", nargs="?", help="one rule id to explain")
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        from condis.bench import main as bench_main
+        return bench_main(args.quick, args.json)
     if args.command == "rules":
         return _rules(args.rule)
     if args.command == "demo":

@@ -225,3 +225,14 @@ def test_every_violation_names_a_catalogued_rule():
     source = "".join(p.read_text() for p in (pathlib.Path(__file__).parent.parent / "condis").rglob("*.py"))
     used = set(re.findall(r'_violate\(\s*"([^"]+)"', source))
     assert used and used <= set(RULES), used - set(RULES)
+
+
+def test_benchmarks_still_run(tmp_path):
+    import json
+
+    from condis.cli import main
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["quick"] and result["memory"][0]["up"] == result["memory"][0]["calls"] == 1_000
+    assert set(result["lifecycles_per_s"]) == {"trace_off", "trace_on"}

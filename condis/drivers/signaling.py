@@ -109,7 +109,7 @@ def rate_of(params: CO_CALL_PARAMETERS) -> int:
 
 
 def vcis_parameter(vcis: list[int]) -> CO_SPECIFIC_PARAMETERS:
-    raw = b"".join(v.to_bytes(2, "big") for v in vcis)
+    raw = b"".join(v.to_bytes(4, "big") for v in vcis)   # VPI << 16 | VCI
     return CO_SPECIFIC_PARAMETERS(ParamType=2, Length=len(raw), Parameters=raw)
 
 
@@ -118,7 +118,7 @@ def vcis_of(params: CO_CALL_PARAMETERS | None) -> list[int]:
     if params is None or params.MediaParameters is None:
         return []
     raw = params.MediaParameters.MediaSpecific.Parameters
-    return [int.from_bytes(raw[i:i + 2], "big") for i in range(0, len(raw), 2)]
+    return [int.from_bytes(raw[i:i + 4], "big") for i in range(0, len(raw), 4)]
 
 
 class VciPool:

@@ -1,0 +1,153 @@
+"""``condis bench``: what a call costs. Run on one core; prints a table and writes JSON.
+
+Measured:
+- call lifecycles per second through the sample MCM (create VC, make call, incoming call accepted,
+  connected, close pended and completed with NdisMCmCloseCallComplete, deactivate, delete), with
+  trace recording off and on; the runtime's floor of checks is always on;
+- the time NDIS adds on the send path (NdisCoSendNetBufferLists -> MiniportCoSendNetBufferLists ->
+  NdisMCoSendNetBufferListsComplete -> ProtocolCoSendNetBufferListsComplete) as a ratio to the same
+  handlers called directly in the same order, in the same run;
+- memory per active call (resident memory growth over both ends of every call) and the time to set
+  the calls up and tear them down.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import platform
+import time
+from typing import Any
+
+from condis.demo import testbed
+from condis.structs import NET_BUFFER_LIST
+from condis.trace import Recorder
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def lifecycles(n: int, trace: bool) -> float:
+    bed = testbed("mcm", Recorder() if trace else None)
+    a = bed.clients[0]
+    calls: list[Any] = []
+
+    def one() -> None:
+        calls.append(a.place_call(b"bob"))
+    start = time.perf_counter()
+    for _ in range(n):
+        bed.do(0, one)
+        bed.do(0, a.close, calls.pop())
+        if trace:
+            bed.recorder.records.clear()
+    return n / (time.perf_counter() - start)
+
+
+def dispatch_ratio(n: int) -> tuple[float, float, float]:
+    """(ns per send through NDIS, ns per direct call of the same handlers, ratio)."""
+    bed = testbed("mcm")
+    a = bed.clients[0]
+    calls: list[Any] = []
+    bed.do(0, lambda: calls.append(a.place_call(b"bob")))
+    call = calls[0]
+    host = bed.hosts[0]
+    mp = host.drivers["atmmcm"].miniport
+    cl = host.drivers["atmclient"].protocol
+    vc = call.vc.vc
+    mcm_handle = vc.h_cm
+
+    def miniport_send(ctx: Any, nbls: Any, flags: int) -> None:
+        host.NdisMCoSendNetBufferListsComplete(mcm_handle, nbls, 0)
+
+    def protocol_done(ctx: Any, nbls: Any, flags: int) -> None:
+        pass
+    mp.co.CoSendNetBufferListsHandler = miniport_send
+    cl.co.CoSendNetBufferListsCompleteHandler = protocol_done
+    nbl = NET_BUFFER_LIST(SourceHandle=call.vc)
+    send = host.NdisCoSendNetBufferLists
+    h = call.vc
+    start = time.perf_counter()
+    for _ in range(n):
+        send(h, nbl, 0)
+    through = (time.perf_counter() - start) / n
+
+    def direct_send(ctx: Any, nbls: Any, flags: int) -> None:
+        direct_complete(ctx, nbls, 0)
+
+    def direct_complete(ctx: Any, nbls: Any, flags: int) -> None:
+        protocol_done(ctx, nbls, flags)
+    ctx = vc.miniport_context
+    start = time.perf_counter()
+    for _ in range(n):
+        direct_send(ctx, nbl, 0)
+    floor = (time.perf_counter() - start) / n
+    return through * 1e9, floor * 1e9, through / floor
+
+
+def memory_per_call(n: int) -> dict[str, float]:
+    bed = testbed("mcm")
+    a = bed.clients[0]
+    calls: list[Any] = []
+    gc.collect()
+    before = _rss()
+    start = time.perf_counter()
+    host = bed.hosts[0]
+    for _ in range(n):
+        host.post(lambda: calls.append(a.place_call(b"bob")))
+    bed.run()
+    setup = time.perf_counter() - start
+    up = sum(1 for c in calls if c.state == "UP")
+    gc.collect()
+    grown = _rss() - before
+    start = time.perf_counter()
+    for c in calls:
+        host.post(a.close, c)
+    bed.run()
+    teardown = time.perf_counter() - start
+    return {"calls": n, "up": up, "bytes_per_call": grown / max(up, 1), "setup_s": setup, "teardown_s": teardown}
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    n = 200 if quick else 5_000
+    result: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        "python": platform.python_version(), "quick": quick,
+        "lifecycles_per_s": {"trace_off": lifecycles(n, False), "trace_on": lifecycles(n // 2, True)},
+    }
+    through, floor, ratio = dispatch_ratio(2_000 if quick else 200_000)
+    result["send_dispatch"] = {"through_ndis_ns": through, "direct_ns": floor, "ratio": ratio}
+    sizes = (1_000,) if quick else (10_000, 100_000)
+    result["memory"] = [memory_per_call(s) for s in sizes]
+    return result
+
+
+def table(result: dict[str, Any]) -> str:
+    lc = result["lifecycles_per_s"]
+    sd = result["send_dispatch"]
+    lines = [
+        f"condis bench  {result['date']}  {result['machine']}  Python {result['python']}"
+        + ("  (quick)" if result["quick"] else ""),
+        "| measure | value |", "|---|---|",
+        f"| call lifecycles/s, trace off | {lc['trace_off']:,.0f} |",
+        f"| call lifecycles/s, trace on | {lc['trace_on']:,.0f} |",
+        f"| send path through NDIS | {sd['through_ndis_ns']:,.0f} ns |",
+        f"| same handlers called directly | {sd['direct_ns']:,.0f} ns |",
+        f"| dispatch ratio | {sd['ratio']:.1f}x |",
+    ]
+    for m in result["memory"]:
+        lines.append(f"| memory per active call at {m['calls']:,} calls | {m['bytes_per_call']:,.0f} B |")
+        lines.append(f"| set up / tear down {m['calls']:,} calls | {m['setup_s']:.2f} s / {m['teardown_s']:.2f} s |")
+    lines.append("| explored schedules/s | (the explorer is not built yet) |")
+    return "\n".join(lines)
+
+
+def main(quick: bool, json_path: str | None) -> int:
+    result = run(quick)
+    print(table(result))
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=2)
+    return 0
