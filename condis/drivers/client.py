@@ -55,7 +55,7 @@ class ClientAf:
         self.ndis_af: Any = None
         self.open = False
         self.saps: list[ClientSap] = []
-        self.calls: list[Call] = []
+        self.calls: dict[Call, None] = {}      # an ordered set: thousands of calls come and go
         self.closing = False
         self.notify = ""                   # "", "in handler", "pending", "done": a call manager's close request
         self.on_closed: list[Callable[[], None]] = []
@@ -328,7 +328,7 @@ class AtmClient:
         """Create a VC and make a call to ``address`` (making-a-call.md)."""
         af = self.af_for(adapter_name)
         call = Call(af, outgoing=True)
-        af.calls.append(call)
+        af.calls[call] = None
         self.calls.append(call)
         status, call.vc = self.ndis.NdisCoCreateVc(af.binding.handle, af.ndis_af, call)
         if status != SUCCESS:
@@ -401,14 +401,13 @@ class AtmClient:
     def ClCreateVc(self, ProtocolAfContext: ClientAf, NdisVcHandle: Any) -> tuple[int, Any]:
         call = Call(ProtocolAfContext, outgoing=False)
         call.vc = NdisVcHandle
-        ProtocolAfContext.calls.append(call)
+        ProtocolAfContext.calls[call] = None
         return SUCCESS, call
 
     def ClDeleteVc(self, ProtocolVcContext: Call) -> int:
         call = ProtocolVcContext
         call.deleted = True
-        if call in call.af.calls:
-            call.af.calls.remove(call)
+        call.af.calls.pop(call, None)
         self._progress(call.af)
         return SUCCESS
 
@@ -440,7 +439,7 @@ class AtmClient:
             self.log.append(("delete-vc-failed", status))
             return
         call.deleted = True
-        call.af.calls.remove(call)
+        call.af.calls.pop(call, None)
         call.events.append("deleted")
         self._progress(call.af)
 

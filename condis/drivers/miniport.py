@@ -31,7 +31,7 @@ class MpAdapter:
     def __init__(self, handle: Any) -> None:
         self.handle = handle
         self.nic: CellNic | None = None
-        self.vcs: list[MpVc] = []
+        self.vcs: dict[MpVc, None] = {}
 
 
 class MpVc:
@@ -96,13 +96,13 @@ class AtmMiniport:
         vc = MpVc(MiniportAdapterContext, NdisVcHandle)
         _, vc.timer = self.ndis.NdisAllocateTimerObject(MiniportAdapterContext.handle, NDIS_TIMER_CHARACTERISTICS(
             TimerFunction=self._programmed, FunctionContext=vc))
-        MiniportAdapterContext.vcs.append(vc)
+        MiniportAdapterContext.vcs[vc] = None
         return SUCCESS, vc
 
     def MiniportCoDeleteVc(self, MiniportVcContext: MpVc) -> int:
         vc = MiniportVcContext
         self.ndis.NdisFreeTimerObject(vc.timer)
-        vc.adapter.vcs.remove(vc)
+        del vc.adapter.vcs[vc]
         return SUCCESS
 
     def MiniportCoActivateVc(self, MiniportVcContext: MpVc, CallParameters: Any) -> int:

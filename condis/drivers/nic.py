@@ -64,6 +64,7 @@ class CellNic:
         self.port = port
         self.on_signal = on_signal
         self.by_vci: dict[int, Any] = {}
+        self.vcis_of: dict[Any, list[int]] = {}
         self.tx_done: list[tuple[Any, NET_BUFFER_LIST]] = []
         self.dropped = 0
         self.pool = ndis.NdisAllocateNetBufferListPool(adapter_handle, NET_BUFFER_LIST_POOL_PARAMETERS(DataSize=9180))
@@ -79,8 +80,10 @@ class CellNic:
         self.ndis.NdisFreeNetBufferListPool(self.pool)
 
     def map(self, vcis: list[int], vc_handle: Any) -> None:
-        for vci in [v for v, h in self.by_vci.items() if h is vc_handle]:
+        for vci in self.vcis_of.pop(vc_handle, ()):
             del self.by_vci[vci]
+        if vcis:
+            self.vcis_of[vc_handle] = list(vcis)
         for vci in vcis:
             self.by_vci[vci] = vc_handle
 
