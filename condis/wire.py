@@ -65,10 +65,11 @@ class Wire:
         if self.record:
             self.frames.append((self.sim.scheduler.now, src.name, frame))
         tracer = self.sim.tracer
+        # the label is for traces only: building it costs a frame's string form on every delivery
+        label = f"{src.name}->{dst.name}: {frame}" if tracer is not None else ""
         for delay in delays:
             self.sim.scheduler.schedule(delay, self._deliver, (dst, frame), kind="frame",
-                                        label=f"{src.name}->{dst.name}: {frame}", host=dst.host,
-                                        irql=DISPATCH_LEVEL, owner=dst.owner)
+                                        label=label, host=dst.host, irql=DISPATCH_LEVEL, owner=dst.owner)
             if tracer is not None:
                 tracer.frame(src, dst, frame)
 
