@@ -102,6 +102,7 @@ class Port:
     """Per-adapter (MCM) or per-binding (call manager) state."""
 
     def __init__(self, odd: bool) -> None:
+        self.handle: Any = None         # the NDIS handle work items are allocated on
         self.afs: list[AfCtx] = []
         self.calls: dict[tuple[int, bool, int], tuple[VcCtx, PartyCtx | None]] = {}
         self.vcis = sig.VciPool(odd)
@@ -142,9 +143,14 @@ class CallControl(ABC):
     def deactivate(self, vc: VcCtx, then: Callable[[int], None]) -> None:
         """Deactivate the VC, then call ``then(status)``."""
 
-    @abstractmethod
     def later(self, port: Port, fn: Callable[[], None]) -> None:
-        """Run ``fn`` soon, outside the current handler."""
+        """Run ``fn`` soon, outside the current handler, from an NDIS work item (PASSIVE_LEVEL)."""
+        item = self.ndis.NdisAllocateIoWorkItem(port.handle)
+
+        def run(ctx: Any, handle: Any) -> None:
+            self.ndis.NdisFreeIoWorkItem(handle)
+            fn()
+        self.ndis.NdisQueueIoWorkItem(item, run, None)
 
     def call_manager_handlers(self) -> NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS:
         """The table both samples hand NdisSetOptionalHandlers from their SetOptions handler."""

@@ -208,14 +208,6 @@ class AtmCallManager(CallControl):
             vc.then = None
             then(status)
 
-    def later(self, port: Port, fn: Callable[[], None]) -> None:
-        item = self.ndis.NdisAllocateIoWorkItem(port.handle)
-
-        def run(ctx: Any, handle: Any) -> None:
-            self.ndis.NdisFreeIoWorkItem(handle)
-            fn()
-        self.ndis.NdisQueueIoWorkItem(item, run, None)
-
     # ---- requests -------------------------------------------------------------------------
     def CmOidRequest(self, CallMgrAfContext: Any, CallMgrVcContext: Any, CallMgrPartyContext: Any,
                      OidRequest: Any) -> int:

@@ -131,14 +131,6 @@ class AtmMcm(CallControl):
         else:
             then(status)
 
-    def later(self, port: Port, fn: Callable[[], None]) -> None:
-        item = self.ndis.NdisAllocateIoWorkItem(port.handle)
-
-        def run(ctx: Any, handle: Any) -> None:
-            self.ndis.NdisFreeIoWorkItem(handle)
-            fn()
-        self.ndis.NdisQueueIoWorkItem(item, run, None)
-
     # ---- data and requests ----------------------------------------------------------------
     def MiniportCoSendNetBufferLists(self, MiniportVcContext: VcCtx, NetBufferLists: Any, SendFlags: int) -> None:
         vc = MiniportVcContext
