@@ -236,3 +236,25 @@ def test_benchmarks_still_run(tmp_path):
     result = json.loads(out.read_text())
     assert result["quick"] and result["memory"][0]["up"] == result["memory"][0]["calls"] == 1_000
     assert set(result["lifecycles_per_s"]) == {"trace_off", "trace_on"}
+
+
+def test_a_full_teardown_leaves_nothing_behind():
+    for kind in ("mcm", "cm"):
+        bed = make_bed(kind)
+        calls = []
+        bed.do(0, lambda b=bed, c=calls: c.append(b.clients[0].place_call(b"bob")))
+        assert bed.hosts[0].leaks()            # a call is up: its VC, the SAP, the AF, the binding
+        for host in bed.hosts:
+            host.remove_adapter("atm0")
+        bed.run()
+        assert [h.leaks() for h in bed.hosts] == [[], []]
+
+
+def test_a_pended_close_never_completed_is_reported(mcm):
+    calls = []
+    mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"bob")))
+    mcm.wire.fault = lambda src, frame: []      # the RELEASE COMPLETE never comes back
+    mcm.do(0, mcm.clients[0].close, calls[0])
+    vc = calls[0].vc.vc
+    assert mcm.hosts[0].leaks()[0] == (f"ProtocolCmCloseCall returned NDIS_STATUS_PENDING for VC {vc.id:#x}; "
+                                       "NdisMCmCloseCallComplete was never called")

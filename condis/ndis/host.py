@@ -13,6 +13,7 @@ from typing import Any
 from condis._ddi_table import FUNCTIONS
 from condis.constants import DIRQL, DISPATCH_LEVEL
 from condis.ndis.core import irql_rule, max_irql
+from condis.ndis.leaks import leaks
 from condis.ndis.support import SupportDdi
 from condis.sim import Simulation
 
@@ -56,6 +57,11 @@ class Ndis(SupportDdi):
         """
         return self.sim.scheduler.schedule(delay_ns, fn, args, kind="post", label=label or getattr(fn, "__name__", ""),
                                            host=self, irql=irql, owner=owner)
+
+    def leaks(self) -> list[str]:
+        """What drivers left behind on this host: objects never deleted or closed, requests pended and
+        never completed, work items and timers still queued (see :mod:`condis.ndis.leaks`)."""
+        return leaks(self)
 
     @property
     def now(self) -> int:
