@@ -152,8 +152,9 @@ def test_after_a_successful_close_the_vc_carries_no_data(mcm):
     nbl.SourceHandle = call.vc
     with pytest.raises(Violation) as e:
         ndis.NdisCoSendNetBufferLists(call.vc, nbl, 0)
-    assert e.value.rule in ("condis.SendAfterClose", "condis.BadHandle")
-    assert client.calls[-1] is call
+    assert e.value.rule == "condis.SendAfterClose" and "NdisClCloseCall" in str(e.value)
+    assert call.vc.vc.sends is None or not call.vc.vc.sends          # nothing was handed to the MCM
+    assert client.calls[-1] is call and call.state == CLOSED
 
 
 def test_receive_on_a_closed_vc_is_refused(mcm):

@@ -36,14 +36,13 @@ class Handle:
 class Driver(Handle):
     """A loaded driver image: what DriverEntry registered."""
 
-    __slots__ = ("name", "driver_object", "entry", "miniport", "protocol")
+    __slots__ = ("name", "driver_object", "miniport", "protocol")
     kind = "driver"
 
-    def __init__(self, ndis: Any, ident: int, name: str, entry: Any) -> None:
+    def __init__(self, ndis: Any, ident: int, name: str) -> None:
         super().__init__(ndis, ident, S.DRIVER_LOADING)
         self.name = name
         self.driver_object = DriverObject(name)
-        self.entry = entry
         self.miniport: MiniportDriver | None = None
         self.protocol: ProtocolDriver | None = None
 
@@ -109,7 +108,7 @@ class Adapter(Handle):
     """NdisMiniportHandle: one miniport adapter (NIC) and what NDIS knows of it."""
 
     __slots__ = ("name", "miniport", "context", "hardware", "general", "bindings", "afs",
-                 "vcs", "removal", "pause", "in_initialize", "oids_pending")
+                 "vcs", "removal", "pause", "in_initialize")
     kind = "adapter"
 
     def __init__(self, ndis: Any, ident: int, name: str, miniport: MiniportDriver, hardware: Any) -> None:
@@ -125,7 +124,6 @@ class Adapter(Handle):
         self.removal: Any = None
         self.pause: Any = None
         self.in_initialize = False
-        self.oids_pending = 0
 
     @property
     def is_mcm(self) -> bool:
@@ -326,7 +324,7 @@ class VcHandle:
 class Party(Handle):
     """NdisPartyHandle: one leaf of a point-to-multipoint call."""
 
-    __slots__ = ("vc", "client_context", "cm_context", "op", "call_params")
+    __slots__ = ("vc", "client_context", "cm_context", "op")
     kind = "party"
 
     def __init__(self, ndis: Any, ident: int, vc: Vc, ctx: Any) -> None:
@@ -335,7 +333,6 @@ class Party(Handle):
         self.client_context = ctx
         self.cm_context: Any = None
         self.op = S.OP_NONE
-        self.call_params: Any = None
 
 
 class SpinLock:

@@ -98,7 +98,7 @@ class PnpDdi(RegistrationDdi):
         """
         if name in self.drivers and self.drivers[name].state != S.DRIVER_UNLOADED:
             raise ValueError(f"a driver named {name!r} is already loaded on host {self.name!r}")
-        drv = Driver(self, self._next_id(), name, driver_entry)
+        drv = Driver(self, self._next_id(), name)
         self.drivers[name] = drv
         self._by_driver_object[id(drv.driver_object)] = drv
         registry_path = f"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\{name}"

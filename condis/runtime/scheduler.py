@@ -75,7 +75,6 @@ class Scheduler:
         self._seq = 0
         self.strategy = strategy
         self.steps = 0
-        self.observers: list[Callable[[Event], None]] = []
 
     def schedule(self, delay_ns: int, fn: Callable[..., Any], args: tuple = (), *, kind: str = "event",
                  label: str = "", host: Any = None, irql: int = 0, owner: Any = None) -> Event:
@@ -128,8 +127,6 @@ class Scheduler:
         self.now = ev.due
         ev.due = -1  # marks "already ran" for cancel()
         self.steps += 1
-        for obs in self.observers:
-            obs(ev)
         if ev.host is not None:
             ev.host._run_event(ev)
         else:

@@ -122,9 +122,7 @@ class Recorder:
         self._stack.append(rec.seq)
         return rec
 
-    def handler_return(self, host: Any, name: str, rec: Record, result: Any) -> None:
-        self._stack.pop()
-        rec.result = _result_text(result)
+    handler_return = ddi_return
 
     def event(self, host: Any, ev: Any) -> None:
         self._stack.clear()
