@@ -43,9 +43,10 @@ class Testbed:
 
 
 def testbed(kind: str = "mcm", recorder: Recorder | None = None, addresses: tuple[bytes, bytes] = (b"alice", b"bob"),
-            answer: Callable[[Call], int] | None = None) -> Testbed:
-    """Build two hosts A and B joined by a wire; ``kind`` is "mcm" or "cm" (stand-alone call manager)."""
-    sim = Simulation(tracer=recorder)
+            answer: Callable[[Call], int] | None = None, verify: str = "strict") -> Testbed:
+    """Build two hosts A and B joined by a wire; ``kind`` is "mcm" or "cm" (stand-alone call manager);
+    ``verify`` is the verifier mode (see :mod:`condis.verifier`)."""
+    sim = Simulation(tracer=recorder, verify=verify)
     wire = Wire(sim)
     hosts, clients, cms = [], [], []
     for name, port, address in (("A", wire.a, addresses[0]), ("B", wire.b, addresses[1])):
@@ -133,5 +134,7 @@ def _demo(kind: str) -> DemoResult:
                f"call 2 {second.state}; client VCs left: "
                f"{sum(1 for h in bed.hosts for ad in h.adapters.values() for v in ad.vcs if v.af is not None)}")
     sections.append(summary)
+    verifier = bed.sim.finish()
+    sections.append(f"teardown: every driver unloaded on both hosts; {verifier.report()}")
     text = "\n".join(s for s in sections if s)
     return DemoResult(text, rec, calls)

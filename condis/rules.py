@@ -114,6 +114,21 @@ _R = [
          "ddi/nf-ndis-ndisqueueioworkitem.md"),
     Rule("condis.Timer", "A timer object was used after it was freed.",
          "ddi/nf-ndis-ndisfreetimerobject.md"),
+    # --- teardown: what a driver left behind (condis/ndis/leaks.py) ---
+    Rule("condis.LeakVc", "A VC was still there when its adapter halted, its binding closed or the run ended: its creator never deleted it.",
+         "guide/deleting-a-vc.md"),
+    Rule("condis.LeakAf", "An address family was still open when its adapter halted, its binding closed or the run ended.",
+         "guide/closing-an-address-family-in-a-condis-client.md"),
+    Rule("condis.LeakSap", "A SAP was still registered when its AF's adapter halted, its binding closed or the run ended.",
+         "guide/deregistering-a-sap.md"),
+    Rule("condis.LeakSend", "NET_BUFFER_LISTs sent on a VC were never completed by the miniport.",
+         "guide/sending-net-buffer-structures-from-condis-drivers.md"),
+    Rule("condis.NeverCompleted", "A handler returned NDIS_STATUS_PENDING and the matching Complete function was never called.",
+         "seed/000_e0f5fe94aade492e.txt"),
+    Rule("condis.LeakBinding", "A binding was still open when the run ended: the protocol never unbound.",
+         "guide/unbinding-from-an-adapter.md"),
+    Rule("condis.LeakQueued", "A timer or work item was still queued when its adapter halted, its binding closed, its driver unloaded or the run ended.",
+         "guide/halting-a-miniport-adapter.md"),
 ]
 
 RULES: dict[str, Rule] = {r.id: r for r in _R}

@@ -1,4 +1,4 @@
-"""The simulation a set of hosts lives in: one virtual clock, one scheduler, optional tracing."""
+"""The simulation a set of hosts lives in: one virtual clock, one scheduler, one verifier, optional tracing."""
 
 from __future__ import annotations
 
@@ -6,14 +6,28 @@ from collections.abc import Callable
 from typing import Any
 
 from condis.runtime.scheduler import Scheduler, Strategy
+from condis.verifier import Verifier
 
 
 class Simulation:
-    """Hosts that share virtual time. ``strategy`` is the scheduler's one choice point."""
+    """Hosts that share virtual time.
 
-    def __init__(self, strategy: Strategy | None = None, tracer: Any = None) -> None:
+    Args:
+        strategy: the scheduler's one choice point (default: oldest ready event first).
+        tracer: a :class:`condis.trace.Recorder` for every host, or ``None`` to record nothing.
+        verify: ``"strict"`` raises :class:`condis.Violation` at the violating call; ``"record"``
+            refuses the call, collects the violation in ``self.verifier`` and goes on (see
+            :mod:`condis.verifier`). In record mode a small ring recorder is attached when no
+            tracer is given, so each finding shows what led up to it.
+    """
+
+    def __init__(self, strategy: Strategy | None = None, tracer: Any = None, verify: str = "strict") -> None:
         self.scheduler = Scheduler(strategy)
         self.hosts: list[Any] = []
+        self.verifier = Verifier(verify)
+        if tracer is None and self.verifier.recording:
+            from condis.trace.recorder import RingRecorder
+            tracer = RingRecorder()
         self.tracer = tracer
 
     @property
@@ -23,3 +37,23 @@ class Simulation:
     def run(self, until: int | Callable[[], bool] | None = None, max_steps: int | None = None) -> int:
         """Run events until none is runnable, time reaches ``until`` (ns), or ``until()`` is true."""
         return self.scheduler.run(until, max_steps)
+
+    def finish(self, unload: bool = True) -> Verifier:
+        """End the run and check what drivers left behind on every host (see :mod:`condis.ndis.leaks`).
+
+        With ``unload`` (the default) every driver still loaded is first unloaded, newest first, as
+        when a machine shuts down: adapters are removed, protocols unbind, and each teardown step
+        checks its own leftovers. Then whatever remains on any host is reported: in strict mode the
+        first thing left behind raises :class:`condis.Violation` (its message counts the rest); in
+        record mode each becomes a finding. Returns the verifier, whose ``report()`` and
+        ``to_json()`` describe every violation of the run.
+        """
+        if unload:
+            for host in self.hosts:
+                for name, drv in reversed(list(host.drivers.items())):
+                    if drv.state == "LOADED":
+                        host.unload_driver(name)
+                        self.run()
+        for host in self.hosts:
+            host._teardown("run end", host._leaks_at_run_end())
+        return self.verifier

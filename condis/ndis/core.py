@@ -73,6 +73,8 @@ class NdisCore:
         self._locks_held = 0
         self._current: Any = None  # the driver NDIS last called into (kept up to date when tracing)
         self.tracer: Any = None
+        self.verifier = sim.verifier
+        self._record = self.verifier.recording
 
     # ---------------------------------------------------------------- ids and errors
 
@@ -101,6 +103,20 @@ class NdisCore:
             why = f"got {type(value).__name__} {value!r}"
         return self._violate("condis.BadHandle", ddi,
                              f"{param} must be a live {expected.kind} handle of this host; {why}")
+
+    def _teardown(self, when: str, findings: list[tuple[str, str]]) -> None:
+        """Report what a teardown found left behind (see condis/ndis/leaks.py).
+
+        Strict mode raises the first finding, its message counting the others; record mode keeps each.
+        """
+        if not findings:
+            return
+        if not self._record:
+            rule, message = findings[0]
+            more = f" (and {len(findings) - 1} more left behind)" if len(findings) > 1 else ""
+            raise self._violate(rule, when, message + more)
+        for rule, message in findings:
+            self.verifier.found(self, self._violate(rule, when, message))
 
     def _status_arg(self, ddi: str, status: Any, param: str = "Status") -> None:
         """A Complete call's final status: an NDIS_STATUS value other than NDIS_STATUS_PENDING."""
@@ -139,32 +155,46 @@ class NdisCore:
         return result
 
     def _handler_manners(self, name: str, irql: int, locks: int) -> None:
+        """IRQL or spin locks not as NDIS left them when a handler returned: restore them, then report."""
         if self._locks_held != locks:
             held = self._locks_held - locks
             self._locks_held = locks
             self._irql = irql
-            raise self._violate("SpinLockBalanced", name,
-                                f"returned still holding {held} spin lock(s) it acquired")
-        got = self._irql
-        self._irql = irql
-        raise self._violate("condis.HandlerIrql", name,
-                            f"was called at {IRQL_NAMES[irql]} and returned at {IRQL_NAMES.get(got, got)}")
+            v = self._violate("SpinLockBalanced", name, f"returned still holding {held} spin lock(s) it acquired")
+        else:
+            got = self._irql
+            self._irql = irql
+            v = self._violate("condis.HandlerIrql", name,
+                              f"was called at {IRQL_NAMES[irql]} and returned at {IRQL_NAMES.get(got, got)}")
+        self.verifier.found(self, v)
 
     def _result(self, name: str, result: Any, outs: int) -> tuple:
-        """Split a handler's return into (status, *OUT values), checking its shape."""
+        """Split a handler's return into (status, *OUT values), checking its shape.
+
+        A malformed return raises in strict mode; in record mode NDIS goes on as if the handler had
+        returned NDIS_STATUS_FAILURE.
+        """
         if outs:
             if type(result) is tuple and len(result) == outs + 1 and type(result[0]) is int:
                 return result
-            raise self._violate("condis.HandlerReturn", name,
-                                f"must return (status, {outs} OUT value(s)) as a tuple; returned {result!r}")
-        if type(result) is not int:
-            raise self._violate("condis.HandlerReturn", name, f"must return an NDIS_STATUS int; returned {result!r}")
-        return (result,)
+            v = self._violate("condis.HandlerReturn", name,
+                              f"must return (status, {outs} OUT value(s)) as a tuple; returned {result!r}")
+        elif type(result) is int:
+            return (result,)
+        else:
+            v = self._violate("condis.HandlerReturn", name, f"must return an NDIS_STATUS int; returned {result!r}")
+        self.verifier.found(self, v)
+        return (st.NDIS_STATUS_FAILURE,) + (None,) * outs
 
-    def _sync_only(self, name: str, status: int) -> None:
-        if status == PENDING:
-            raise self._violate("condis.NoPendingHere", name,
-                                "returned NDIS_STATUS_PENDING; this handler must complete synchronously")
+    def _sync_only(self, name: str, status: int, instead: int = st.NDIS_STATUS_FAILURE) -> int:
+        """A handler that may not pend: PENDING raises in strict mode; in record mode NDIS goes on with
+        ``instead`` (failure where the handler was asked to take something on, success where it was
+        told to let go of it)."""
+        if status != PENDING:
+            return status
+        self.verifier.found(self, self._violate(
+            "condis.NoPendingHere", name, "returned NDIS_STATUS_PENDING; this handler must complete synchronously"))
+        return instead
 
     def _handler(self, table: Any, field: str, name: str, owner: Any) -> Callable[..., Any]:
         fn = getattr(table, field, None) if table is not None else None
@@ -195,6 +225,11 @@ class NdisCore:
             ev.fn(*ev.args)
             if self._irql != ev.irql or self._locks_held != 0:
                 self._handler_manners(ev.label or ev.kind, ev.irql, 0)
+        except Violation as v:
+            # Record mode: a check NDIS makes outside any DDI (a PnP step, a handler's manners) failed.
+            if not self._record:
+                raise
+            self.verifier.found(self, v)
         finally:
             self._irql, self._locks_held = saved_irql, saved_locks
             if tracer is not None:

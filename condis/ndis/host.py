@@ -7,13 +7,16 @@ registration and PnP, AFs and SAPs, VCs, calls and parties, data, requests and s
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
+from condis import _status as st
 from condis._ddi_table import FUNCTIONS
 from condis.constants import DIRQL, DISPATCH_LEVEL
+from condis.errors import Violation
+from condis.ndis import leaks as _leaks
 from condis.ndis.core import irql_rule, max_irql
-from condis.ndis.leaks import leaks
 from condis.ndis.support import SupportDdi
 from condis.sim import Simulation
 
@@ -36,8 +39,8 @@ class Ndis(SupportDdi):
         self.sim.hosts.append(self)
         if tracer is None:
             tracer = self.sim.tracer
-        if tracer is not None:
-            self.trace_with(tracer)
+        self.tracer = tracer
+        self._wrap()
 
     def __repr__(self) -> str:
         return f"<Ndis host {self.name!r}>"
@@ -61,7 +64,10 @@ class Ndis(SupportDdi):
     def leaks(self) -> list[str]:
         """What drivers left behind on this host: objects never deleted or closed, requests pended and
         never completed, work items and timers still queued (see :mod:`condis.ndis.leaks`)."""
-        return leaks(self)
+        return _leaks.leaks(self)
+
+    def _leaks_at_run_end(self) -> list[tuple[str, str]]:
+        return _leaks.run_end(self)
 
     @property
     def now(self) -> int:
@@ -96,9 +102,64 @@ class Ndis(SupportDdi):
     def trace_with(self, tracer: Any) -> None:
         """Record every DDI call and return, handler call and return, event and violation."""
         self.tracer = tracer
+        self._wrap()
+
+    def _wrap(self) -> None:
+        """Put the record-mode refusal and the tracing around every DDI, only where they are on.
+
+        With neither, a DDI is the plain method: strict mode and no tracer cost nothing here.
+        """
+        record, tracer = self._record, self.tracer
+        if not (record or tracer is not None):
+            return
+        cls = type(self)
         for name in FUNCTIONS:
-            setattr(self, name, _traced_ddi(self, name, getattr(type(self), name)))
-        self._up = functools.partial(_traced_up, self)  # type: ignore[method-assign]
+            fn = getattr(cls, name)
+            if record:
+                fn = _refusing(name, fn, REFUSALS[name])
+            if tracer is not None:
+                fn = _traced_ddi(self, name, fn)
+            setattr(self, name, functools.partial(fn, self) if tracer is None else fn)
+        if record:
+            for name in ("load_driver", "add_adapter"):
+                setattr(self, name, functools.partial(_refusing(name, getattr(cls, name), st.NDIS_STATUS_FAILURE),
+                                                      self))
+        if tracer is not None:
+            self._up = functools.partial(_traced_up, self)  # type: ignore[method-assign]
+
+
+def _refusal(fn: Callable[..., Any]) -> Any:
+    """What a DDI returns when record mode refuses it, from its signature: NDIS_STATUS_FAILURE for a
+    status, (NDIS_STATUS_FAILURE, None, ...) with OUT values, False for a BOOLEAN, None otherwise."""
+    ret = str(inspect.signature(fn).return_annotation)
+    if ret == "int":
+        return st.NDIS_STATUS_FAILURE
+    if ret == "bool":
+        return False
+    if ret.startswith("tuple["):
+        depth, outs = 0, 0
+        for ch in ret[len("tuple["):-1]:
+            depth += ch == "["
+            depth -= ch == "]"
+            outs += ch == "," and depth == 0
+        return (st.NDIS_STATUS_FAILURE,) + (None,) * outs
+    return None
+
+
+REFUSALS: dict[str, Any] = {name: _refusal(getattr(Ndis, name)) for name in FUNCTIONS}
+
+
+def _refusing(name: str, fn: Callable[..., Any], refused: Any) -> Callable[..., Any]:
+    """Record mode: a DDI whose check failed changes nothing and returns ``refused``; the verifier
+    keeps the violation and the caller goes on."""
+    @functools.wraps(fn)
+    def call(host: Ndis, *args: Any) -> Any:
+        try:
+            return fn(host, *args)
+        except Violation as v:
+            host.verifier.found(host, v)
+            return refused
+    return call
 
 
 def _irql_guard(host: Ndis, name: str) -> Callable[..., Any]:

@@ -1,16 +1,29 @@
-"""What a run left behind: the teardown report of a host.
+"""What drivers left behind: the teardown checks of a host.
 
-Called when a run ends (``Ndis.leaks``), it lists every object a driver still owes NDIS something
-for: VCs never deleted by their creator, parties, open AFs, registered SAPs, requests a handler
-pended and nobody completed, sends never completed, OID requests never completed, and work items or
-timers still queued.
+NDIS checks at four moments (issue: the verifier; Driver Verifier does the same at halt and unload):
+
+- after MiniportHaltEx returns: nothing may remain on the adapter — VCs, AFs the MCM registered,
+  requests its handlers pended, sends it never completed, its timers or work items still queued
+  (guide: halting-a-miniport-adapter.md);
+- after NdisCloseAdapterEx closes a binding: nothing of that protocol may remain on it — VCs it
+  created or shares, AFs and SAPs, timers or work items it queued for the binding
+  (guide: unbinding-from-an-adapter.md, deleting-a-vc.md);
+- after a driver's unload routine returns: no timer or work item of the driver may still be queued
+  (guide: initializing-a-protocol-driver.md, initializing-a-miniport-driver.md);
+- when a run ends (``Simulation.finish``): everything above, on every host.
+
+Each finding is a ``(rule, message)`` pair; the rules are the ``condis.Leak*`` and
+``condis.NeverCompleted`` entries of :mod:`condis.rules`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from condis.ndis import states as S
+
+Finding = tuple[str, str]
 
 # call state -> (the handler that pended, the Complete function an MCM / a call manager calls)
 _PENDED = {
@@ -18,64 +31,132 @@ _PENDED = {
     S.CALL_CLOSING: ("ProtocolCmCloseCall", "CloseCallComplete"),
     S.CALL_MODIFYING: ("ProtocolCmModifyCallQoS", "ModifyCallQoSComplete"),
 }
+_PARTY_PENDED = {
+    S.PARTY_ADDING: ("ProtocolCmAddParty", "AddPartyComplete"),
+    S.PARTY_DROPPING: ("ProtocolCmDropParty", "DropPartyComplete"),
+}
 
 
 def leaks(host: Any) -> list[str]:
     """One line per thing left behind on ``host``, most specific first."""
-    out: list[str] = []
+    return [message for _, message in run_end(host)]
+
+
+def run_end(host: Any) -> list[Finding]:
+    """Everything left on ``host`` when a run ends."""
+    out: list[Finding] = []
     for adapter in host.adapters.values():
-        for vc in sorted(adapter.vcs, key=lambda v: v.id):
-            family = "NdisMCm" if vc.is_mcm else "NdisCm"
-            if vc.op == S.OP_PENDING and vc.state in _PENDED:
-                handler, complete = _PENDED[vc.state]
-                out.append(f"{handler} returned NDIS_STATUS_PENDING for VC {vc.id:#x}; {family}{complete} was "
-                           "never called")
-            elif vc.op == S.OP_PENDING and vc.state == S.CALL_OFFERED:
-                out.append(f"ProtocolClIncomingCall returned NDIS_STATUS_PENDING for VC {vc.id:#x}; "
-                           "NdisClIncomingCallComplete was never called")
-            if vc.act_op == S.OP_PENDING:
-                what = "MiniportCoActivateVc" if vc.activation == S.VC_ACTIVATING else "MiniportCoDeactivateVc"
-                done = "NdisMCoActivateVcComplete" if vc.activation == S.VC_ACTIVATING else "NdisMCoDeactivateVcComplete"
-                out.append(f"{what} returned NDIS_STATUS_PENDING for VC {vc.id:#x}; {done} was never called")
-            if vc.sends:
-                out.append(f"{len(vc.sends)} NET_BUFFER_LIST(s) sent on VC {vc.id:#x} were never completed "
-                           "(NdisMCoSendNetBufferListsComplete)")
-            for p in vc.parties:
-                if p.op == S.OP_PENDING:
-                    out.append(f"a party request on VC {vc.id:#x} pended ({p.state}) and was never completed")
-            kind = "signaling VC" if vc.af is None else "VC"
-            out.append(f"{kind} {vc.id:#x} (created by the {vc.creator}, call {vc.state}, {vc.activation}) was "
-                       "never deleted")
+        out.extend(_vcs(adapter.vcs))
         for raf in adapter.afs:
             for af in raf.opens:
-                out.extend(_af_leaks(af))
+                out.extend(_af(af))
         for b in adapter.bindings:
             for af in b.client_afs:
                 if af.registered.cm_binding is not None:
-                    out.extend(_af_leaks(af))
+                    out.extend(_af(af))
             if b.state != S.BINDING_UNBOUND:
-                out.append(f"{b!r} is still open ({b.state})")
-    for rec in host._oids.values():
-        out.append(f"an OID request ({rec.request.Oid:#x}) pended at the {rec.target} and was never completed")
-    for ev in host.sim.scheduler.pending():
-        if ev.host is host and ev.kind in ("work item", "timer"):
-            out.append(f"a {ev.kind} ({ev.label}) is still queued")
+                out.append(("condis.LeakBinding", f"{b!r} is still open ({b.state}); the protocol never unbound"))
+    out.extend(_oids(host, host._oids.values()))
+    out.extend(_queued(host, None))
     return out
 
 
-def _af_leaks(af: Any) -> list[str]:
-    out = []
+def after_halt(host: Any, adapter: Any) -> list[Finding]:
+    """What is left on ``adapter`` once its MiniportHaltEx returned."""
+    out = _vcs(adapter.vcs)
+    for raf in adapter.afs:
+        for af in raf.opens:
+            out.extend(_af(af))
+    out.extend(_oids(host, (r for r in host._oids.values() if r.adapter is adapter)))
+    out.extend(_queued(host, lambda owner: owner is adapter))
+    return out
+
+
+def after_close(host: Any, b: Any) -> list[Finding]:
+    """What the protocol of binding ``b`` left on it once NdisCloseAdapterEx closed it."""
+    out = _vcs(vc for vc in b.adapter.vcs
+               if vc.cm_binding is b or (vc.af is not None and vc.af.client is b))
+    for af in b.client_afs:
+        out.extend(_af(af))
+    out.extend(_queued(host, lambda owner: owner is b))
+    return out
+
+
+def after_unload(host: Any, drv: Any) -> list[Finding]:
+    """Timers and work items of driver ``drv`` still queued once its unload routine returned."""
+    handles = {id(h) for h in (drv.miniport, drv.protocol) if h is not None}
+    for h in (drv.miniport, drv.protocol):
+        if h is not None:
+            handles.update(id(x) for x in getattr(h, "adapters", ()))
+            handles.update(id(x) for x in getattr(h, "bindings", ()))
+    return _queued(host, lambda owner: id(owner) in handles or owner is drv)
+
+
+def _vcs(vcs: Iterable[Any]) -> list[Finding]:
+    out: list[Finding] = []
+    for vc in sorted(vcs, key=lambda v: v.id):
+        family = "NdisMCm" if vc.is_mcm else "NdisCm"
+        if vc.op == S.OP_PENDING and vc.state in _PENDED:
+            handler, complete = _PENDED[vc.state]
+            out.append(("condis.NeverCompleted", f"{handler} returned NDIS_STATUS_PENDING for VC {vc.id:#x}; "
+                        f"{family}{complete} was never called"))
+        elif vc.op == S.OP_PENDING and vc.state == S.CALL_OFFERED:
+            out.append(("condis.NeverCompleted", f"ProtocolClIncomingCall returned NDIS_STATUS_PENDING for VC "
+                        f"{vc.id:#x}; NdisClIncomingCallComplete was never called"))
+        if vc.act_op == S.OP_PENDING:
+            activating = vc.activation == S.VC_ACTIVATING
+            what = "MiniportCoActivateVc" if activating else "MiniportCoDeactivateVc"
+            done = "NdisMCoActivateVcComplete" if activating else "NdisMCoDeactivateVcComplete"
+            out.append(("condis.NeverCompleted", f"{what} returned NDIS_STATUS_PENDING for VC {vc.id:#x}; "
+                        f"{done} was never called"))
+        if vc.sends:
+            out.append(("condis.LeakSend", f"{len(vc.sends)} NET_BUFFER_LIST(s) sent on VC {vc.id:#x} were never "
+                        "completed with NdisMCoSendNetBufferListsComplete"))
+        for p in vc.parties:
+            if p.op == S.OP_PENDING and p.state in _PARTY_PENDED:
+                handler, complete = _PARTY_PENDED[p.state]
+                out.append(("condis.NeverCompleted", f"{handler} returned NDIS_STATUS_PENDING for {p!r} on VC "
+                            f"{vc.id:#x}; {family}{complete} was never called"))
+        kind = "signaling VC" if vc.af is None else "VC"
+        out.append(("condis.LeakVc", f"{kind} {vc.id:#x} (created by the {vc.creator}, call {vc.state}, "
+                    f"{vc.activation}) was never deleted by its creator"))
+    return out
+
+
+def _af(af: Any) -> list[Finding]:
+    out: list[Finding] = []
     if af.state == S.AF_OPEN_PENDING:
-        out.append(f"ProtocolCmOpenAf returned NDIS_STATUS_PENDING for {af!r}; the open was never completed")
+        out.append(("condis.NeverCompleted", f"ProtocolCmOpenAf returned NDIS_STATUS_PENDING for {af!r}; "
+                    "the open was never completed"))
     if af.state == S.AF_CLOSE_PENDING:
-        out.append(f"ProtocolCmCloseAf returned NDIS_STATUS_PENDING for {af!r}; the close was never completed")
+        out.append(("condis.NeverCompleted", f"ProtocolCmCloseAf returned NDIS_STATUS_PENDING for {af!r}; "
+                    "the close was never completed"))
     for sap in af.saps:
         if sap.state in (S.SAP_REGISTER_PENDING, S.SAP_DEREGISTER_PENDING):
-            out.append(f"a SAP request on {sap!r} pended ({sap.state}) and was never completed")
-        out.append(f"{sap!r} on {af!r} was never deregistered")
+            out.append(("condis.NeverCompleted", f"a SAP request on {sap!r} pended ({sap.state}) and was never "
+                        "completed"))
+        out.append(("condis.LeakSap", f"{sap!r} on {af!r} was never deregistered"))
     if af.notify == S.NOTIFY_PENDING:
-        out.append(f"ProtocolClNotifyCloseAf returned NDIS_STATUS_PENDING for {af!r}; "
-                   "NdisClNotifyCloseAddressFamilyComplete was never called")
+        out.append(("condis.NeverCompleted", f"ProtocolClNotifyCloseAf returned NDIS_STATUS_PENDING for {af!r}; "
+                    "NdisClNotifyCloseAddressFamilyComplete was never called"))
     if af.state != S.AF_CLOSED:
-        out.append(f"{af!r} ({af.state}) was never closed")
+        out.append(("condis.LeakAf", f"{af!r} ({af.state}) was never closed"))
+    return out
+
+
+def _oids(host: Any, records: Iterable[Any]) -> list[Finding]:
+    return [("condis.NeverCompleted", f"an OID request ({rec.request.Oid:#x}) pended at the {rec.target} and was "
+             "never completed") for rec in records]
+
+
+def _queued(host: Any, owned: Any) -> list[Finding]:
+    """Work items and timers of ``host`` still queued (those whose object ``owned(owner)`` accepts)."""
+    out: list[Finding] = []
+    for ev in host.sim.scheduler.pending():
+        if ev.host is not host or ev.kind not in ("work item", "timer"):
+            continue
+        obj = ev.args[0] if ev.args else None
+        if owned is not None and not owned(getattr(obj, "owner", None)):
+            continue
+        out.append(("condis.LeakQueued", f"a {ev.kind} ({ev.label}) is still queued"))
     return out

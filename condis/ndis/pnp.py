@@ -21,6 +21,7 @@ from condis.constants import (
     NetEventPause,
     NetEventRestart,
 )
+from condis.ndis import leaks
 from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS, status_name
 from condis.ndis.objects import Adapter, BindContext, Binding, Driver, ProtocolDriver, RegisteredAf, UnbindContext
@@ -147,6 +148,7 @@ class PnpDdi(RegistrationDdi):
                 if adapter.state != S.ADAPTER_HALTED:
                     yield self.remove_adapter(adapter.name)
             self._up(mp.chars.UnloadHandler, "MiniportDriverUnload", drv.driver_object)
+            self._teardown("MiniportDriverUnload", leaks.after_unload(self, drv))
         if drv.protocol is not None:
             proto = drv.protocol
             for b in list(proto.bindings):
@@ -159,6 +161,7 @@ class PnpDdi(RegistrationDdi):
                                     "(guide: initializing-a-protocol-driver.md)")
             self.roles.setdefault(unload, (drv.name, "Driver"))
             self._up(unload, "Unload", drv.driver_object)
+            self._teardown("Unload", leaks.after_unload(self, drv))
             if proto in self._protocols:
                 self._protocols.remove(proto)
         if drv.miniport is not None or drv.protocol is not None:
@@ -247,6 +250,7 @@ class PnpDdi(RegistrationDdi):
         adapter.state = S.ADAPTER_PAUSED
         self._up(mp.chars.HaltHandlerEx, "MiniportHaltEx", adapter.context, NdisHaltDeviceDisabled)
         adapter.state = S.ADAPTER_HALTED
+        self._teardown("MiniportHaltEx", leaks.after_halt(self, adapter))
         for raf in adapter.afs:
             raf.state = S.DEREGISTERED
         done.fire(SUCCESS)
@@ -381,10 +385,15 @@ class PnpDdi(RegistrationDdi):
             raise self._violate("condis.CloseWithAfs", ddi,
                                 f"clients still have {len(served)} AF(s) open with {b!r}'s call manager ({served}); "
                                 "NdisCmNotifyCloseAddressFamily each and wait for the clients to close them")
+        left = leaks.after_close(self, b)
+        if left and not self._record:
+            # strict: refuse the close itself, as for open AFs, so nothing changes
+            self._teardown(ddi, left)
         b.state = S.BINDING_UNBOUND
         for raf in b.registered_afs:
             raf.state = S.DEREGISTERED
         b.adapter.bindings.remove(b)
+        self._teardown(ddi, left)
         return SUCCESS
 
     def NdisCompleteBindAdapterEx(self, BindAdapterContext: BindContext, Status: int) -> None:

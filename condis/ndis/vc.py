@@ -112,7 +112,7 @@ class VcDdi(AfSapDdi):
             fn = self._handler(self._cm_table(vc), "CmCreateVcHandler", "ProtocolCoCreateVc", af.registered)
             status, ctx = self._result("ProtocolCoCreateVc",
                                        self._up(fn, "ProtocolCoCreateVc", af.cm_context, vc.h_cm), 1)
-            self._sync_only("ProtocolCoCreateVc", status)
+            status = self._sync_only("ProtocolCoCreateVc", status)
             if status != SUCCESS:
                 return status, None
             vc.cm_context = ctx
@@ -124,7 +124,7 @@ class VcDdi(AfSapDdi):
                 fn = self._handler(self._client_cl(vc), "ClCreateVcHandler", "ProtocolCoCreateVc", af.client.protocol)
                 status, ctx = self._result("ProtocolCoCreateVc",
                                            self._up(fn, "ProtocolCoCreateVc", af.client_context, vc.h_client), 1)
-                self._sync_only("ProtocolCoCreateVc", status)
+                status = self._sync_only("ProtocolCoCreateVc", status)
                 if status != SUCCESS:
                     return status, None
                 vc.client_context = ctx
@@ -132,7 +132,7 @@ class VcDdi(AfSapDdi):
             mp = b.adapter.miniport
             status, ctx = self._result("MiniportCoCreateVc", self._up(
                 mp.co.CoCreateVcHandler, "MiniportCoCreateVc", b.adapter.context, vc.h_miniport), 1)
-            self._sync_only("MiniportCoCreateVc", status)
+            status = self._sync_only("MiniportCoCreateVc", status)
             if status != SUCCESS:
                 # undo the protocol side that already accepted the VC
                 other = vc.cm_context if creator == S.CREATOR_CLIENT else vc.client_context
@@ -140,7 +140,7 @@ class VcDdi(AfSapDdi):
                                    else (self._client_cl(vc) if af else None, "ClDeleteVcHandler", vc.h_client))
                 if table is not None:
                     self._sync_only("ProtocolCoDeleteVc", self._result(
-                        "ProtocolCoDeleteVc", self._up(getattr(table, field), "ProtocolCoDeleteVc", other), 0)[0])
+                        "ProtocolCoDeleteVc", self._up(getattr(table, field), "ProtocolCoDeleteVc", other), 0)[0], SUCCESS)
                 vc.deleted = True
                 return status, None
             vc.miniport_context = ctx
@@ -165,7 +165,7 @@ class VcDdi(AfSapDdi):
         fn = self._handler(self._client_cl(vc), "ClCreateVcHandler", "ProtocolCoCreateVc", af.client.protocol)
         status, ctx = self._result("ProtocolCoCreateVc",
                                    self._up(fn, "ProtocolCoCreateVc", af.client_context, vc.h_client), 1)
-        self._sync_only("ProtocolCoCreateVc", status)
+        status = self._sync_only("ProtocolCoCreateVc", status)
         if status != SUCCESS:
             vc.deleted = True
             return status, None
@@ -203,16 +203,16 @@ class VcDdi(AfSapDdi):
         if vc.creator == S.CREATOR_CLIENT:
             fn = self._handler(self._cm_table(vc), "CmDeleteVcHandler", "ProtocolCoDeleteVc", vc.af.registered)
             self._sync_only("ProtocolCoDeleteVc", self._result(
-                "ProtocolCoDeleteVc", self._up(fn, "ProtocolCoDeleteVc", vc.cm_context), 0)[0])
+                "ProtocolCoDeleteVc", self._up(fn, "ProtocolCoDeleteVc", vc.cm_context), 0)[0], SUCCESS)
         elif vc.af is not None:
             fn = self._handler(self._client_cl(vc), "ClDeleteVcHandler", "ProtocolCoDeleteVc", vc.af.client.protocol)
             self._sync_only("ProtocolCoDeleteVc", self._result(
-                "ProtocolCoDeleteVc", self._up(fn, "ProtocolCoDeleteVc", vc.client_context), 0)[0])
+                "ProtocolCoDeleteVc", self._up(fn, "ProtocolCoDeleteVc", vc.client_context), 0)[0], SUCCESS)
         if vc.cm_binding is not None:
             mp = vc.adapter.miniport
             self._sync_only("MiniportCoDeleteVc", self._result(
                 "MiniportCoDeleteVc", self._up(mp.co.CoDeleteVcHandler, "MiniportCoDeleteVc", vc.miniport_context),
-                0)[0])
+                0)[0], SUCCESS)
         vc.deleted = True
         vc.adapter.vcs.discard(vc)
         if vc.af is not None:

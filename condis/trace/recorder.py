@@ -8,6 +8,7 @@ wrappers are only installed when a tracer is attached.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from condis._ddi_table import CALLBACKS, FUNCTIONS
@@ -95,11 +96,14 @@ class Recorder:
     def __init__(self) -> None:
         self.records: list[Record] = []
         self._stack: list[int] = []
+        self._seq = 0
 
     def _add(self, host: Any, kind: str, name: str, who: tuple[str, str] | None, args: str) -> Record:
         driver, role = who if who else ("", "")
         parent = self._stack[-1] if self._stack else None
-        rec = Record(len(self.records), host.sim.scheduler.now if host is not None else 0,
+        seq = self._seq
+        self._seq = seq + 1
+        rec = Record(seq, host.sim.scheduler.now if host is not None else 0,
                      host.name if host is not None else "", kind, name, driver, role, args,
                      host._irql if host is not None else 0, parent)
         self.records.append(rec)
@@ -136,6 +140,18 @@ class Recorder:
 
     def violation(self, host: Any, v: Any) -> None:
         self._add(host, "violation", v.rule, role_of_owner(host._current), str(v))
+
+
+class RingRecorder(Recorder):
+    """A recorder that keeps only the last ``size`` records.
+
+    The verifier attaches one in record mode when no recorder is attached, so that each finding can
+    show the events that led up to it without keeping the whole run in memory.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        super().__init__()
+        self.records = deque(maxlen=size)  # type: ignore[assignment]
 
 
 def _args_text(row: tuple | None, col: int, args: tuple) -> str:

@@ -1,0 +1,127 @@
+"""The verifier: what Driver Verifier and Static Driver Verifier do for a CoNDIS driver, at run time.
+
+Theory of operation
+-------------------
+The checks themselves live where the rules bite — at each DDI entry, each handler return and each
+completion (``condis/ndis/*``), and at teardown (``condis/ndis/leaks.py``) — and every one of them
+names a rule of the catalog (:mod:`condis.rules`). This module decides what happens when a check
+fails. One :class:`Verifier` belongs to each :class:`condis.Simulation`, in one of two modes:
+
+``strict`` (the default)
+    The violating call raises :class:`condis.Violation` before it changes anything, as a bug check
+    stops a machine. Nothing is collected.
+
+``record``
+    The violating call is refused in the same way — NDIS changes nothing — but instead of raising,
+    the DDI returns a refusal to its caller (``NDIS_STATUS_FAILURE``; ``(NDIS_STATUS_FAILURE, None,
+    ...)`` for a DDI with OUT values; nothing for a void DDI) and the run goes on. A handler that
+    returned something it may not is treated as having failed. Every violation is kept as a
+    :class:`Finding`, with the events that led up to it, and :meth:`Verifier.report` /
+    :meth:`Verifier.to_json` give the report.
+
+In both modes NDIS's own state stays consistent: a refused call touches no other AF, SAP, VC, party
+or call, so one broken driver does not hide the next problem.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from condis.errors import Violation
+from condis.rules import RULES
+
+MODES = ("strict", "record")
+
+#: How many trace records before a violation a finding keeps.
+CONTEXT = 24
+
+
+class Finding:
+    """One violation the verifier saw: the rule, where, when, and what led up to it."""
+
+    __slots__ = ("rule", "page", "ddi", "detail", "host", "time_ns", "recent", "violation")
+
+    def __init__(self, violation: Violation, host: str, time_ns: int, recent: list[str]) -> None:
+        self.violation = violation
+        self.rule = violation.rule
+        self.page = violation.page
+        self.ddi = violation.ddi
+        self.detail = violation.detail
+        self.host = host
+        self.time_ns = time_ns
+        self.recent = recent
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "page": self.page, "ddi": self.ddi, "detail": self.detail, "host": self.host,
+                "time_ns": self.time_ns, "summary": RULES[self.rule].summary, "recent": self.recent}
+
+    def __repr__(self) -> str:
+        return f"<Finding {self.rule} in {self.ddi} on {self.host} at {self.time_ns} ns>"
+
+
+class Verifier:
+    """What happens when a check fails, for every host of one simulation (see the module doc).
+
+    Args:
+        mode: ``"strict"`` (raise at the violating call) or ``"record"`` (refuse it, collect, go on).
+    """
+
+    def __init__(self, mode: str = "strict") -> None:
+        if mode not in MODES:
+            raise ValueError(f"verifier mode must be one of {', '.join(MODES)}; got {mode!r}")
+        self.mode = mode
+        self.findings: list[Finding] = []
+
+    @property
+    def recording(self) -> bool:
+        return self.mode == "record"
+
+    @property
+    def violations(self) -> list[Violation]:
+        """The violations recorded so far, in the order they happened."""
+        return [f.violation for f in self.findings]
+
+    def found(self, host: Any, violation: Violation) -> None:
+        """A check failed on ``host``: raise in strict mode, keep it in record mode."""
+        if self.mode == "strict":
+            raise violation
+        tracer = host.tracer
+        recent: list[str] = []
+        if tracer is not None:
+            records = tracer.records
+            recent = [_line(r) for r in list(records)[-CONTEXT - 1:] if r.kind != "violation"][-CONTEXT:]
+        self.findings.append(Finding(violation, host.name, host.sim.scheduler.now, recent))
+
+    # ------------------------------------------------------------------ the report
+
+    def report(self) -> str:
+        """The findings for a person: each rule, where it is written, and what led up to it."""
+        if not self.findings:
+            return "condis verifier: no violations"
+        lines = [f"condis verifier: {len(self.findings)} violation(s)"]
+        for i, f in enumerate(self.findings, 1):
+            lines.append("")
+            lines.append(f"{i}. {f.rule} in {f.ddi} on host {f.host} at t={f.time_ns / 1000:.3f} us")
+            lines.append(f"   {f.detail}")
+            lines.append(f"   rule: {RULES[f.rule].summary}")
+            lines.append(f"   see:  {f.page}")
+            if f.recent:
+                lines.append("   leading up to it:")
+                lines.extend(f"     {r}" for r in f.recent)
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        """The findings as JSON: ``{"mode": ..., "violations": [{rule, page, ddi, detail, ...}]}``."""
+        return json.dumps({"mode": self.mode, "violations": [f.as_dict() for f in self.findings]}, indent=2)
+
+
+def _line(r: Any) -> str:
+    who = f"{r.driver}/{r.role}" if r.driver else r.role
+    if r.kind in ("ddi", "handler"):
+        arrow = f" -> {r.result}" if r.result else ""
+        return f"{r.t / 1000:10.3f}us {r.host} {who}: {r.name}({r.args}){arrow}"
+    return f"{r.t / 1000:10.3f}us {r.host} {r.kind}: {r.name} {r.args}".rstrip()
+
+
+__all__ = ["CONTEXT", "MODES", "Finding", "Verifier"]
