@@ -81,20 +81,22 @@ class DemoResult:
     text: str
     recorder: Recorder
     calls: list[Call]
+    findings: list[Any]
 
 
-def run_demo(out: Callable[[str], Any] = print, kinds: tuple[str, ...] = ("mcm", "cm")) -> list[DemoResult]:
+def run_demo(out: Callable[[str], Any] = print, kinds: tuple[str, ...] = ("mcm", "cm"),
+             verify: str = "strict") -> list[DemoResult]:
     """Run the demo for each configuration, printing lanes through ``out``; returns what it drew."""
-    results = [_demo(kind) for kind in kinds]
+    results = [_demo(kind, verify) for kind in kinds]
     for r in results:
         out(r.text)
     return results
 
 
-def _demo(kind: str) -> DemoResult:
+def _demo(kind: str, verify: str = "strict") -> DemoResult:
     """One configuration of the demo: its lanes and what happened."""
     rec = Recorder()
-    bed = testbed(kind, rec)
+    bed = testbed(kind, rec, verify=verify)
     a, b = bed.clients
     title = ("MCM: client | NDIS | MCM on each host" if kind == "mcm" else
              "Stand-alone call manager over a CoNDIS miniport on each host")
@@ -137,4 +139,4 @@ def _demo(kind: str) -> DemoResult:
     verifier = bed.sim.finish()
     sections.append(f"teardown: every driver unloaded on both hosts; {verifier.report()}")
     text = "\n".join(s for s in sections if s)
-    return DemoResult(text, rec, calls)
+    return DemoResult(text, rec, calls, verifier.findings)

@@ -38,22 +38,21 @@ class Simulation:
         """Run events until none is runnable, time reaches ``until`` (ns), or ``until()`` is true."""
         return self.scheduler.run(until, max_steps)
 
-    def finish(self, unload: bool = True) -> Verifier:
+    def finish(self) -> Verifier:
         """End the run and check what drivers left behind on every host (see :mod:`condis.ndis.leaks`).
 
-        With ``unload`` (the default) every driver still loaded is first unloaded, newest first, as
-        when a machine shuts down: adapters are removed, protocols unbind, and each teardown step
-        checks its own leftovers. Then whatever remains on any host is reported: in strict mode the
-        first thing left behind raises :class:`condis.Violation` (its message counts the rest); in
-        record mode each becomes a finding. Returns the verifier, whose ``report()`` and
-        ``to_json()`` describe every violation of the run.
+        Every driver still loaded is first unloaded, newest first, as when a machine shuts down:
+        adapters are removed, protocols unbind, and each teardown step checks its own leftovers.
+        Then whatever remains on any host is reported: in strict mode the first thing left behind
+        raises :class:`condis.Violation` (its message counts the rest); in record mode each becomes
+        a finding. Returns the verifier, whose ``report()`` and ``to_json()`` describe every
+        violation of the run.
         """
-        if unload:
-            for host in self.hosts:
-                for name, drv in reversed(list(host.drivers.items())):
-                    if drv.state == "LOADED":
-                        host.unload_driver(name)
-                        self.run()
+        for host in self.hosts:
+            for name, drv in reversed(list(host.drivers.items())):
+                if drv.state == "LOADED":
+                    host.unload_driver(name)
+                    self.run()
         for host in self.hosts:
             host._teardown("run end", host._leaks_at_run_end())
         return self.verifier

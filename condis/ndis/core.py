@@ -18,6 +18,8 @@ from condis.errors import Violation
 from condis.rules import RULES
 
 PENDING = st.NDIS_STATUS_PENDING
+# rules about what a handler returned: the handler's page is the one to read
+_HANDLER_PAGE_RULES = frozenset({"condis.HandlerReturn", "condis.NoPendingHere"})
 SUCCESS = st.NDIS_STATUS_SUCCESS
 
 
@@ -88,6 +90,8 @@ class NdisCore:
         page = entry.page
         if rule.startswith("Irql_") and ddi in FUNCTIONS:
             page = FUNCTIONS[ddi][2]
+        elif rule in _HANDLER_PAGE_RULES and ddi in CALLBACKS:
+            page = CALLBACKS[ddi][1]   # the handler's own page says what it may return
         v = Violation(rule, page, ddi, f"[{self.name}] {detail}", **objects)
         if self.tracer is not None:
             self.tracer.violation(self, v)
@@ -101,8 +105,8 @@ class NdisCore:
                 why = f"{value!r} is no longer valid (state {value.state})"
         else:
             why = f"got {type(value).__name__} {value!r}"
-        return self._violate("condis.BadHandle", ddi,
-                             f"{param} must be a live {expected.kind} handle of this host; {why}")
+        kind = expected.kind if expected.kind.endswith("handle") else f"{expected.kind} handle"
+        return self._violate("condis.BadHandle", ddi, f"{param} must be a live {kind} of this host; {why}")
 
     def _teardown(self, when: str, findings: list[tuple[str, str]]) -> None:
         """Report what a teardown found left behind (see condis/ndis/leaks.py).

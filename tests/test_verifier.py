@@ -1,0 +1,137 @@
+"""The verifier's two modes: strict raises at the violating call; record refuses it, keeps the
+violation with what led up to it, and lets the run go on. In both, nothing else changes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import condis
+from condis import NDIS_STATUS_FAILURE, NDIS_STATUS_SUCCESS, Violation
+from condis.demo import run_demo
+from condis.demo import testbed as make_bed
+from condis.drivers.client import CLOSED, UP
+from condis.drivers.mcm import AtmMcm
+from condis.ndis.snapshot import snapshot
+from condis.trace import Recorder
+from condis.trace.recorder import RingRecorder
+
+
+def place(bed, address=b"bob"):
+    calls = []
+    bed.do(0, lambda: calls.append(bed.clients[0].place_call(address)))
+    return calls[0]
+
+
+def remake(bed, call):
+    """NdisClMakeCall on a VC whose call is already up: condis.CallState. Returns what the DDI returned."""
+    out = []
+    bed.do(0, lambda: out.append(bed.hosts[0].NdisClMakeCall(call.vc, call.params, None)))
+    return out[0] if out else None
+
+
+def states(bed):
+    return [snapshot(h) for h in bed.hosts]
+
+
+def test_strict_mode_raises_at_the_call_and_changes_nothing():
+    bed = make_bed("mcm", Recorder())
+    call = place(bed)
+    before = states(bed)
+    with pytest.raises(Violation) as e:
+        remake(bed, call)
+    assert e.value.rule == "condis.CallState" and e.value.ddi == "NdisClMakeCall"
+    assert "CONNECTED" in str(e.value) and "guide/making-a-call.md" in str(e.value)
+    assert states(bed) == before
+    assert bed.sim.verifier.findings == []
+
+
+def test_record_mode_refuses_the_call_keeps_the_violation_and_the_run_goes_on():
+    bed = make_bed("mcm", Recorder(), verify="record")
+    call = place(bed)
+    before = states(bed)
+    assert remake(bed, call) == (NDIS_STATUS_FAILURE, None)
+    assert states(bed) == before
+    [finding] = bed.sim.verifier.findings
+    assert (finding.rule, finding.ddi, finding.host) == ("condis.CallState", "NdisClMakeCall", "A")
+    assert finding.page == "guide/making-a-call.md"
+    assert call.state == UP
+    bed.do(0, bed.clients[0].close, call)       # the run goes on, and the call still closes cleanly
+    assert call.state == CLOSED
+    assert bed.sim.finish().violations == [finding.violation]
+
+
+def test_record_mode_report_names_rule_page_and_what_led_up_to_it():
+    bed = make_bed("mcm", verify="record")       # no recorder: the verifier keeps a short ring of events
+    assert isinstance(bed.sim.tracer, RingRecorder)
+    call = place(bed)
+    remake(bed, call)
+    remake(bed, call)
+    text = bed.sim.verifier.report()
+    assert text.startswith("condis verifier: 2 violation(s)")
+    assert text.count("condis.CallState in NdisClMakeCall on host A") == 2
+    assert "see:  guide/making-a-call.md" in text and "leading up to it:" in text
+    data = json.loads(bed.sim.verifier.to_json())
+    assert data["mode"] == "record" and [v["rule"] for v in data["violations"]] == ["condis.CallState"] * 2
+    recent = data["violations"][0]["recent"]
+    assert 0 < len(recent) <= condis.verifier.CONTEXT
+    assert "NdisClMakeCall" in recent[-1]          # the refused call itself closes the context
+    assert any("ProtocolClCallConnected" in line or "ProtocolClMakeCallComplete" in line for line in recent)
+
+
+class SloppyMcm(AtmMcm):
+    """Returns a bare status where ProtocolCmMakeCall must return (status, CallMgrPartyContext)."""
+
+    def CmMakeCall(self, *args):
+        super().CmMakeCall(*args)
+        return NDIS_STATUS_SUCCESS
+
+
+def sloppy_bed(verify):
+    bed = make_bed("mcm", Recorder(), verify=verify)
+    # swap host A's MCM handler table entry for the sloppy one (the MCM registered it at load)
+    mcm = bed.call_managers[0]
+    mcm.__class__ = SloppyMcm
+    for raf in bed.hosts[0].adapters["atm0"].afs:
+        raf.cm.CmMakeCallHandler = mcm.CmMakeCall
+    return bed
+
+
+def test_a_malformed_handler_return_is_a_failure_in_record_mode():
+    bed = sloppy_bed("record")
+    calls = []
+    bed.do(0, lambda: calls.append(bed.clients[0].place_call(b"bob")))
+    first, *later = bed.sim.verifier.findings
+    assert (first.rule, first.ddi) == ("condis.HandlerReturn", "ProtocolCmMakeCall")
+    assert first.page == "ddi/nc-ndis-protocol_cm_make_call.md"
+    # NDIS went on as if the MCM had failed the call: the client gave up and deleted its VC ...
+    assert calls[0].state not in (UP,) and calls[0].vc.vc.deleted
+    # ... and the MCM, which believed the call was on its way, later used the stale VC handle
+    assert [(f.rule, f.ddi) for f in later] == [("condis.BadHandle", "NdisMCmActivateVc"),
+                                                ("condis.BadHandle", "NdisMCmMakeCallComplete")]
+
+
+def test_a_malformed_handler_return_raises_in_strict_mode():
+    bed = sloppy_bed("strict")
+    with pytest.raises(Violation) as e:
+        place(bed)
+    assert (e.value.rule, e.value.ddi) == ("condis.HandlerReturn", "ProtocolCmMakeCall")
+
+
+@pytest.mark.parametrize("verify", ["strict", "record"])
+def test_the_demo_and_sample_drivers_run_clean(verify):
+    results = run_demo(out=lambda text: None, verify=verify)
+    assert [r.findings for r in results] == [[], []]
+    assert all("condis verifier: no violations" in r.text for r in results)
+
+
+def test_strict_mode_without_tracer_installs_nothing_on_the_host():
+    bed = make_bed("mcm")
+    host = bed.hosts[0]
+    assert "NdisClMakeCall" not in host.__dict__ and "_up" not in host.__dict__
+
+
+def test_an_unknown_mode_is_refused():
+    with pytest.raises(ValueError, match="strict, record"):
+        condis.Simulation(verify="lenient")
