@@ -8,6 +8,10 @@ from typing import Any
 from condis.runtime.scheduler import Scheduler, Strategy
 from condis.verifier import Verifier
 
+# An unload that has not finished after this many events is stuck (a pended unbind never completed,
+# or a periodic timer keeps the run alive); the teardown then reports what it finds.
+_UNLOAD_STEPS = 100_000
+
 
 class Simulation:
     """Hosts that share virtual time.
@@ -51,8 +55,10 @@ class Simulation:
         for host in self.hosts:
             for name, drv in reversed(list(host.drivers.items())):
                 if drv.state == "LOADED":
-                    host.unload_driver(name)
-                    self.run()
+                    # Run until the unload is done, not until quiet: a timer a driver forgot must
+                    # still be queued when the teardown looks for it.
+                    done = host.unload_driver(name)
+                    self.run(until=lambda done=done: done.done, max_steps=_UNLOAD_STEPS)
         for host in self.hosts:
             host._teardown("run end", host._leaks_at_run_end())
         return self.verifier

@@ -82,14 +82,22 @@ def after_close(host: Any, b: Any) -> list[Finding]:
     return out
 
 
-def after_unload(host: Any, drv: Any) -> list[Finding]:
-    """Timers and work items of driver ``drv`` still queued once its unload routine returned."""
-    handles = {id(h) for h in (drv.miniport, drv.protocol) if h is not None}
+def handles_of(drv: Any) -> set[int]:
+    """The ids of every handle NDIS gave driver ``drv``: take them before its unload routine
+    deregisters it, to know afterwards which timers and work items were its own."""
+    handles = {id(drv)}
     for h in (drv.miniport, drv.protocol):
         if h is not None:
+            handles.add(id(h))
             handles.update(id(x) for x in getattr(h, "adapters", ()))
             handles.update(id(x) for x in getattr(h, "bindings", ()))
-    return _queued(host, lambda owner: id(owner) in handles or owner is drv)
+    return handles
+
+
+def after_unload(host: Any, handles: set[int]) -> list[Finding]:
+    """Timers and work items still queued, once the unload routine of the driver that owned
+    ``handles`` (see :func:`handles_of`) returned."""
+    return _queued(host, lambda owner: id(owner) in handles)
 
 
 def _vcs(vcs: Iterable[Any]) -> list[Finding]:

@@ -142,13 +142,14 @@ class PnpDdi(RegistrationDdi):
         return done
 
     def _unload_task(self, drv: Driver, done: Completion) -> Task:
+        owned = leaks.handles_of(drv)
         if drv.miniport is not None:
             mp = drv.miniport
             for adapter in list(mp.adapters):
                 if adapter.state != S.ADAPTER_HALTED:
                     yield self.remove_adapter(adapter.name)
             self._up(mp.chars.UnloadHandler, "MiniportDriverUnload", drv.driver_object)
-            self._teardown("MiniportDriverUnload", leaks.after_unload(self, drv))
+            self._teardown("MiniportDriverUnload", leaks.after_unload(self, owned))
         if drv.protocol is not None:
             proto = drv.protocol
             for b in list(proto.bindings):
@@ -161,7 +162,7 @@ class PnpDdi(RegistrationDdi):
                                     "(guide: initializing-a-protocol-driver.md)")
             self.roles.setdefault(unload, (drv.name, "Driver"))
             self._up(unload, "Unload", drv.driver_object)
-            self._teardown("Unload", leaks.after_unload(self, drv))
+            self._teardown("Unload", leaks.after_unload(self, owned))
             if proto in self._protocols:
                 self._protocols.remove(proto)
         if drv.miniport is not None or drv.protocol is not None:

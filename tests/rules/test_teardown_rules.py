@@ -1,0 +1,127 @@
+"""Teardown rules (condis/ndis/leaks.py): what a driver left behind when its binding closed, its
+adapter halted, it unloaded, or the run ended (``Simulation.finish``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import cut_wire, expect_violation, make_bed, place
+
+from condis import NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS, NDIS_TIMER_CHARACTERISTICS
+from condis.drivers.client import AtmClient
+from condis.drivers.mcm import AtmMcm
+from condis.ndis import states as S
+from condis.structs import NDIS_OPEN_PARAMETERS, NDIS_PROTOCOL_CO_CHARACTERISTICS, NDIS_PROTOCOL_DRIVER_CHARACTERISTICS
+
+
+class StuckUnbindClient(AtmClient):
+    """Pends its unbind and never finishes it: whatever it had stays where it was."""
+
+    def ProtocolUnbindAdapterEx(self, UnbindContext: Any, ProtocolBindingContext: Any) -> int:
+        return NDIS_STATUS_PENDING
+
+
+class SwallowingMcm(AtmMcm):
+    """Takes sends and never completes them."""
+
+    def MiniportCoSendNetBufferLists(self, MiniportVcContext: Any, NetBufferLists: Any, SendFlags: int) -> None:
+        return None
+
+
+class TimerClient(AtmClient):
+    """Arms a one-hour timer and never cancels it."""
+
+    def arm(self) -> None:
+        _, self.timer = self.ndis.NdisAllocateTimerObject(self.handle, NDIS_TIMER_CHARACTERISTICS(
+            TimerFunction=lambda *args: None, FunctionContext=None))
+        self.ndis.NdisSetTimerObject(self.timer, -36_000_000_000, 0, None)
+
+
+class PlainProtocol:
+    """A protocol that binds to every adapter and pends its unbind forever: it never closes the binding."""
+
+    def DriverEntry(self, ndis: Any, DriverObject: Any, RegistryPath: str) -> int:
+        self.ndis = ndis
+        status, self.handle = ndis.NdisRegisterProtocolDriver(self, NDIS_PROTOCOL_DRIVER_CHARACTERISTICS(
+            Name="plain", BindAdapterHandlerEx=self.Bind, UnbindAdapterHandlerEx=self.Unbind,
+            NetPnPEventHandler=lambda ctx, event: NDIS_STATUS_SUCCESS, SetOptionsHandler=self.SetOptions))
+        DriverObject.DriverUnload = lambda d: ndis.NdisDeregisterProtocolDriver(self.handle)
+        return status
+
+    def SetOptions(self, NdisDriverHandle: Any, DriverContext: Any) -> int:
+        return self.ndis.NdisSetOptionalHandlers(NdisDriverHandle, NDIS_PROTOCOL_CO_CHARACTERISTICS(
+            CoStatusHandlerEx=lambda *args: None, CoReceiveNetBufferListsHandler=lambda *args: None,
+            CoSendNetBufferListsCompleteHandler=lambda *args: None))
+
+    def Bind(self, ctx: Any, BindContext: Any, BindParameters: Any) -> int:
+        status, self.binding = self.ndis.NdisOpenAdapterEx(self.handle, self, NDIS_OPEN_PARAMETERS(
+            AdapterName=BindParameters.AdapterName, MediumArray=[BindParameters.MediaType], MediumArraySize=1),
+            BindContext)
+        return status
+
+    def Unbind(self, UnbindContext: Any, ProtocolBindingContext: Any) -> int:
+        return NDIS_STATUS_PENDING
+
+
+@pytest.mark.rule("condis.NeverCompleted")
+def test_a_close_call_pended_and_never_completed_is_reported_at_run_end(mcm):
+    call = place(mcm)
+    cut_wire(mcm)
+    mcm.do(0, mcm.clients[0].close, call)
+    v = expect_violation(mcm, "condis.NeverCompleted", mcm.sim.finish, unchanged=False)
+    assert "ProtocolCmCloseCall returned NDIS_STATUS_PENDING for VC" in v.detail
+    assert "NdisMCmCloseCallComplete was never called" in v.detail
+
+
+@pytest.mark.rule("condis.LeakVc")
+def test_a_vc_the_client_never_deleted_is_reported_when_its_binding_closes(bed):
+    client = bed.clients[0]
+    af = client.bindings[0].afs[0]
+    made = []
+    bed.hosts[0].post(lambda: made.append(bed.hosts[0].NdisCoCreateVc(af.binding.handle, af.ndis_af, object())))
+    bed.run()
+    assert made[0][0] == NDIS_STATUS_SUCCESS
+    v = expect_violation(bed, "condis.LeakVc", bed.sim.finish, ddi="NdisCloseAdapterEx", unchanged=False)
+    assert f"VC {made[0][1].vc.id:#x}" in v.detail and "never deleted by its creator" in v.detail
+    assert client.bindings[0].handle.state != S.BINDING_UNBOUND   # the close was refused
+
+
+@pytest.mark.rule("condis.LeakSap")
+def test_a_sap_still_registered_at_run_end_is_reported():
+    bed = make_bed("mcm", client=StuckUnbindClient)
+    v = expect_violation(bed, "condis.LeakSap", bed.sim.finish, ddi="run end", unchanged=False)
+    assert "was never deregistered" in v.detail
+
+
+@pytest.mark.rule("condis.LeakAf")
+def test_an_af_still_open_at_run_end_is_reported():
+    bed = make_bed("mcm", client=lambda saps, answer: StuckUnbindClient(saps=(), answer=answer))
+    v = expect_violation(bed, "condis.LeakAf", bed.sim.finish, ddi="run end", unchanged=False)
+    assert "was never closed" in v.detail and "(OPEN)" in v.detail
+
+
+@pytest.mark.rule("condis.LeakSend")
+def test_sends_the_miniport_never_completed_are_reported_at_run_end():
+    bed = make_bed("mcm", mcm=SwallowingMcm, client=StuckUnbindClient)
+    call = place(bed)
+    bed.do(0, bed.clients[0].send, call, b"lost")
+    v = expect_violation(bed, "condis.LeakSend", bed.sim.finish, ddi="run end", unchanged=False)
+    assert f"1 NET_BUFFER_LIST(s) sent on VC {call.vc.vc.id:#x}" in v.detail
+
+
+@pytest.mark.rule("condis.LeakBinding")
+def test_a_binding_never_closed_is_reported_at_run_end(mcm):
+    assert mcm.hosts[0].load_driver(PlainProtocol().DriverEntry, "plain") == NDIS_STATUS_SUCCESS
+    mcm.run()
+    v = expect_violation(mcm, "condis.LeakBinding", mcm.sim.finish, ddi="run end", unchanged=False)
+    assert "binding plain->atm0 is still open" in v.detail
+
+
+@pytest.mark.rule("condis.LeakQueued")
+def test_a_timer_left_queued_at_unload_is_reported():
+    bed = make_bed("mcm", client=TimerClient)
+    bed.hosts[0].post(bed.clients[0].arm)
+    bed.sim.run(max_steps=1)
+    v = expect_violation(bed, "condis.LeakQueued", bed.sim.finish, ddi="Unload", unchanged=False)
+    assert "a timer (<lambda>) is still queued" in v.detail
