@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--html", metavar="FILE.html", help="also write the run as an HTML page")
     demo.add_argument("--trace", metavar="FILE.jsonl",
                       help="also record each configuration's run (FILE-mcm.jsonl, FILE-cm.jsonl)")
+    demo.add_argument("--verify", choices=("strict", "record"), default="strict",
+                      help="strict: stop at the first violation (default); record: collect them and go on")
+    demo.add_argument("--report", metavar="FILE.json", help="also write the verifier's findings as JSON")
     trace = sub.add_parser("trace", help="draw a recorded trace")
     trace.add_argument("format", choices=("show", "mermaid", "chrome", "html"))
     trace.add_argument("file")
@@ -34,7 +37,13 @@ def main(argv: list[str] | None = None) -> int:
         return _rules(args.rule)
     if args.command == "demo":
         from condis.demo import run_demo
-        results = run_demo(kinds=(args.only,) if args.only else ("mcm", "cm"))
+        results = run_demo(kinds=(args.only,) if args.only else ("mcm", "cm"), verify=args.verify)
+        if args.report:
+            import json
+            found = [f.as_dict() for r in results for f in r.findings]
+            with open(args.report, "w", encoding="utf-8") as f:
+                json.dump({"mode": args.verify, "violations": found}, f, indent=2)
+            print(f"report: {args.report} ({len(found)} violation(s))")
         if args.html:
             from condis.trace.html import render_html
             kinds = ("mcm", "cm") if not args.only else (args.only,)

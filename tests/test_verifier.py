@@ -135,3 +135,11 @@ def test_strict_mode_without_tracer_installs_nothing_on_the_host():
 def test_an_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="strict, record"):
         condis.Simulation(verify="lenient")
+
+
+def test_condis_demo_writes_the_record_mode_report(tmp_path, capsys):
+    from condis.cli import main
+    path = tmp_path / "report.json"
+    assert main(["demo", "--only", "mcm", "--verify", "record", "--report", str(path)]) == 0
+    assert json.loads(path.read_text()) == {"mode": "record", "violations": []}
+    assert "condis verifier: no violations" in capsys.readouterr().out
