@@ -3,10 +3,10 @@
 Measured:
 - call lifecycles per second through the sample MCM (create VC, make call, incoming call accepted,
   connected, close pended and completed with NdisMCmCloseCallComplete, deactivate, delete), with
-  trace recording off and on; the runtime's floor of checks is always on;
+  the verifier on (strict) and off, and with trace recording on;
 - the time NDIS adds on the send path (NdisCoSendNetBufferLists -> MiniportCoSendNetBufferLists ->
   NdisMCoSendNetBufferListsComplete -> ProtocolCoSendNetBufferListsComplete) as a ratio to the same
-  handlers called directly in the same order, in the same run;
+  handlers called directly in the same order, in the same run, with the verifier off and on;
 - memory per active call (resident memory growth over both ends of every call) and the time to set
   the calls up and tear them down.
 """
@@ -30,8 +30,8 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def lifecycles(n: int, trace: bool) -> float:
-    bed = testbed("mcm", Recorder() if trace else None)
+def lifecycles(n: int, trace: bool, verify: str = "strict") -> float:
+    bed = testbed("mcm", Recorder() if trace else None, verify=verify)
     a = bed.clients[0]
     calls: list[Any] = []
 
@@ -46,9 +46,9 @@ def lifecycles(n: int, trace: bool) -> float:
     return n / (time.perf_counter() - start)
 
 
-def dispatch_ratio(n: int) -> tuple[float, float, float]:
+def dispatch_ratio(n: int, verify: str = "strict") -> tuple[float, float, float]:
     """(ns per send through NDIS, ns per direct call of the same handlers, ratio)."""
-    bed = testbed("mcm")
+    bed = testbed("mcm", verify=verify)
     a = bed.clients[0]
     calls: list[Any] = []
     bed.do(0, lambda: calls.append(a.place_call(b"bob")))
@@ -115,28 +115,33 @@ def run(quick: bool = False) -> dict[str, Any]:
     result: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()} {os.cpu_count()} cores",
         "python": platform.python_version(), "quick": quick,
-        "lifecycles_per_s": {"trace_off": lifecycles(n, False), "trace_on": lifecycles(n // 2, True)},
+        "lifecycles_per_s": {"verifier_on": lifecycles(n, False), "verifier_off": lifecycles(n, False, "off"),
+                             "verifier_on_trace_on": lifecycles(n // 2, True)},
     }
-    through, floor, ratio = dispatch_ratio(2_000 if quick else 200_000)
-    result["send_dispatch"] = {"through_ndis_ns": through, "direct_ns": floor, "ratio": ratio}
-    sizes = (1_000,) if quick else (10_000, 100_000)
+    sends = 2_000 if quick else 200_000
+    result["send_dispatch"] = {}
+    for mode, verify in (("verifier_off", "off"), ("verifier_on", "strict")):
+        through, floor, ratio = dispatch_ratio(sends, verify)
+        result["send_dispatch"][mode] = {"through_ndis_ns": through, "direct_ns": floor, "ratio": ratio}
+    sizes = (1_000,) if quick else (10_000, 100_000, 1_000_000)
     result["memory"] = [memory_per_call(s) for s in sizes]
     return result
 
 
 def table(result: dict[str, Any]) -> str:
     lc = result["lifecycles_per_s"]
-    sd = result["send_dispatch"]
     lines = [
         f"condis bench  {result['date']}  {result['machine']}  Python {result['python']}"
         + ("  (quick)" if result["quick"] else ""),
         "| measure | value |", "|---|---|",
-        f"| call lifecycles/s, trace off | {lc['trace_off']:,.0f} |",
-        f"| call lifecycles/s, trace on | {lc['trace_on']:,.0f} |",
-        f"| send path through NDIS | {sd['through_ndis_ns']:,.0f} ns |",
-        f"| same handlers called directly | {sd['direct_ns']:,.0f} ns |",
-        f"| dispatch ratio | {sd['ratio']:.1f}x |",
+        f"| call lifecycles/s, verifier on | {lc['verifier_on']:,.0f} |",
+        f"| call lifecycles/s, verifier off | {lc['verifier_off']:,.0f} |",
+        f"| call lifecycles/s, verifier on, trace on | {lc['verifier_on_trace_on']:,.0f} |",
     ]
+    for mode, label in (("verifier_off", "verifier off"), ("verifier_on", "verifier on")):
+        sd = result["send_dispatch"][mode]
+        lines.append(f"| send path, {label}: through NDIS / direct | {sd['through_ndis_ns']:,.0f} ns / "
+                     f"{sd['direct_ns']:,.0f} ns = {sd['ratio']:.1f}x |")
     for m in result["memory"]:
         lines.append(f"| memory per active call at {m['calls']:,} calls | {m['bytes_per_call']:,.0f} B |")
         lines.append(f"| set up / tear down {m['calls']:,} calls | {m['setup_s']:.2f} s / {m['teardown_s']:.2f} s |")

@@ -239,7 +239,8 @@ def test_benchmarks_still_run(tmp_path):
     assert main(["bench", "--quick", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["quick"] and result["memory"][0]["up"] == result["memory"][0]["calls"] == 1_000
-    assert set(result["lifecycles_per_s"]) == {"trace_off", "trace_on"}
+    assert set(result["lifecycles_per_s"]) == {"verifier_on", "verifier_off", "verifier_on_trace_on"}
+    assert set(result["send_dispatch"]) == {"verifier_on", "verifier_off"}
 
 
 def test_a_full_teardown_leaves_nothing_behind():

@@ -143,3 +143,24 @@ def test_condis_demo_writes_the_record_mode_report(tmp_path, capsys):
     assert main(["demo", "--only", "mcm", "--verify", "record", "--report", str(path)]) == 0
     assert json.loads(path.read_text()) == {"mode": "record", "violations": []}
     assert "condis verifier: no violations" in capsys.readouterr().out
+
+
+def test_verifier_off_routes_data_without_checks_and_skips_teardown():
+    from conftest import steps
+    untraced = make_bed("mcm", verify="off").hosts[0]
+    assert untraced._up.__name__ == "_plain_up"
+    assert untraced.NdisCoSendNetBufferLists.__func__.__name__ == "_unchecked_NdisCoSendNetBufferLists"
+    bed = make_bed("mcm", Recorder(), verify="off")
+    call = place(bed)
+    mark = len(bed.recorder.records)
+    bed.do(0, bed.clients[0].send, call, b"fast")
+    assert steps(bed.recorder, mark, host="A") == [
+        "A:NdisCoSendNetBufferLists", "A:MiniportCoSendNetBufferLists",
+        "A:NdisMCoSendNetBufferListsComplete", "A:ProtocolCoSendNetBufferListsComplete"]
+    assert bed.clients[1].incoming[-1].received == [b"fast"]
+    with pytest.raises(Violation) as e:          # the checks NDIS's routing relies on stay
+        remake(bed, call)
+    assert e.value.rule == "condis.CallState"
+    bed.wire.fault = lambda src, frame: []       # a close that stays pended: no teardown check looks
+    bed.do(0, bed.clients[0].close, call)
+    assert bed.sim.finish().findings == []

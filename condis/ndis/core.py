@@ -113,7 +113,7 @@ class NdisCore:
 
         Strict mode raises the first finding, its message counting the others; record mode keeps each.
         """
-        if not findings:
+        if not findings or not self.verifier.checking:
             return
         if not self._record:
             rule, message = findings[0]

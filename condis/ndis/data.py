@@ -84,20 +84,55 @@ class DataDdi(CallDdi):
                                 f"{stray} are not sends outstanding on VC {vc.id:#x} (never sent there, or already "
                                 "completed)", vc=vc)
         sends.difference_update(nbls)
-        # Return each NET_BUFFER_LIST to the protocol that sent it, in the order the miniport gave.
-        by_sender: dict[str, list[NET_BUFFER_LIST]] = {}
-        for n in nbls:
-            by_sender.setdefault(n.SourceHandle.side, []).append(n)
-        for side, group in by_sender.items():
+        self._return_sends(vc, NetBufferLists, SendCompleteFlags)
+
+    def _return_sends(self, vc: Vc, first: NET_BUFFER_LIST, flags: int) -> None:
+        """Return each NET_BUFFER_LIST to the protocol that sent it, in the order the miniport gave."""
+        side = first.SourceHandle.side
+        nbl = first.Next
+        while nbl is not None and nbl.SourceHandle.side == side:
+            nbl = nbl.Next
+        if nbl is None:     # one sender, the usual case: the chain goes back as it is
+            self._sends_done(vc, side, first, flags)
+            return
+        groups: dict[str, list[NET_BUFFER_LIST]] = {}
+        nbl = first
+        while nbl is not None:
+            groups.setdefault(nbl.SourceHandle.side, []).append(nbl)
+            nbl = nbl.Next
+        for group in groups.values():
             for a, b in zip(group, group[1:], strict=False):
                 a.Next = b
             group[-1].Next = None
-            if side == SIDE_CLIENT:
-                co, ctx = vc.af.client.protocol.co, vc.client_context
-            else:
-                co, ctx = vc.cm_binding.protocol.co, vc.cm_context
-            self._up(co.CoSendNetBufferListsCompleteHandler, "ProtocolCoSendNetBufferListsComplete", ctx, group[0],
-                     SendCompleteFlags)
+        for side, group in groups.items():
+            self._sends_done(vc, side, group[0], flags)
+
+    def _sends_done(self, vc: Vc, side: str, first: NET_BUFFER_LIST, flags: int) -> None:
+        if side == SIDE_CLIENT:
+            co, ctx = vc.af.client.protocol.co, vc.client_context
+        else:
+            co, ctx = vc.cm_binding.protocol.co, vc.cm_context
+        self._up(co.CoSendNetBufferListsCompleteHandler, "ProtocolCoSendNetBufferListsComplete", ctx, first, flags)
+
+    # ------------------------------------------------------------------ verifier off
+    # With the verifier off and no tracer (condis.verifier, mode "off") the host calls these instead
+    # of the checked DDIs above: they route the data and nothing else, straight to the handler.
+    # NDIS keeps no account of the sends outstanding, so nothing at close or teardown looks for them.
+
+    def _unchecked_NdisCoSendNetBufferLists(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
+                                            SendFlags: int) -> None:
+        vc = NdisVcHandle.vc
+        vc.adapter.miniport.co.CoSendNetBufferListsHandler(vc.miniport_context, NetBufferLists, SendFlags)
+
+    def _unchecked_NdisMCoSendNetBufferListsComplete(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
+                                                     SendCompleteFlags: int) -> None:
+        vc = NdisVcHandle.vc
+        if NetBufferLists.Next is None and NetBufferLists.SourceHandle.side == SIDE_CLIENT:
+            # one NET_BUFFER_LIST from the client: straight back to it
+            vc.af.client.protocol.co.CoSendNetBufferListsCompleteHandler(vc.client_context, NetBufferLists,
+                                                                         SendCompleteFlags)
+        else:
+            self._return_sends(vc, NetBufferLists, SendCompleteFlags)
 
     def NdisMCoIndicateReceiveNetBufferLists(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
                                              NumberOfNetBufferLists: int, CoReceiveFlags: int) -> None:
