@@ -43,29 +43,32 @@ class Testbed:
 
 
 def testbed(kind: str = "mcm", recorder: Recorder | None = None, addresses: tuple[bytes, bytes] = (b"alice", b"bob"),
-            answer: Callable[[Call], int] | None = None, verify: str = "strict") -> Testbed:
+            answer: Callable[[Call], int] | None = None, verify: str = "strict", *, mcm: type = AtmMcm,
+            cm: type = AtmCallManager, miniport: type = AtmMiniport, client: type = AtmClient) -> Testbed:
     """Build two hosts A and B joined by a wire; ``kind`` is "mcm" or "cm" (stand-alone call manager);
-    ``verify`` is the verifier mode (see :mod:`condis.verifier`)."""
+    ``verify`` is the verifier mode (see :mod:`condis.verifier`). ``mcm``, ``cm``, ``miniport`` and
+    ``client`` are the driver classes to load, so a variant of a sample driver can take its place."""
+    mcm_class, cm_class, miniport_class, client_class = mcm, cm, miniport, client
     sim = Simulation(tracer=recorder, verify=verify)
     wire = Wire(sim)
     hosts, clients, cms = [], [], []
     for name, port, address in (("A", wire.a, addresses[0]), ("B", wire.b, addresses[1])):
         host = Ndis(name, sim=sim)
         if kind == "mcm":
-            cm: Any = AtmMcm()
-            _check(host.load_driver(cm.DriverEntry, "atmmcm"), "load atmmcm")
-            miniport = "atmmcm"
+            manager: Any = mcm_class()
+            _check(host.load_driver(manager.DriverEntry, "atmmcm"), "load atmmcm")
+            adapter_driver = "atmmcm"
         else:
-            _check(host.load_driver(AtmMiniport().DriverEntry, "atmmp"), "load atmmp")
-            cm = AtmCallManager(odd_vcis=port is wire.b)
-            _check(host.load_driver(cm.DriverEntry, "atmcm"), "load atmcm")
-            miniport = "atmmp"
-        cms.append(cm)
-        client = AtmClient(saps=(address,), answer=answer)
-        _check(host.load_driver(client.DriverEntry, "atmclient"), "load atmclient")
-        _check(host.add_adapter(miniport, "atm0", port), "add adapter")
+            _check(host.load_driver(miniport_class().DriverEntry, "atmmp"), "load atmmp")
+            manager = cm_class(odd_vcis=port is wire.b)
+            _check(host.load_driver(manager.DriverEntry, "atmcm"), "load atmcm")
+            adapter_driver = "atmmp"
+        cms.append(manager)
+        app = client_class(saps=(address,), answer=answer)
+        _check(host.load_driver(app.DriverEntry, "atmclient"), "load atmclient")
+        _check(host.add_adapter(adapter_driver, "atm0", port), "add adapter")
         hosts.append(host)
-        clients.append(client)
+        clients.append(app)
     bed = Testbed(sim, wire, hosts, clients, cms, recorder)
     bed.run()
     return bed

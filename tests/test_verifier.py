@@ -11,7 +11,7 @@ import condis
 from condis import NDIS_STATUS_FAILURE, NDIS_STATUS_SUCCESS, Violation
 from condis.demo import run_demo
 from condis.demo import testbed as make_bed
-from condis.drivers.client import CLOSED, UP
+from condis.drivers.client import CLOSED, UP, AtmClient
 from condis.drivers.mcm import AtmMcm
 from condis.ndis.snapshot import snapshot
 from condis.trace import Recorder
@@ -164,3 +164,41 @@ def test_verifier_off_routes_data_without_checks_and_skips_teardown():
     bed.wire.fault = lambda src, frame: []       # a close that stays pended: no teardown check looks
     bed.do(0, bed.clients[0].close, call)
     assert bed.sim.finish().findings == []
+
+
+class LockingMcm(AtmMcm):
+    """Once told to, acquires a spin lock in its send handler and returns holding it."""
+
+    misbehave = False
+
+    def MiniportCoSendNetBufferLists(self, MiniportVcContext, NetBufferLists, SendFlags):
+        if self.misbehave:
+            self.ndis.NdisAcquireSpinLock(self.ndis.NdisAllocateSpinLock())
+        return super().MiniportCoSendNetBufferLists(MiniportVcContext, NetBufferLists, SendFlags)
+
+
+class LockingClient(AtmClient):
+    """Once told to, acquires a spin lock in its send-complete handler (at DISPATCH_LEVEL) and keeps it."""
+
+    misbehave = False
+
+    def ProtocolCoSendNetBufferListsComplete(self, ProtocolVcContext, NetBufferLists, SendCompleteFlags):
+        if self.misbehave:
+            self.ndis.NdisDprAcquireSpinLock(self.ndis.NdisAllocateSpinLock())
+        return super().ProtocolCoSendNetBufferListsComplete(ProtocolVcContext, NetBufferLists, SendCompleteFlags)
+
+
+@pytest.mark.parametrize("traced", [False, True])
+def test_handler_manners_are_checked_on_the_usual_send_path(traced):
+    """The send path accepts the usual send in one test; a handler's manners are still checked there."""
+    for drivers, rule, handler in (({"mcm": LockingMcm}, "SpinLockBalanced", "MiniportCoSendNetBufferLists"),
+                                   ({"client": LockingClient}, "SpinLockBalanced",
+                                    "ProtocolCoSendNetBufferListsComplete")):
+        bed = make_bed("mcm", Recorder() if traced else None, **drivers)
+        call = place(bed)
+        bed.do(0, bed.clients[0].send, call, b"one")    # the first send on a VC takes the full checks
+        bed.call_managers[0].misbehave = bed.clients[0].misbehave = True
+        with pytest.raises(Violation) as e:
+            bed.do(0, bed.clients[0].send, call, b"two")
+        assert (e.value.rule, e.value.ddi) == (rule, handler)
+        assert (bed.hosts[0].irql, bed.hosts[0]._locks_held) == (0, 0)

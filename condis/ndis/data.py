@@ -18,6 +18,8 @@ from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, V
 from condis.structs import NET_BUFFER_LIST
 
 _SEND_STATES = frozenset({S.CALL_CONNECTED, S.CALL_MODIFYING, S.CALL_ACCEPTED})
+_CLOSED_STATES = (S.CALL_CLOSING, S.CALL_IDLE)
+_MINIPORT_SIDES = (SIDE_MINIPORT, SIDE_MCM)
 # Data may still arrive while a close is being negotiated, until the close completes (seed page).
 _RECEIVE_STATES = _SEND_STATES | {S.CALL_CLOSING, S.CALL_CLOSE_INDICATED}
 
@@ -46,10 +48,33 @@ class DataDdi(CallDdi):
         return vc.af is None or vc.state in states
 
     def NdisCoSendNetBufferLists(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST, SendFlags: int) -> None:
+        # The usual send, accepted in one test: one NET_BUFFER_LIST of the client's, not freed and
+        # not being sent already, on a live client VC handle of this host whose call is up on an
+        # active VC. Anything else takes the full checks below, which say what is wrong.
+        h, nbl = NdisVcHandle, NetBufferLists
+        if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and nbl.Next is None and nbl.SourceHandle is h:
+            vc = h.vc
+            sends = vc.sends
+            if (h.side == SIDE_CLIENT and vc.ndis is self and not vc.deleted and not nbl.Freed
+                    and vc.activation == S.VC_ACTIVE and vc.state in _SEND_STATES and sends is not None
+                    and nbl not in sends and not (vc.closed_by_client and vc.state in _CLOSED_STATES)):
+                sends.add(nbl)
+                if self.tracer is None:     # nothing to record: the manners check of _up, inline
+                    irql, locks = self._irql, self._locks_held
+                    vc.adapter.miniport.co.CoSendNetBufferListsHandler(vc.miniport_context, nbl, SendFlags)
+                    if self._irql != irql or self._locks_held != locks:
+                        self._handler_manners("MiniportCoSendNetBufferLists", irql, locks)
+                    return
+                self._up(vc.adapter.miniport.co.CoSendNetBufferListsHandler, "MiniportCoSendNetBufferLists",
+                         vc.miniport_context, nbl, SendFlags)
+                return
+        self._send_checked(NdisVcHandle, NetBufferLists, SendFlags)
+
+    def _send_checked(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST, SendFlags: int) -> None:
         ddi = "NdisCoSendNetBufferLists"
         vc = self._vch(ddi, NdisVcHandle, (SIDE_CLIENT, SIDE_CM))
         nbls = self._nbls(ddi, NetBufferLists)
-        if NdisVcHandle.side == SIDE_CLIENT and vc.closed_by_client and vc.state in (S.CALL_CLOSING, S.CALL_IDLE):
+        if NdisVcHandle.side == SIDE_CLIENT and vc.closed_by_client and vc.state in _CLOSED_STATES:
             raise self._violate("condis.SendAfterClose", ddi,
                                 f"the client already called NdisClCloseCall on VC {vc.id:#x} ({vc.state})", vc=vc)
         if not self._data_vc_ok(vc, _SEND_STATES):
@@ -74,8 +99,26 @@ class DataDdi(CallDdi):
 
     def NdisMCoSendNetBufferListsComplete(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
                                           SendCompleteFlags: int) -> None:
+        # The usual completion, accepted in one test: one NET_BUFFER_LIST the client sent on this VC,
+        # completed with the miniport's live handle of this host.
+        h, nbl = NdisVcHandle, NetBufferLists
+        if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and nbl.Next is None:
+            vc = h.vc
+            sends = vc.sends
+            if (sends is not None and nbl in sends and h.side in _MINIPORT_SIDES and vc.ndis is self
+                    and not vc.deleted and not nbl.Freed and nbl.SourceHandle.side == SIDE_CLIENT):
+                sends.discard(nbl)
+                fn = vc.af.client.protocol.co.CoSendNetBufferListsCompleteHandler
+                if self.tracer is None:     # nothing to record: the manners check of _up, inline
+                    irql, locks = self._irql, self._locks_held
+                    fn(vc.client_context, nbl, SendCompleteFlags)
+                    if self._irql != irql or self._locks_held != locks:
+                        self._handler_manners("ProtocolCoSendNetBufferListsComplete", irql, locks)
+                    return
+                self._up(fn, "ProtocolCoSendNetBufferListsComplete", vc.client_context, nbl, SendCompleteFlags)
+                return
         ddi = "NdisMCoSendNetBufferListsComplete"
-        vc = self._vch(ddi, NdisVcHandle, (SIDE_MINIPORT, SIDE_MCM))
+        vc = self._vch(ddi, NdisVcHandle, _MINIPORT_SIDES)
         nbls = self._nbls(ddi, NetBufferLists)
         sends = vc.sends or set()
         stray = [n for n in nbls if n not in sends]
