@@ -29,7 +29,34 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     rules = sub.add_parser("rules", help="the rules condis enforces, each with the page that states it")
     rules.add_argument("rule", nargs="?", help="one rule id to explain")
+    explore = sub.add_parser("explore", help="run a scenario under many schedules and faults; save the failing one")
+    explore.add_argument("scenario", nargs="?", help="a built-in name, module:function or file.py:function")
+    explore.add_argument("--list", action="store_true", help="list the built-in scenarios")
+    explore.add_argument("--strategy", choices=("random", "pct", "exhaustive"), default="random")
+    explore.add_argument("-n", "--schedules", type=int, default=1000, help="how many schedules at most (1000)")
+    explore.add_argument("--seed", type=int, default=0, help="first seed of random and pct (0)")
+    explore.add_argument("--depth", type=int, default=3, help="pct: the bug depth (3)")
+    explore.add_argument("--bound", type=int, default=64, help="exhaustive: decision points expanded per run (64)")
+    explore.add_argument("--window", type=int, default=20_000, metavar="NS",
+                         help="events due within NS of the earliest compete (20000: twice the wire's latency)")
+    explore.add_argument("--faults", default="", metavar="SITES",
+                         help="inject faults at random: comma-separated frame, alloc, activate")
+    explore.add_argument("--fault-rate", type=float, default=0.05, help="chance of a fault at each site (0.05)")
+    explore.add_argument("--workers", type=int, default=1, help="spread random and pct schedules over N processes")
+    explore.add_argument("--all", action="store_true", help="collect every failing schedule instead of stopping")
+    explore.add_argument("--no-shrink", action="store_true", help="save the failing schedule as found")
+    explore.add_argument("-o", "--output", default="condis-failure.json", help="where to write the failing schedule")
+    replay = sub.add_parser("replay", help="rerun a saved schedule exactly and draw its trace")
+    replay.add_argument("file")
+    replay.add_argument("--html", metavar="FILE.html", help="also write the trace as an HTML page")
+    replay.add_argument("--support", action="store_true", help="draw spin locks, work items, timers and NBLs too")
     args = parser.parse_args(argv)
+    if args.command == "explore":
+        from condis.explore.cli import explore_command
+        return explore_command(args)
+    if args.command == "replay":
+        from condis.explore.cli import replay_command
+        return replay_command(args.file, args.html, args.support)
     if args.command == "bench":
         from condis.bench import main as bench_main
         return bench_main(args.quick, args.json)

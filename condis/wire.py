@@ -4,6 +4,9 @@ A :class:`WirePort` is what a miniport finds in MiniportInitParameters.Allocated
 driver calls ``port.transmit(frame)``; the frame arrives at the other port's receive routine after
 the wire's latency, as a DPC at DISPATCH_LEVEL on the receiving host (the NIC's interrupt).
 Frames are Python objects; the wire counts them and can be told to lose or delay them.
+
+The explorer's fault injector (:mod:`condis.explore.faults`), when the simulation has one, decides
+what happens to each frame and whether the NIC accepts each VC it is asked to program.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ class WirePort:
     def detach(self) -> None:
         self.on_receive = None
 
+    def program(self) -> bool:
+        """Program the NIC for one more VC; False when the hardware refuses (only an injected fault)."""
+        refuse = self.wire.refuse_vc
+        return refuse is None or not refuse()
+
     def transmit(self, frame: Any) -> None:
         """Put a frame on the wire toward the other end."""
         self.sent += 1
@@ -58,6 +66,11 @@ class Wire:
         self.frames: list[tuple[int, str, Any]] = []
         self.record = False
         self.fault: Callable[[WirePort, Any], list[int]] | None = None
+        self.refuse_vc: Callable[[], bool] | None = None
+        faults = getattr(sim, "faults", None)
+        if faults is not None:
+            self.fault = lambda src, frame: faults.frame(self.latency_ns)
+            self.refuse_vc = faults.activation
 
     def _carry(self, src: WirePort, frame: Any) -> None:
         dst = self.b if src is self.a else self.a

@@ -116,6 +116,9 @@ class AtmMcm(CallControl):
         return self.ndis.NdisMCmDeleteVc(vc.ndis_vc)
 
     def activate(self, vc: VcCtx, then: Callable[[int], None]) -> None:
+        if not vc.port.nic.port.program():
+            then(st.NDIS_STATUS_RESOURCES)      # the NIC has no room for another VC: nothing to tell NDIS
+            return
         vc.port.nic.map(vc.vcis, vc.ndis_vc)
         status = self.ndis.NdisMCmActivateVc(vc.ndis_vc, vc.params)
         if status == st.NDIS_STATUS_PENDING:

@@ -110,6 +110,8 @@ class AtmMiniport:
         vcis = vcis_of(CallParameters)
         if not vcis:
             return st.NDIS_STATUS_INVALID_DATA
+        if not vc.adapter.nic.port.program():
+            return st.NDIS_STATUS_RESOURCES     # the NIC has no room for another VC
         vc.vcis, vc.params = vcis, CallParameters
         vc.adapter.nic.map(vcis, vc.handle)
         vc.work = "activate"

@@ -38,6 +38,10 @@ class SupportDdi(RequestDdi):
     def __init__(self, name: str, sim: Any) -> None:
         super().__init__(name, sim)
         self._tapi: dict[bytes, Any] = {}
+        # Low-resources simulation, as Driver Verifier's: the explorer's fault injector (when the
+        # simulation has one) may fail any allocation below, as NDIS does when memory runs out.
+        faults = getattr(sim, "faults", None)
+        self._fail_alloc: Callable[[str], bool] | None = faults.allocation if faults is not None else None
 
     # ------------------------------------------------------------------ spin locks and IRQL
 
@@ -121,8 +125,10 @@ class SupportDdi(RequestDdi):
                                 f"{param} must be a miniport adapter, binding or driver handle of this host; got {h!r}")
         return h
 
-    def NdisAllocateIoWorkItem(self, NdisObjectHandle: Any) -> IoWorkItem:
+    def NdisAllocateIoWorkItem(self, NdisObjectHandle: Any) -> IoWorkItem | None:
         owner = self._owner_arg("NdisAllocateIoWorkItem", NdisObjectHandle, "NdisObjectHandle")
+        if self._fail_alloc is not None and self._fail_alloc("NdisAllocateIoWorkItem"):
+            return None     # ddi: nf-ndis-ndisallocateioworkitem.md returns NULL when it cannot allocate
         return IoWorkItem(self, self._next_id(), owner)
 
     def NdisQueueIoWorkItem(self, NdisIoWorkItemHandle: IoWorkItem, Routine: Callable[[Any, Any], None],
@@ -170,6 +176,8 @@ class SupportDdi(RequestDdi):
             raise self._violate("condis.BadParameter", ddi,
                                 f"TimerCharacteristics must be NDIS_TIMER_CHARACTERISTICS with a TimerFunction; got "
                                 f"{TimerCharacteristics!r}")
+        if self._fail_alloc is not None and self._fail_alloc(ddi):
+            return st.NDIS_STATUS_RESOURCES, None
         t = TimerObject(self, self._next_id(), owner, TimerCharacteristics)
         t.context = TimerCharacteristics.FunctionContext
         return SUCCESS, t
@@ -225,12 +233,15 @@ class SupportDdi(RequestDdi):
 
     # ------------------------------------------------------------------ NET_BUFFER_LISTs
 
-    def NdisAllocateNetBufferListPool(self, NdisHandle: Any, Parameters: NET_BUFFER_LIST_POOL_PARAMETERS) -> NblPool:
+    def NdisAllocateNetBufferListPool(self, NdisHandle: Any, Parameters: NET_BUFFER_LIST_POOL_PARAMETERS
+                                      ) -> NblPool | None:
         ddi = "NdisAllocateNetBufferListPool"
         owner = None if NdisHandle is None else self._owner_arg(ddi, NdisHandle, "NdisHandle")
         if not isinstance(Parameters, NET_BUFFER_LIST_POOL_PARAMETERS):
             raise self._violate("condis.BadParameter", ddi,
                                 f"Parameters must be NET_BUFFER_LIST_POOL_PARAMETERS, got {Parameters!r}")
+        if self._fail_alloc is not None and self._fail_alloc(ddi):
+            return None
         return NblPool(self, self._next_id(), owner, Parameters)
 
     def NdisFreeNetBufferListPool(self, PoolHandle: NblPool) -> None:
@@ -248,7 +259,7 @@ class SupportDdi(RequestDdi):
 
     def NdisAllocateNetBufferAndNetBufferList(self, PoolHandle: NblPool, ContextSize: int, ContextBackFill: int,
                                               MdlChain: bytes | None, DataOffset: int, DataLength: int
-                                              ) -> NET_BUFFER_LIST:
+                                              ) -> NET_BUFFER_LIST | None:
         """Allocate a NET_BUFFER_LIST with one NET_BUFFER over ``MdlChain`` (the data, as bytes)."""
         ddi = "NdisAllocateNetBufferAndNetBufferList"
         pool = self._pool(ddi, PoolHandle)
@@ -256,6 +267,8 @@ class SupportDdi(RequestDdi):
         if DataOffset < 0 or DataLength < 0 or DataOffset + DataLength > len(data):
             raise self._violate("condis.BadParameter", ddi,
                                 f"DataOffset {DataOffset} + DataLength {DataLength} exceed the {len(data)}-byte MdlChain")
+        if self._fail_alloc is not None and self._fail_alloc(ddi):
+            return None
         pool.outstanding += 1
         nb = NET_BUFFER(Data=data, DataOffset=DataOffset, DataLength=DataLength)
         return NET_BUFFER_LIST(FirstNetBuffer=nb, Pool=pool)
@@ -295,6 +308,11 @@ class SupportDdi(RequestDdi):
         """Give a VC a WMI instance name made of its NDIS-assigned id and ``BaseInstanceName``."""
         ddi = "NdisCoAssignInstanceName"
         vc = self._vch(ddi, NdisVcHandle, (SIDE_CLIENT, "call manager", "MCM", "miniport"))
+        if NdisVcHandle.side == "MCM":
+            # ddi: nf-ndis-ndiscoassigninstancename.md — an MCM may not name its VCs this way
+            raise self._violate("condis.WrongCaller", ddi,
+                                f"{NdisVcHandle!r} is an MCM's handle; an integrated MCM does not name its VCs with "
+                                "NdisCoAssignInstanceName", vc=vc)
         if not isinstance(BaseInstanceName, str):
             raise self._violate("condis.BadParameter", ddi,
                                 f"BaseInstanceName must be a string, got {BaseInstanceName!r}")

@@ -12,6 +12,13 @@ of them runs next is decided in exactly one place, :meth:`Strategy.choose`. The 
 takes the oldest (lowest sequence number), so a run is reproducible run to run. Exploration plugs
 another strategy in there; nothing else in condis decides an order.
 
+A strategy may widen the ready set with a ``window_ns`` attribute: every event due within that
+much virtual time of the earliest one is then ready. The races that matter in CoNDIS are between a
+frame arriving and a local request, which are rarely due at the same nanosecond; a window lets a
+strategy run the later one first. Time never runs backwards: choosing an event due later moves the
+clock to it, and the events passed over run late, by at most the window (an event stays the
+earliest pending until it runs, so the clock cannot pass its due time plus the window).
+
 The scheduler does not know what an event does: it calls ``event.host._run_event(event)`` (or the
 plain function for host-less events) and the host sets the IRQL and checks the handler's manners.
 """
@@ -106,14 +113,15 @@ class Scheduler:
         if self.strategy is None:
             return heapq.heappop(queue)
         due = queue[0].due
+        horizon = due + getattr(self.strategy, "window_ns", 0)
         ready = []
-        while queue and queue[0].due == due:
+        while queue and queue[0].due <= horizon:
             ev = heapq.heappop(queue)
             if not ev.cancelled:
                 ready.append(ev)
         if not ready:
             return self._pop_next()
-        pick = self.strategy.choose(ready, due) if len(ready) > 1 else 0
+        pick = self.strategy.choose(ready, max(self.now, due)) if len(ready) > 1 else 0
         chosen = ready.pop(pick)
         for ev in ready:
             heapq.heappush(queue, ev)
@@ -124,7 +132,8 @@ class Scheduler:
         ev = self._pop_next()
         if ev is None:
             return False
-        self.now = ev.due
+        if ev.due > self.now:     # an event passed over by a windowed strategy runs late, at the current time
+            self.now = ev.due
         ev.due = -1  # marks "already ran" for cancel()
         self.steps += 1
         if ev.host is not None:

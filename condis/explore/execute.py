@@ -1,0 +1,92 @@
+"""Run one schedule of a scenario and say whether, and how, it failed.
+
+A schedule fails when a driver breaks a CoNDIS rule (:class:`condis.Violation`), when any other
+exception escapes a driver, when the scenario's own end check fails, when the run never goes
+quiet (a livelock: ``max_steps`` events and still more to run), or when teardown finds what the
+drivers left behind.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from condis.errors import Violation
+from condis.explore.faults import Fault, FaultInjector
+from condis.explore.scenario import ScenarioFn
+from condis.explore.schedule import Failure
+from condis.explore.strategies import Chooser
+from condis.sim import Simulation
+
+MAX_STEPS = 50_000
+
+# Exploration wants the verifier's strict mode: a Violation at the violating call.
+_STRICT = {"verify": "strict"} if "verify" in inspect.signature(Simulation.__init__).parameters else {}
+
+
+class ExploreSimulation(Simulation):
+    """A simulation with a fault injector, found by the wire and the hosts built in it."""
+
+    def __init__(self, strategy: Chooser, tracer: Any, faults: FaultInjector) -> None:
+        self.faults = faults
+        super().__init__(strategy=strategy, tracer=tracer, **_STRICT)
+
+
+@dataclass
+class Outcome:
+    """What one run did: its failure (None if clean), the choices it made and the faults it injected."""
+
+    failure: Failure | None
+    choices: list[int]
+    faults: list[Fault]
+    steps: int
+
+
+def execute(scenario: ScenarioFn, chooser: Chooser, faults: FaultInjector | None = None, tracer: Any = None,
+            max_steps: int = MAX_STEPS) -> Outcome:
+    """Build the scenario in a fresh simulation, run it under ``chooser`` and ``faults``, and judge it."""
+    faults = faults if faults is not None else FaultInjector()
+    sim = ExploreSimulation(chooser, tracer, faults)
+    failure = _run(scenario, sim, max_steps)
+    return Outcome(failure, chooser.choices, list(faults.injected), sim.scheduler.steps)
+
+
+def _run(scenario: ScenarioFn, sim: ExploreSimulation, max_steps: int) -> Failure | None:
+    try:
+        check = scenario(sim)
+        sim.run(max_steps=max_steps)
+        if sim.scheduler.pending():
+            return Failure("livelock", "", f"still {len(sim.scheduler.pending())} event(s) to run after "
+                           f"{max_steps} steps")
+    except Violation as v:
+        return Failure("violation", v.rule, str(v))
+    except Exception as e:
+        return _exception(e)
+    if check is not None:
+        try:
+            check()
+        except AssertionError as e:
+            return Failure("check", "", str(e) or "the scenario's end check failed")
+    return _teardown(sim)
+
+
+def _teardown(sim: ExploreSimulation) -> Failure | None:
+    finish = getattr(sim, "finish", None)
+    try:
+        if finish is not None:
+            finish()
+            return None
+    except Violation as v:
+        return Failure("teardown", v.rule, str(v))
+    left = [f"[{h.name}] {line}" for h in sim.hosts for line in h.leaks()]
+    if left:
+        return Failure("teardown", "", "; ".join(left))
+    return None
+
+
+def _exception(e: Exception) -> Failure:
+    frames = traceback.extract_tb(e.__traceback__)
+    where = f" (at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
+    return Failure("exception", type(e).__name__, f"{type(e).__name__}: {e}{where}")
