@@ -241,6 +241,7 @@ def test_benchmarks_still_run(tmp_path):
     assert result["quick"] and result["memory"][0]["up"] == result["memory"][0]["calls"] == 1_000
     assert set(result["lifecycles_per_s"]) == {"verifier_on", "verifier_off", "verifier_on_trace_on"}
     assert set(result["send_dispatch"]) == {"verifier_on", "verifier_off"}
+    assert result["explored_schedules_per_s"] > 0
 
 
 def test_a_full_teardown_leaves_nothing_behind():
