@@ -179,8 +179,9 @@ def _plain_up(fn: Callable[..., Any], name: str, *args: Any) -> Any:
 
 def _irql_guard(host: Ndis, name: str) -> Callable[..., Any]:
     def guard(*args: Any) -> Any:
-        raise host._violate(irql_rule(name), name, f"called at DIRQL (from an interrupt); its page allows "
-                            f"{FUNCTIONS[name][0]}")
+        host.verifier.found(host, host._violate(irql_rule(name), name, f"called at DIRQL (from an interrupt); its "
+                                                f"page allows {FUNCTIONS[name][0]}"))
+        return REFUSALS[name]     # record mode: refused, nothing done
     return guard
 
 

@@ -69,7 +69,7 @@ def test_a_close_call_pended_and_never_completed_is_reported_at_run_end(mcm):
     call = place(mcm)
     cut_wire(mcm)
     mcm.do(0, mcm.clients[0].close, call)
-    v = expect_violation(mcm, "condis.NeverCompleted", mcm.sim.finish, unchanged=False)
+    v = expect_violation(mcm, "condis.NeverCompleted", mcm.sim.finish, unchanged=False, more=True)
     assert "ProtocolCmCloseCall returned NDIS_STATUS_PENDING for VC" in v.detail
     assert "NdisMCmCloseCallComplete was never called" in v.detail
 
@@ -82,22 +82,25 @@ def test_a_vc_the_client_never_deleted_is_reported_when_its_binding_closes(bed):
     bed.hosts[0].post(lambda: made.append(bed.hosts[0].NdisCoCreateVc(af.binding.handle, af.ndis_af, object())))
     bed.run()
     assert made[0][0] == NDIS_STATUS_SUCCESS
-    v = expect_violation(bed, "condis.LeakVc", bed.sim.finish, ddi="NdisCloseAdapterEx", unchanged=False)
+    v = expect_violation(bed, "condis.LeakVc", bed.sim.finish, ddi="NdisCloseAdapterEx", unchanged=False, more=True)
     assert f"VC {made[0][1].vc.id:#x}" in v.detail and "never deleted by its creator" in v.detail
-    assert client.bindings[0].handle.state != S.BINDING_UNBOUND   # the close was refused
+    if bed.sim.verifier.mode == "strict":       # the close was refused; record mode reports it and goes on
+        assert client.bindings[0].handle.state != S.BINDING_UNBOUND
+    else:
+        assert client.bindings == []
 
 
 @pytest.mark.rule("condis.LeakSap")
 def test_a_sap_still_registered_at_run_end_is_reported():
     bed = make_bed("mcm", client=StuckUnbindClient)
-    v = expect_violation(bed, "condis.LeakSap", bed.sim.finish, ddi="run end", unchanged=False)
+    v = expect_violation(bed, "condis.LeakSap", bed.sim.finish, ddi="run end", unchanged=False, more=True)
     assert "was never deregistered" in v.detail
 
 
 @pytest.mark.rule("condis.LeakAf")
 def test_an_af_still_open_at_run_end_is_reported():
     bed = make_bed("mcm", client=lambda saps, answer: StuckUnbindClient(saps=(), answer=answer))
-    v = expect_violation(bed, "condis.LeakAf", bed.sim.finish, ddi="run end", unchanged=False)
+    v = expect_violation(bed, "condis.LeakAf", bed.sim.finish, ddi="run end", unchanged=False, more=True)
     assert "was never closed" in v.detail and "(OPEN)" in v.detail
 
 
@@ -106,7 +109,7 @@ def test_sends_the_miniport_never_completed_are_reported_at_run_end():
     bed = make_bed("mcm", mcm=SwallowingMcm, client=StuckUnbindClient)
     call = place(bed)
     bed.do(0, bed.clients[0].send, call, b"lost")
-    v = expect_violation(bed, "condis.LeakSend", bed.sim.finish, ddi="run end", unchanged=False)
+    v = expect_violation(bed, "condis.LeakSend", bed.sim.finish, ddi="run end", unchanged=False, more=True)
     assert f"1 NET_BUFFER_LIST(s) sent on VC {call.vc.vc.id:#x}" in v.detail
 
 
@@ -114,7 +117,7 @@ def test_sends_the_miniport_never_completed_are_reported_at_run_end():
 def test_a_binding_never_closed_is_reported_at_run_end(mcm):
     assert mcm.hosts[0].load_driver(PlainProtocol().DriverEntry, "plain") == NDIS_STATUS_SUCCESS
     mcm.run()
-    v = expect_violation(mcm, "condis.LeakBinding", mcm.sim.finish, ddi="run end", unchanged=False)
+    v = expect_violation(mcm, "condis.LeakBinding", mcm.sim.finish, ddi="run end", unchanged=False, more=True)
     assert "binding plain->atm0 is still open" in v.detail
 
 
@@ -123,5 +126,5 @@ def test_a_timer_left_queued_at_unload_is_reported():
     bed = make_bed("mcm", client=TimerClient)
     bed.hosts[0].post(bed.clients[0].arm)
     bed.sim.run(max_steps=1)
-    v = expect_violation(bed, "condis.LeakQueued", bed.sim.finish, ddi="Unload", unchanged=False)
+    v = expect_violation(bed, "condis.LeakQueued", bed.sim.finish, ddi="Unload", unchanged=False, more=True)
     assert "a timer (<lambda>) is still queued" in v.detail

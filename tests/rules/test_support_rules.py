@@ -1,0 +1,138 @@
+"""OID request completions, I/O work items and timer objects."""
+
+from __future__ import annotations
+
+import pytest
+
+from condis import (
+    NDIS_OID_REQUEST,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_SUCCESS,
+    NDIS_TIMER_CHARACTERISTICS,
+    OID_GEN_CO_LINK_SPEED,
+)
+from condis.drivers.mcm import AtmMcm
+from tests.rules.conftest import expect_violation, make_bed, passive, posted
+
+
+class PendsOids(AtmMcm):
+    """Pends every MiniportCoOidRequest; the test completes them."""
+
+    def MiniportCoOidRequest(self, MiniportAdapterContext, MiniportVcContext, NdisRequest):
+        return NDIS_STATUS_PENDING
+
+
+def pended_oid(bed):
+    """An OID request the client sent to the MCM's miniport side, pended there."""
+    host, client = bed.hosts[0], bed.clients[0]
+    request = NDIS_OID_REQUEST(Oid=OID_GEN_CO_LINK_SPEED)
+    out = []
+    host.post(lambda: out.append(host.NdisCoOidRequest(client.bindings[0].handle, None, None, None, request)))
+    bed.run()
+    assert out == [NDIS_STATUS_PENDING]
+    return request
+
+
+# ---------------------------------------------------------------------------- condis.OidComplete
+
+@pytest.mark.rule("condis.OidComplete")
+def test_a_miniport_completes_a_request_nobody_made(bed):
+    host = bed.hosts[0]
+    adapter = host.adapters["atm0"]
+    request = NDIS_OID_REQUEST(Oid=OID_GEN_CO_LINK_SPEED)
+    v = expect_violation(bed, "condis.OidComplete",
+                         posted(host, lambda: host.NdisMCoOidRequestComplete(adapter, None, request, NDIS_STATUS_SUCCESS)),
+                         ddi="NdisMCoOidRequestComplete")
+    assert "never issued, or completed already" in v.detail
+
+
+@pytest.mark.rule("condis.OidComplete")
+def test_a_miniport_completes_a_request_twice():
+    bed = make_bed("mcm", mcm=PendsOids)
+    request = pended_oid(bed)
+    host = bed.hosts[0]
+    adapter = host.adapters["atm0"]
+    complete = posted(host, lambda: host.NdisMCoOidRequestComplete(adapter, None, request, NDIS_STATUS_SUCCESS))
+    complete()
+    assert bed.clients[0].log[-1] == ("oid-complete", NDIS_STATUS_SUCCESS)
+    expect_violation(bed, "condis.OidComplete", complete, ddi="NdisMCoOidRequestComplete")
+    assert [e for e in bed.clients[0].log if e[0] == "oid-complete"] == [("oid-complete", NDIS_STATUS_SUCCESS)]
+
+
+@pytest.mark.rule("condis.OidComplete")
+def test_a_request_issued_again_while_it_is_pending():
+    bed = make_bed("mcm", mcm=PendsOids)
+    request = pended_oid(bed)
+    host, binding = bed.hosts[0], bed.clients[0].bindings[0].handle
+    v = expect_violation(bed, "condis.OidComplete",
+                         passive(host, lambda: host.NdisCoOidRequest(binding, None, None, None, request)),
+                         ddi="NdisCoOidRequest")
+    assert "already pending" in v.detail
+
+
+# ---------------------------------------------------------------------------- condis.WorkItem
+
+@pytest.mark.rule("condis.WorkItem")
+def test_a_work_item_queued_twice_before_it_ran(bed):
+    host = bed.hosts[0]
+    item = host.NdisAllocateIoWorkItem(bed.clients[0].bindings[0].handle)
+    ran = []
+
+    def step():
+        host.NdisQueueIoWorkItem(item, lambda ctx, h: ran.append(ctx), "first")
+        return expect_violation(host, "condis.WorkItem",
+                                lambda: host.NdisQueueIoWorkItem(item, lambda ctx, h: ran.append(ctx), "second"),
+                                ddi="NdisQueueIoWorkItem")
+    out = []
+    host.post(lambda: out.append(step()))
+    bed.run()
+    assert "already queued" in out[0].detail and ran == ["first"]
+
+
+@pytest.mark.rule("condis.WorkItem")
+def test_a_work_item_freed_while_it_is_queued(mcm):
+    host = mcm.hosts[0]
+    item = host.NdisAllocateIoWorkItem(mcm.clients[0].bindings[0].handle)
+    ran = []
+
+    def step():
+        host.NdisQueueIoWorkItem(item, lambda ctx, h: ran.append(h), None)
+        return expect_violation(host, "condis.WorkItem", lambda: host.NdisFreeIoWorkItem(item),
+                                ddi="NdisFreeIoWorkItem")
+    out = []
+    host.post(lambda: out.append(step()))
+    mcm.run()
+    assert "still queued" in out[0].detail and ran == [item]
+    host.NdisFreeIoWorkItem(item)          # once it ran, freeing it is fine
+
+
+# ---------------------------------------------------------------------------- condis.Timer
+
+def _freed_timer(bed):
+    host = bed.hosts[0]
+    _, timer = host.NdisAllocateTimerObject(bed.clients[0].bindings[0].handle,
+                                            NDIS_TIMER_CHARACTERISTICS(TimerFunction=lambda *a: None))
+    host.NdisFreeTimerObject(timer)
+    return host, timer
+
+
+@pytest.mark.rule("condis.Timer")
+def test_a_timer_set_after_it_was_freed(bed):
+    host, timer = _freed_timer(bed)
+    v = expect_violation(bed, "condis.Timer", posted(host, lambda: host.NdisSetTimerObject(timer, -10, 0, None)),
+                         ddi="NdisSetTimerObject")
+    assert "live timer object" in v.detail and timer.event is None
+
+
+@pytest.mark.rule("condis.Timer")
+def test_a_timer_cancelled_after_it_was_freed(mcm):
+    host, timer = _freed_timer(mcm)
+    expect_violation(mcm, "condis.Timer", posted(host, lambda: host.NdisCancelTimerObject(timer)),
+                     ddi="NdisCancelTimerObject")
+
+
+@pytest.mark.rule("condis.Timer")
+def test_a_timer_freed_twice(mcm):
+    host, timer = _freed_timer(mcm)
+    expect_violation(mcm, "condis.Timer", posted(host, lambda: host.NdisFreeTimerObject(timer)),
+                     ddi="NdisFreeTimerObject")
