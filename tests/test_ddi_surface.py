@@ -127,13 +127,7 @@ class PendingCm(PendingRequests, AtmCallManager):
 
 
 def _tour(kind: str, recorder: Recorder) -> None:
-    import condis.demo as demo
-    original = demo.AtmMcm, demo.AtmCallManager
-    demo.AtmMcm, demo.AtmCallManager = PendingMcm, PendingCm
-    try:
-        bed = make_bed(kind, recorder)
-    finally:
-        demo.AtmMcm, demo.AtmCallManager = original
+    bed = make_bed(kind, recorder, mcm=PendingMcm, cm=PendingCm)
     a, b = bed.clients
     host, manager = bed.hosts[0], bed.call_managers[0]
     assert all(af.open for af in a.bindings[0].afs)
