@@ -82,8 +82,8 @@ _R = [
          "guide/deleting-a-vc.md"),
     Rule("condis.VcActivation", "A VC activation or deactivation was requested in an activation state that does not allow it.",
          "guide/activating-a-vc.md"),
-    Rule("condis.VcState", "A VC was used in a call state that does not allow the operation.",
-         "guide/making-a-call.md"),
+    Rule("condis.VcState", "A VC was deleted while a call on it was still being made, offered or closed.",
+         "ddi/nf-ndis-ndiscodeletevc.md"),
     # --- calls ---
     Rule("condis.CallState", "A call-management function was called in a call state that does not allow it.",
          "guide/making-a-call.md"),
@@ -129,6 +129,19 @@ _R = [
          "guide/unbinding-from-an-adapter.md"),
     Rule("condis.LeakQueued", "A timer or work item was still queued when its adapter halted, its binding closed, its driver unloaded or the run ended.",
          "guide/halting-a-miniport-adapter.md"),
+    # --- from the obligation sentences of the CoNDIS pages (condis/verifier/musts.tsv) ---
+    Rule("condis.PartyContext", "A call manager's CallMgrPartyContext does not fit the call: non-NULL for a point-to-point call, or NULL for a party it accepted.",
+         "ddi/nc-ndis-protocol_cm_make_call.md"),
+    Rule("condis.DeactivateWithSends", "A miniport reported a VC deactivated while NET_BUFFER_LISTs sent on it were still not completed.",
+         "ddi/nf-ndis-ndismcodeactivatevccomplete.md"),
+    Rule("condis.CallParamsChanged", "A client accepted an offered call with changed call parameters but without CALL_PARAMETERS_CHANGED in their Flags.",
+         "ddi/nf-ndis-ndisclincomingcallcomplete.md"),
+    Rule("condis.QosReactivation", "A call manager reported a client's QoS change successful without activating the VC again with the new parameters.",
+         "guide/client-initiated-request-to-change-call-parameters.md"),
+    Rule("condis.OpenAfPending", "A client started another CoNDIS request on a binding while its open-AF request there was still pending.",
+         "ddi/nf-ndis-ndiscmopenaddressfamilycomplete.md"),
+    Rule("condis.SeparateOidHandlers", "An MCM registered its MiniportCoOidRequest as the call manager's ProtocolCoOidRequest.",
+         "ddi/ns-ndis-_ndis_co_call_manager_optional_handlers.md"),
 ]
 
 RULES: dict[str, Rule] = {r.id: r for r in _R}

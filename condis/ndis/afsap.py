@@ -23,7 +23,21 @@ from condis.structs import CO_ADDRESS_FAMILY, CO_SAP
 class AfSapDdi(PnpDdi):
     """Registering, opening and closing AFs; registering and deregistering SAPs."""
 
+    def __init__(self, name: str, sim: Any) -> None:
+        super().__init__(name, sim)
+        # client bindings (by id) whose open-AF request pended, until ProtocolClOpenAfCompleteEx runs
+        self._opening: dict[int, Af] = {}
+
     # ------------------------------------------------------------------ checks
+
+    def _no_open_pending(self, ddi: str, b: Binding) -> None:
+        """ddi: nf-ndis-ndiscmopenaddressfamilycomplete.md — while a client's open-AF request on a
+        binding is pending, the client starts nothing else on that binding."""
+        af = self._opening.get(b.id)
+        if af is not None:
+            raise self._violate("condis.OpenAfPending", ddi,
+                                f"the open of {af!r} on {b!r} is still pending; wait for ProtocolClOpenAfCompleteEx "
+                                "before starting anything else on the binding")
 
     def _af(self, ddi: str, af: Any, param: str = "NdisAfHandle") -> Af:
         if type(af) is not Af or af.ndis is not self or af.state == S.AF_CLOSED:
@@ -115,6 +129,7 @@ class AfSapDdi(PnpDdi):
             raise self._violate("condis.WrongCaller", ddi,
                                 f"{b.protocol.name!r} registered no NDIS_CO_CLIENT_OPTIONAL_HANDLERS; only a CoNDIS "
                                 "client opens an AF (guide: condis-client-registration.md)")
+        self._no_open_pending(ddi, b)
         raf = next((r for r in self._afs_on(b.adapter) if r.family.AddressFamily == AddressFamily.AddressFamily
                     and r.cm_binding is not b), None)
         if raf is None:
@@ -130,6 +145,7 @@ class AfSapDdi(PnpDdi):
             return SUCCESS, af
         if status == PENDING:
             af.state = S.AF_OPEN_PENDING
+            self._opening[b.id] = af
             return PENDING, None
         af.state = S.AF_CLOSED
         return status, None
@@ -162,9 +178,12 @@ class AfSapDdi(PnpDdi):
             af.state = S.AF_CLOSED
         fn = self._handler(af.client.protocol.cl, "ClOpenAfCompleteHandlerEx", "ProtocolClOpenAfCompleteEx",
                            af.client.protocol)
-        # ProtocolClOpenAfCompleteEx runs at PASSIVE_LEVEL; NDIS defers it from DISPATCH_LEVEL.
-        self._at_passive(self._up, (fn, "ProtocolClOpenAfCompleteEx", af.client_context, af, status),
-                         "ProtocolClOpenAfCompleteEx", af.client.protocol)
+        # ProtocolClOpenAfCompleteEx runs at PASSIVE_LEVEL; NDIS defers it from DISPATCH_LEVEL. The
+        # binding is free for other requests once the client hears the outcome.
+        def deliver() -> None:
+            self._opening.pop(af.client.id, None)
+            self._up(fn, "ProtocolClOpenAfCompleteEx", af.client_context, af, status)
+        self._at_passive(deliver, (), "ProtocolClOpenAfCompleteEx", af.client.protocol)
 
     # ------------------------------------------------------------------ closing an AF
 
@@ -269,6 +288,7 @@ class AfSapDdi(PnpDdi):
                           ) -> tuple[int, Sap | None]:
         ddi = "NdisClRegisterSap"
         af = self._af(ddi, NdisAfHandle)
+        self._no_open_pending(ddi, af.client)
         if af.state != S.AF_OPEN:
             raise self._violate("condis.AfState", ddi, f"{af.label} must be OPEN to register a SAP")
         if not isinstance(Sap, CO_SAP):

@@ -15,10 +15,13 @@ exactly once. The incoming direction is the mirror image.
 
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
 from typing import Any
 
+from condis.constants import CALL_PARAMETERS_CHANGED
 from condis.ndis import states as S
-from condis.ndis.core import PENDING, SUCCESS
+from condis.ndis.core import PENDING, SUCCESS, status_name
 from condis.ndis.objects import SIDE_CLIENT, Party, Sap, Vc, VcHandle
 from condis.ndis.vc import CM_SIDES, VcDdi
 from condis.structs import CO_CALL_PARAMETERS
@@ -28,6 +31,11 @@ _LIVE_PARTY = (S.PARTY_CONNECTED, S.PARTY_DROP_INDICATED, S.PARTY_DROPPING, S.PA
 
 class CallDdi(VcDdi):
     """Call setup and teardown on a VC, and the parties of multipoint calls."""
+
+    def __init__(self, name: str, sim: Any) -> None:
+        super().__init__(name, sim)
+        # VC id -> a copy of the call parameters NDIS offered, while ProtocolClIncomingCall's answer pends
+        self._offered: dict[int, CO_CALL_PARAMETERS] = {}
 
     # ------------------------------------------------------------------ helpers
 
@@ -47,6 +55,19 @@ class CallDdi(VcDdi):
         if type(p) is not Party or p.ndis is not self or p.state == S.PARTY_DROPPED:
             raise self._bad_handle(ddi, param, p, Party)
         return p
+
+    def _party_context_fault(self, party: Party | None, status: int, ctx: Any) -> str | None:
+        """What is wrong with the CallMgrPartyContext a call manager gave for ``party``, if anything.
+
+        NULL for a point-to-point call (ddi: nc-ndis-protocol_cm_make_call.md, CallMgrPartyContext), an
+        explicit context for a party it accepted (ddi: nf-ndis-ndiscmaddpartycomplete.md).
+        """
+        if party is None and ctx is not None and status in (SUCCESS, PENDING):
+            return f"CallMgrPartyContext is {ctx!r} for a point-to-point call; it must be NULL when there is no party"
+        if party is not None and ctx is None and status == SUCCESS:
+            return (f"CallMgrPartyContext is NULL for {party!r}, which the call manager accepted; NDIS passes that "
+                    "context in every later ProtocolCmXxx call about the party")
+        return None
 
     def _live_parties(self, vc: Vc) -> list[Party]:
         return [p for p in vc.parties if p.state in _LIVE_PARTY]
@@ -75,6 +96,7 @@ class CallDdi(VcDdi):
                                 "deactivates it before it can carry another (guide: deactivating-a-vc.md)", vc=vc)
         if vc.af.state != S.AF_OPEN:
             raise self._violate("condis.AfState", ddi, f"{vc.af.label} must be OPEN to make a call", vc=vc)
+        self._no_open_pending(ddi, vc.af.client)
         party = None
         if ProtocolPartyContext is not None:
             party = Party(self, self._next_id(), vc, ProtocolPartyContext)
@@ -88,6 +110,11 @@ class CallDdi(VcDdi):
         fn = self._handler(self._cm_table(vc), "CmMakeCallHandler", "ProtocolCmMakeCall", vc.af.registered)
         status, cm_party_ctx = self._result("ProtocolCmMakeCall", self._up(
             fn, "ProtocolCmMakeCall", vc.cm_context, CallParameters, party), 1)
+        fault = self._party_context_fault(party, status, cm_party_ctx)
+        if fault is not None:
+            self._make_call_failed(vc)
+            raise self._violate("condis.PartyContext", "ProtocolCmMakeCall",
+                                f"returned {status_name(status)} on VC {vc.id:#x}; {fault}", vc=vc)
         if status == PENDING:
             vc.op = S.OP_PENDING
             if party is not None:
@@ -142,6 +169,9 @@ class CallDdi(VcDdi):
             raise self._violate("condis.PartyHandle", ddi,
                                 f"NdisPartyHandle is {party!r}; the make-call on VC {vc.id:#x} was for "
                                 f"{vc.op_party!r}", vc=vc)
+        fault = self._party_context_fault(party, status, cm_party_ctx)
+        if fault is not None:
+            raise self._violate("condis.PartyContext", ddi, f"VC {vc.id:#x}: {fault}", vc=vc)
         if status == SUCCESS and vc.activation != S.VC_ACTIVE:
             raise self._violate("condis.VcActivation", ddi,
                                 f"VC {vc.id:#x} is {vc.activation}; a call completes successfully only on an "
@@ -187,10 +217,12 @@ class CallDdi(VcDdi):
         vc.closed_by_client = False
         fn = self._handler(self._client_cl(vc), "ClIncomingCallHandler", "ProtocolClIncomingCall",
                            vc.af.client.protocol)
+        offered = copy.deepcopy(params)
         status = self._result("ProtocolClIncomingCall", self._up(
             fn, "ProtocolClIncomingCall", sap.client_context, vc.client_context, params), 0)[0]
         if status == PENDING:
             vc.op = S.OP_PENDING
+            self._offered[vc.id] = offered
         else:
             self._incoming_call_done(vc, status)
         return status
@@ -205,6 +237,14 @@ class CallDdi(VcDdi):
         vc = self._vch(ddi, NdisVcHandle, (SIDE_CLIENT,))
         self._call_params_arg(ddi, CallParameters)
         self._completing(ddi, vc, S.CALL_OFFERED, "ProtocolClIncomingCall")
+        offered = self._offered.get(vc.id)
+        if (Status == SUCCESS and offered is not None and not CallParameters.Flags & CALL_PARAMETERS_CHANGED
+                and replace(CallParameters, Flags=offered.Flags) != offered):
+            # ddi: nf-ndis-ndisclincomingcallcomplete.md — changed parameters carry the flag
+            raise self._violate("condis.CallParamsChanged", ddi,
+                                f"accepts the call on VC {vc.id:#x} with call parameters that differ from the ones "
+                                "offered, but CallParameters.Flags lacks CALL_PARAMETERS_CHANGED", vc=vc)
+        self._offered.pop(vc.id, None)
         self._incoming_call_done(vc, Status)
         fn = self._handler(self._cm_table(vc), "CmIncomingCallCompleteHandler", "ProtocolCmIncomingCallComplete", vc)
         self._up(fn, "ProtocolCmIncomingCallComplete", Status, vc.cm_context, CallParameters)
@@ -231,17 +271,34 @@ class CallDdi(VcDdi):
         vc = self._vch(ddi, NdisVcHandle, (SIDE_CLIENT,))
         self._call_params_arg(ddi, CallParameters)
         self._call_state(ddi, vc, (S.CALL_CONNECTED,), "QoS is changed on an established call")
+        fn = self._handler(self._cm_table(vc), "CmModifyCallQoSHandler", "ProtocolCmModifyCallQoS", vc)
         vc.state = S.CALL_MODIFYING
         vc.op = S.OP_IN_HANDLER
-        fn = self._handler(self._cm_table(vc), "CmModifyCallQoSHandler", "ProtocolCmModifyCallQoS", vc)
+        self._qos_reactivated.discard(vc.id)
         status = self._result("ProtocolCmModifyCallQoS", self._up(
             fn, "ProtocolCmModifyCallQoS", vc.cm_context, CallParameters), 0)[0]
         if status == PENDING:
             vc.op = S.OP_PENDING
-        else:
-            vc.op = S.OP_NONE
-            vc.state = S.CALL_CONNECTED
+            return status
+        vc.op = S.OP_NONE
+        vc.state = S.CALL_CONNECTED
+        if status == SUCCESS and not self._reactivated_for_qos(vc):
+            raise self._qos_not_reactivated("ProtocolCmModifyCallQoS", vc, "returned NDIS_STATUS_SUCCESS")
         return status
+
+    def _reactivated_for_qos(self, vc: Vc) -> bool:
+        if vc.id not in self._qos_reactivated:
+            return False
+        self._qos_reactivated.discard(vc.id)
+        return True
+
+    def _qos_not_reactivated(self, name: str, vc: Vc, what: str) -> Any:
+        # guide: client-initiated-request-to-change-call-parameters.md — a successful change is
+        # followed by Ndis(M)CmActivateVc with the new parameters before the client hears of it.
+        family = "NdisMCm" if vc.is_mcm else "NdisCm"
+        return self._violate("condis.QosReactivation", name,
+                             f"{what} for the QoS change on VC {vc.id:#x}, but {family}ActivateVc was not called with "
+                             "the new parameters since the client asked", vc=vc)
 
     def NdisCmModifyCallQoSComplete(self, Status: int, NdisVcHandle: VcHandle, CallParameters: CO_CALL_PARAMETERS) -> None:
         self._modify_qos_complete("NdisCmModifyCallQoSComplete", Status, NdisVcHandle, CallParameters)
@@ -255,6 +312,9 @@ class CallDdi(VcDdi):
         self._cm_family(ddi, vc.is_mcm, h)
         self._call_params_arg(ddi, params)
         self._completing(ddi, vc, S.CALL_MODIFYING, "ProtocolCmModifyCallQoS")
+        if status == SUCCESS and vc.id not in self._qos_reactivated:
+            raise self._qos_not_reactivated(ddi, vc, "called with NDIS_STATUS_SUCCESS")
+        self._qos_reactivated.discard(vc.id)
         vc.op = S.OP_NONE
         vc.state = S.CALL_CONNECTED
         fn = self._handler(self._client_cl(vc), "ClModifyCallQoSCompleteHandler", "ProtocolClModifyCallQoSComplete",
@@ -410,6 +470,11 @@ class CallDdi(VcDdi):
         fn = self._handler(self._cm_table(vc), "CmAddPartyHandler", "ProtocolCmAddParty", vc)
         status, cm_ctx = self._result("ProtocolCmAddParty", self._up(
             fn, "ProtocolCmAddParty", vc.cm_context, CallParameters, party), 1)
+        fault = self._party_context_fault(party, status, cm_ctx)
+        if fault is not None:
+            self._drop(party)
+            raise self._violate("condis.PartyContext", "ProtocolCmAddParty",
+                                f"returned {status_name(status)} on VC {vc.id:#x}; {fault}", vc=vc)
         if status == PENDING:
             party.op = S.OP_PENDING
             return PENDING, party
@@ -443,6 +508,9 @@ class CallDdi(VcDdi):
             raise self._violate("condis.CompleteWithoutPending", ddi,
                                 f"{party.label}: only an add-party whose ProtocolCmAddParty returned "
                                 "NDIS_STATUS_PENDING is completed", vc=vc)
+        fault = self._party_context_fault(party, status, cm_ctx)
+        if fault is not None:
+            raise self._violate("condis.PartyContext", ddi, fault, vc=vc)
         ctx = party.client_context
         self._add_party_done(party, status, cm_ctx)
         fn = self._handler(self._client_cl(vc), "ClAddPartyCompleteHandler", "ProtocolClAddPartyComplete",

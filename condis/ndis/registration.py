@@ -205,6 +205,21 @@ class RegistrationDdi(NdisCore):
         if missing:
             raise self._violate("condis.MissingHandler", ddi,
                                 f"{type(table).__name__} for {h.name!r} lacks {', '.join(missing)}")
+        co = table if slot == "co" else h.co
+        if isinstance(h, ProtocolDriver) and co is not None and (h.cl is not None or slot == "cl") \
+                and co.CoAfRegisterNotifyHandler is None:
+            # ddi: nc-ndis-protocol_co_af_register_notify.md — every CoNDIS client has one
+            raise self._violate("condis.MissingHandler", ddi,
+                                f"{h.name!r} registers as a CoNDIS client but its NDIS_PROTOCOL_CO_CHARACTERISTICS "
+                                "lacks CoAfRegisterNotifyHandler")
+        cm = table if slot == "cm" else h.cm
+        if isinstance(h, MiniportDriver) and co is not None and cm is not None \
+                and cm.CmOidRequestHandler == co.CoOidRequestHandler:
+            # ddi: ns-ndis-_ndis_co_call_manager_optional_handlers.md — an MCM answers its clients'
+            # call-manager requests in a ProtocolCoOidRequest of its own, not in MiniportCoOidRequest.
+            raise self._violate("condis.SeparateOidHandlers", ddi,
+                                f"{h.name!r} gives its MiniportCoOidRequest ({co.CoOidRequestHandler!r}) as "
+                                "CmOidRequestHandler; an MCM registers a separate ProtocolCoOidRequest")
         if getattr(h, slot) is not None:
             raise self._violate("condis.Registration", ddi,
                                 f"{type(table).__name__} already registered for {h.name!r}")

@@ -72,6 +72,8 @@ class RequestDdi(DataDdi):
             side = SIDE_CM
         else:
             raise self._violate("condis.WrongCaller", ddi, f"{b!r} is neither the client nor the call manager of {af!r}")
+        if side == SIDE_CLIENT:
+            self._no_open_pending(ddi, b)
         vc = None
         if NdisVcHandle is not None:
             vc = self._vch(ddi, NdisVcHandle, (side,))
@@ -123,6 +125,20 @@ class RequestDdi(DataDdi):
             del self._oids[key]
         return status
 
+    def _same_vc_and_party(self, ddi: str, rec: OidRecord | None, vc_handle: Any, party: Any) -> None:
+        """A completion names the VC and party its request was made on (each Complete page's parameters)."""
+        if rec is None:
+            return      # not a pending request at all: _oid_complete says so
+        vc = vc_handle.vc if isinstance(vc_handle, VcHandle) else None
+        if vc is not rec.vc:
+            made = f"VC {rec.vc.id:#x}" if rec.vc is not None else "no VC"
+            raise self._violate("condis.OidComplete", ddi,
+                                f"{rec.request!r} was made on {made}; it is completed for {vc_handle!r}", vc=vc)
+        if party is not rec.party:
+            raise self._violate("condis.OidComplete", ddi,
+                                f"{rec.request!r} was made for party {rec.party!r}; it is completed for {party!r}",
+                                vc=vc)
+
     def _oid_complete(self, ddi: str, req: Any, completer: str, status: int, adapter: Adapter | None = None) -> None:
         self._status_arg(ddi, status)
         rec = self._oids.get(id(req))
@@ -149,6 +165,7 @@ class RequestDdi(DataDdi):
             self._vch(ddi, NdisVcHandle, (completer,))
         if rec is not None and rec.af is not af:
             raise self._violate("condis.OidComplete", ddi, f"{OidRequest!r} was made on {rec.af!r}, not {af!r}")
+        self._same_vc_and_party(ddi, rec, NdisVcHandle, NdisPartyHandle)
         self._oid_complete(ddi, OidRequest, completer, Status)
 
     def NdisMCmOidRequestComplete(self, NdisAfHandle: Af, NdisVcHandle: VcHandle | None, NdisPartyHandle: Party | None,
@@ -158,6 +175,10 @@ class RequestDdi(DataDdi):
         self._cm_family(ddi, af.is_mcm, af)
         if NdisVcHandle is not None:
             self._vch(ddi, NdisVcHandle, (SIDE_MCM,))
+        rec = self._oids.get(id(OidRequest))
+        if rec is not None and rec.af is not af:
+            raise self._violate("condis.OidComplete", ddi, f"{OidRequest!r} was made on {rec.af!r}, not {af!r}")
+        self._same_vc_and_party(ddi, rec, NdisVcHandle, NdisPartyHandle)
         self._oid_complete(ddi, OidRequest, SIDE_MCM, Status)
 
     def NdisMCoOidRequestComplete(self, MiniportAdapterHandle: Adapter, NdisMiniportVcHandle: VcHandle | None,
@@ -168,6 +189,7 @@ class RequestDdi(DataDdi):
             raise self._bad_handle(ddi, "MiniportAdapterHandle", ad, Adapter)
         if NdisMiniportVcHandle is not None:
             self._vch(ddi, NdisMiniportVcHandle, (SIDE_MINIPORT, SIDE_MCM))
+        self._same_vc_and_party(ddi, self._oids.get(id(Request)), NdisMiniportVcHandle, None)
         self._oid_complete(ddi, Request, SIDE_MCM if ad.is_mcm else SIDE_MINIPORT, Status, ad)
 
     # ------------------------------------------------------------------ status indications

@@ -36,6 +36,8 @@ class VcDdi(AfSapDdi):
     def __init__(self, name: str, sim: Any) -> None:
         super().__init__(name, sim)
         self.vc_count = 0
+        # VCs activated again while a client's QoS change was outstanding on them (calls.py checks it)
+        self._qos_reactivated: set[int] = set()
 
     # ------------------------------------------------------------------ checks
 
@@ -95,6 +97,7 @@ class VcDdi(AfSapDdi):
                                     f"{b.protocol.name!r} is not a call manager")
             creator, cm_binding = S.CREATOR_CM, b
         elif af.client is b:
+            self._no_open_pending(ddi, b)
             creator, cm_binding = S.CREATOR_CLIENT, af.registered.cm_binding
         elif af.registered.cm_binding is b:
             creator, cm_binding = S.CREATOR_CM, b
@@ -196,8 +199,15 @@ class VcDdi(AfSapDdi):
         # Documented statuses, not violations: the page tells the caller to try again later.
         if vc.act_op != S.OP_NONE and vc.activation == S.VC_DEACTIVATING:
             return st.NDIS_STATUS_CLOSING
-        if vc.activation != S.VC_INACTIVE or vc.state != S.CALL_IDLE:
+        if vc.activation != S.VC_INACTIVE:
             return st.NDIS_STATUS_NOT_ACCEPTED
+        # The remarks of the same page: no call may be outstanding on a VC that is deleted. An
+        # inactive VC whose call is still being made, offered or closed is a caller's mistake, not a
+        # "try later" (the VC may never become active to give NOT_ACCEPTED a meaning).
+        if vc.state != S.CALL_IDLE:
+            raise self._violate("condis.VcState", ddi,
+                                f"VC {vc.id:#x} still has a call in state {vc.state} ({vc.op}); a VC is deleted once "
+                                "its call is closed (ddi: nf-ndis-ndiscodeletevc.md)", vc=vc)
         # guide: deleting-a-vc.md — the other protocol's ProtocolCoDeleteVc and the miniport's
         # MiniportCoDeleteVc; both synchronous.
         if vc.creator == S.CREATOR_CLIENT:
@@ -228,6 +238,8 @@ class VcDdi(AfSapDdi):
         self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
         self._call_params_arg(ddi, CallParameters)
         self._activation_allowed(ddi, vc)
+        if vc.state == S.CALL_MODIFYING:
+            self._qos_reactivated.add(vc.id)
         vc.call_params_prev = vc.call_params if vc.activation == S.VC_ACTIVE else None
         vc.activation = S.VC_ACTIVATING
         vc.act_op = S.OP_IN_HANDLER
@@ -255,6 +267,8 @@ class VcDdi(AfSapDdi):
         self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
         self._call_params_arg(ddi, CallParameters)
         self._activation_allowed(ddi, vc)
+        if vc.state == S.CALL_MODIFYING:
+            self._qos_reactivated.add(vc.id)
         vc.call_params = CallParameters
         vc.activation = S.VC_ACTIVE
         return SUCCESS
@@ -304,6 +318,10 @@ class VcDdi(AfSapDdi):
         if status == PENDING:
             vc.act_op = S.OP_PENDING
             return PENDING
+        if status == SUCCESS and vc.sends:
+            vc.activation = S.VC_ACTIVE
+            vc.act_op = S.OP_NONE
+            raise self._sends_left("MiniportCoDeactivateVc", vc, "returned NDIS_STATUS_SUCCESS")
         self._deactivated(vc, status, notify=False)  # as for activation: no completion on a final status
         return status
 
@@ -312,9 +330,19 @@ class VcDdi(AfSapDdi):
         vc = self._vch(ddi, NdisVcHandle, CM_SIDES)
         self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
         self._deactivation_allowed(ddi, vc)
+        if vc.sends:
+            # An MCM is the VC's miniport too: the same duty as for NdisMCoDeactivateVcComplete.
+            raise self._sends_left(ddi, vc, "called")
         vc.activation = S.VC_INACTIVE
         vc.call_params = None
         return SUCCESS
+
+    def _sends_left(self, name: str, vc: Vc, what: str) -> Any:
+        # ddi: nf-ndis-ndismcodeactivatevccomplete.md — a miniport finishes every send on the VC
+        # before it reports the VC deactivated (guide: deactivating-a-vc.md).
+        return self._violate("condis.DeactivateWithSends", name,
+                             f"{what} for VC {vc.id:#x} while {len(vc.sends)} NET_BUFFER_LIST(s) sent on it are not "
+                             "completed; complete them with NdisMCoSendNetBufferListsComplete first", vc=vc)
 
     def _deactivation_allowed(self, ddi: str, vc: Vc) -> None:
         if vc.activation != S.VC_ACTIVE:
@@ -341,4 +369,6 @@ class VcDdi(AfSapDdi):
             raise self._violate("condis.CompleteWithoutPending", ddi,
                                 f"VC {vc.id:#x} is {vc.activation} ({vc.act_op}); only a deactivation whose "
                                 "MiniportCoDeactivateVc returned NDIS_STATUS_PENDING is completed", vc=vc)
+        if Status == SUCCESS and vc.sends:
+            raise self._sends_left(ddi, vc, "called with NDIS_STATUS_SUCCESS")
         self._deactivated(vc, Status)
