@@ -275,11 +275,11 @@ class AfSapDdi(PnpDdi):
             raise self._violate("condis.CompleteWithoutPending", ddi,
                                 f"{af!r} notification is {af.notify}; only a ProtocolClNotifyCloseAf that returned "
                                 "NDIS_STATUS_PENDING is completed")
-        af.notify = S.NOTIFY_DONE
         fn = af.cm.CmNotifyCloseAfCompleteHandler
         if fn is None:
             raise self._violate("condis.MissingHandler", ddi,
                                 f"the call manager of {af!r} registered no CmNotifyCloseAfCompleteHandler")
+        af.notify = S.NOTIFY_DONE
         self._up(fn, "ProtocolCmNotifyCloseAfComplete", af.cm_context, Status)
 
     # ------------------------------------------------------------------ SAPs

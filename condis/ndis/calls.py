@@ -464,10 +464,10 @@ class CallDdi(VcDdi):
                                 f"VC {vc.id:#x} carries a point-to-point call; parties are added to a call made "
                                 "with a ProtocolPartyContext (guide: adding-a-party-to-a-multipoint-call.md)", vc=vc)
         self._call_state(ddi, vc, (S.CALL_CONNECTED,), "parties join an established multipoint call")
+        fn = self._handler(self._cm_table(vc), "CmAddPartyHandler", "ProtocolCmAddParty", vc)
         party = Party(self, self._next_id(), vc, ProtocolPartyContext)
         party.op = S.OP_IN_HANDLER
         vc.parties.append(party)
-        fn = self._handler(self._cm_table(vc), "CmAddPartyHandler", "ProtocolCmAddParty", vc)
         status, cm_ctx = self._result("ProtocolCmAddParty", self._up(
             fn, "ProtocolCmAddParty", vc.cm_context, CallParameters, party), 1)
         fault = self._party_context_fault(party, status, cm_ctx)
@@ -511,10 +511,10 @@ class CallDdi(VcDdi):
         fault = self._party_context_fault(party, status, cm_ctx)
         if fault is not None:
             raise self._violate("condis.PartyContext", ddi, fault, vc=vc)
-        ctx = party.client_context
-        self._add_party_done(party, status, cm_ctx)
         fn = self._handler(self._client_cl(vc), "ClAddPartyCompleteHandler", "ProtocolClAddPartyComplete",
                            vc.af.client.protocol)
+        ctx = party.client_context
+        self._add_party_done(party, status, cm_ctx)
         self._up(fn, "ProtocolClAddPartyComplete", status, ctx, party if status == SUCCESS else None, params)
 
     def NdisClDropParty(self, NdisPartyHandle: Party, Buffer: Any = None, Size: int = 0) -> int:
@@ -528,10 +528,10 @@ class CallDdi(VcDdi):
             raise self._violate("condis.DropLastParty", ddi,
                                 f"{party!r} is the last party of VC {vc.id:#x}; close the call with NdisClCloseCall "
                                 "and this party handle instead", vc=vc)
+        fn = self._handler(self._cm_table(vc), "CmDropPartyHandler", "ProtocolCmDropParty", vc)
         previous = party.state
         party.state = S.PARTY_DROPPING
         party.op = S.OP_IN_HANDLER
-        fn = self._handler(self._cm_table(vc), "CmDropPartyHandler", "ProtocolCmDropParty", vc)
         status = self._result("ProtocolCmDropParty", self._up(
             fn, "ProtocolCmDropParty", party.cm_context, Buffer, Size), 0)[0]
         if status == PENDING:
@@ -558,14 +558,14 @@ class CallDdi(VcDdi):
             raise self._violate("condis.CompleteWithoutPending", ddi,
                                 f"{party.label}: only a drop whose ProtocolCmDropParty returned NDIS_STATUS_PENDING "
                                 "is completed", vc=vc)
+        fn = self._handler(self._client_cl(vc), "ClDropPartyCompleteHandler", "ProtocolClDropPartyComplete",
+                           vc.af.client.protocol)
         ctx = party.client_context
         if status == SUCCESS:
             self._drop(party)
         else:
             party.state = S.PARTY_CONNECTED
             party.op = S.OP_NONE
-        fn = self._handler(self._client_cl(vc), "ClDropPartyCompleteHandler", "ProtocolClDropPartyComplete",
-                           vc.af.client.protocol)
         self._up(fn, "ProtocolClDropPartyComplete", status, ctx)
 
     def NdisCmDispatchIncomingDropParty(self, DropStatus: int, NdisPartyHandle: Party, Buffer: Any = None,
@@ -591,7 +591,7 @@ class CallDdi(VcDdi):
                                 f"{party!r} is the last party of VC {vc.id:#x}; indicate "
                                 f"{ddi.replace('DropParty', 'CloseCall')} instead (guide: incoming-request-to-drop-"
                                 "a-party-from-a-multipoint-call.md)", vc=vc)
-        party.state = S.PARTY_DROP_INDICATED
         fn = self._handler(self._client_cl(vc), "ClIncomingDropPartyHandler", "ProtocolClIncomingDropParty",
                            vc.af.client.protocol)
+        party.state = S.PARTY_DROP_INDICATED
         self._up(fn, "ProtocolClIncomingDropParty", drop_status, party.client_context, buffer, size)

@@ -149,10 +149,10 @@ class RequestDdi(DataDdi):
         if rec.target != completer or (adapter is not None and rec.adapter is not adapter):
             raise self._violate("condis.OidComplete", ddi,
                                 f"the request was made to the {rec.target}; the {completer} cannot complete it")
-        del self._oids[id(req)]
         fn, name, af_ctx, vc_ctx, party_ctx = rec.complete
         if fn is None:
             raise self._violate("condis.MissingHandler", ddi, "the requester registered no OidRequestComplete handler")
+        del self._oids[id(req)]
         self._up(fn, name, af_ctx, vc_ctx, party_ctx, req, status)
 
     def NdisCoOidRequestComplete(self, NdisAfHandle: Af, NdisVcHandle: VcHandle | None,

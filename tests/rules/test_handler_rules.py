@@ -232,12 +232,6 @@ def test_miniportcocreatevc_may_not_pend():
 
 # ---------------------------------------------------------------------------- handlers never registered
 
-def checked_too_late(reason: str) -> pytest.MarkDecorator:
-    """The rule is reported, but only after the DDI already moved some state: the harness sees the
-    change. Strict, so the test starts to pass, and must be unmarked, once the check comes first."""
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
-
-
 
 class NoNotifyCloseAf(AtmClient):
     ClNotifyCloseAf = None       # the optional ClNotifyCloseAfHandler is left out of its table
@@ -280,8 +274,6 @@ def test_a_client_asks_a_call_manager_without_cmoidrequesthandler():
 
 
 @pytest.mark.rule("condis.MissingHandler")
-@checked_too_late("NdisClAddParty puts the new party on the VC before it looks for "
-                  "CmAddPartyHandler, so the refused call leaves a party in ADD_PARTY behind")
 def test_a_client_adds_a_party_through_a_call_manager_without_cmaddpartyhandler():
     bed = make_bed("mcm", mcm=NoCmAddParty)
     call = place(bed, multipoint=True)
@@ -301,8 +293,6 @@ def _two_parties(bed):
 
 
 @pytest.mark.rule("condis.MissingHandler")
-@checked_too_late("NdisClDropParty moves the party to DROP_PARTY before it looks for "
-                  "CmDropPartyHandler, so the refused call leaves the party half dropped")
 def test_a_client_drops_a_party_through_a_call_manager_without_cmdroppartyhandler():
     bed = make_bed("mcm", mcm=NoCmDropParty)
     call = _two_parties(bed)
@@ -311,8 +301,6 @@ def test_a_client_drops_a_party_through_a_call_manager_without_cmdroppartyhandle
 
 
 @pytest.mark.rule("condis.MissingHandler")
-@checked_too_late("Ndis(M)CmDispatchIncomingDropParty moves the party to INCOMING_DROP before "
-                  "it looks for ClIncomingDropPartyHandler, so the refused call leaves the party marked")
 def test_a_call_manager_indicates_a_drop_to_a_client_without_clincomingdroppartyhandler():
     bed = make_bed("mcm", client=NoIncomingDropParty)
     call = _two_parties(bed)
@@ -339,8 +327,6 @@ class NoOidComplete(AtmClient):
 
 
 @pytest.mark.rule("condis.MissingHandler")
-@checked_too_late("the OID completion forgets the pending request before it looks for the "
-                  "requester's ClOidRequestCompleteHandler, so the refused completion drops the request")
 def test_an_oid_request_completed_to_a_client_without_cloidrequestcompletehandler():
     bed = make_bed("mcm", mcm=PendsOidsWithoutNotifyComplete, client=NoOidComplete)
     host, binding = bed.hosts[0], bed.clients[0].bindings[0].handle
@@ -354,8 +340,6 @@ def test_an_oid_request_completed_to_a_client_without_cloidrequestcompletehandle
 
 
 @pytest.mark.rule("condis.MissingHandler")
-@checked_too_late("NdisClNotifyCloseAddressFamilyComplete marks the notification done before "
-                  "it looks for the call manager's CmNotifyCloseAfCompleteHandler")
 def test_a_close_notification_completed_to_a_call_manager_without_cmnotifycloseafcompletehandler():
     bed = make_bed("mcm", mcm=PendsOidsWithoutNotifyComplete, client=NoOidComplete)
     manager, host = bed.call_managers[0], bed.hosts[0]
@@ -376,8 +360,6 @@ class NoDropPartyComplete(AtmClient):
 
 
 @pytest.mark.rule("condis.MissingHandler")
-@checked_too_late("Ndis(M)CmAddPartyComplete connects the party before it looks for the "
-                  "client's ClAddPartyCompleteHandler")
 def test_an_add_party_completed_to_a_client_without_claddpartycompletehandler():
     bed = make_bed("mcm", client=NoAddPartyComplete)
     call = place(bed, multipoint=True)
@@ -392,8 +374,6 @@ def test_an_add_party_completed_to_a_client_without_claddpartycompletehandler():
 
 
 @pytest.mark.rule("condis.MissingHandler")
-@checked_too_late("Ndis(M)CmDropPartyComplete drops the party before it looks for the "
-                  "client's ClDropPartyCompleteHandler")
 def test_a_drop_party_completed_to_a_client_without_cldroppartycompletehandler():
     bed = make_bed("mcm", client=NoDropPartyComplete)
     call = _two_parties(bed)
