@@ -23,7 +23,6 @@ import time
 from typing import Any
 
 from condis.demo import testbed
-from condis.structs import NET_BUFFER_LIST
 from condis.trace import Recorder
 
 
@@ -68,7 +67,8 @@ def dispatch_ratio(n: int, verify: str = "strict") -> tuple[float, float, float]
         pass
     mp.co.CoSendNetBufferListsHandler = miniport_send
     cl.co.CoSendNetBufferListsCompleteHandler = protocol_done
-    nbl = NET_BUFFER_LIST(SourceHandle=call.vc)
+    nbl = host.NdisAllocateNetBufferAndNetBufferList(a.bindings[0].pool, 0, 0, b"x", 0, 1)
+    nbl.SourceHandle = call.vc
     send = host.NdisCoSendNetBufferLists
     h = call.vc
     start = time.perf_counter()

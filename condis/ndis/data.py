@@ -35,6 +35,11 @@ class DataDdi(CallDdi):
                 raise self._violate("condis.BadParameter", ddi, f"NetBufferLists must chain NET_BUFFER_LISTs; got {nbl!r}")
             if nbl.Freed:
                 raise self._violate("condis.NblState", ddi, f"{nbl!r} was already freed with NdisFreeNetBufferList")
+            if nbl.Pool is None:
+                # ddi: nf-ndis-ndiscosendnetbufferlists.md — the lists come from a pool NDIS allocated
+                raise self._violate("condis.BadParameter", ddi,
+                                    f"{nbl!r} was not allocated from a NET_BUFFER_LIST pool "
+                                    "(NdisAllocateNetBufferAndNetBufferList)")
             out.append(nbl)
             nbl = nbl.Next
         if not out:
@@ -55,7 +60,7 @@ class DataDdi(CallDdi):
         if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and nbl.Next is None and nbl.SourceHandle is h:
             vc = h.vc
             sends = vc.sends
-            if (h.side == SIDE_CLIENT and vc.ndis is self and not vc.deleted and not nbl.Freed
+            if (h.side == SIDE_CLIENT and vc.ndis is self and not vc.deleted and not nbl.Freed and nbl.Pool is not None
                     and vc.activation == S.VC_ACTIVE and vc.state in _SEND_STATES and sends is not None
                     and nbl not in sends and not (vc.closed_by_client and vc.state in _CLOSED_STATES)):
                 sends.add(nbl)

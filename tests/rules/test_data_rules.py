@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from condis import NET_BUFFER_LIST
 from condis.drivers.client import CLOSED, CLOSING
 from tests.rules.conftest import created_vc, cut_wire, expect_violation, nbl_for, passive, place, posted
 
@@ -140,3 +141,16 @@ def test_a_pool_freed_with_net_buffer_lists_still_allocated(mcm):
     nbl_for(host, pool, None)
     expect_violation(mcm, "condis.NblState", posted(host, lambda: host.NdisFreeNetBufferListPool(pool)),
                      ddi="NdisFreeNetBufferListPool")
+
+
+@pytest.mark.rule("condis.BadParameter")
+def test_a_hand_built_net_buffer_list_sent(bed):
+    """Sends come from a pool: a NET_BUFFER_LIST no pool gave out is refused, on the first send of a
+    VC and on any later one alike."""
+    call = place(bed)
+    host = bed.hosts[0]
+    host.post(lambda: host.NdisCoSendNetBufferLists(call.vc, nbl_for(host, call.af.binding.pool, call.vc), 0))
+    bed.run()
+    v = expect_violation(bed, "condis.BadParameter", passive(host, lambda: host.NdisCoSendNetBufferLists(
+        call.vc, NET_BUFFER_LIST(SourceHandle=call.vc), 0)), ddi="NdisCoSendNetBufferLists")
+    assert "not allocated from a NET_BUFFER_LIST pool" in v.detail
