@@ -195,7 +195,8 @@ class AfSapDdi(PnpDdi):
         # ddi: nf-ndis-ndisclcloseaddressfamily.md — after closing the calls (NdisClCloseCall) and
         # deregistering the SAPs; guide: closing-an-address-family-in-a-condis-client.md, steps 1-4.
         saps = [s for s in af.saps if s.state != S.SAP_DEREGISTERED]
-        calls = [v for v in af.vcs if not v.deleted and v.state != S.CALL_IDLE]
+        # a scan of the adapter's VCs: closing an AF is rare, and a set per AF costs every call memory
+        calls = [v for v in af.registered.adapter.vcs if v.af is af and v.state != S.CALL_IDLE]
         if saps or calls:
             raise self._violate("condis.AfBusy", ddi,
                                 f"{af!r} still has {len(saps)} SAP(s) registered and {len(calls)} call(s) not "

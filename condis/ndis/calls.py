@@ -123,7 +123,7 @@ class CallDdi(VcDdi):
         if ProtocolPartyContext is not None:
             party = Party(self, self._next_id(), vc, ProtocolPartyContext)
             party.op = S.OP_IN_HANDLER
-            vc.parties.append(party)
+            vc.parties = [*vc.parties, party]
         vc.multipoint = party is not None
         vc.state = S.CALL_MAKING
         vc.op = S.OP_IN_HANDLER
@@ -490,7 +490,7 @@ class CallDdi(VcDdi):
         fn = self._handler(self._cm_table(vc), "CmAddPartyHandler", "ProtocolCmAddParty", vc)
         party = Party(self, self._next_id(), vc, ProtocolPartyContext)
         party.op = S.OP_IN_HANDLER
-        vc.parties.append(party)
+        vc.parties = [*vc.parties, party]
         status, cm_ctx = self._result("ProtocolCmAddParty", self._up(
             fn, "ProtocolCmAddParty", vc.cm_context, CallParameters, party), 1)
         fault = self._party_context_fault(party, status, cm_ctx)

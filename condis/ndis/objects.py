@@ -209,7 +209,7 @@ class RegisteredAf(Handle):
 class Af(Handle):
     """NdisAfHandle: one client's open of one registered address family."""
 
-    __slots__ = ("registered", "client", "client_context", "cm_context", "saps", "vcs", "notify",
+    __slots__ = ("registered", "client", "client_context", "cm_context", "saps", "notify",
                  "op", "op_status")
     kind = "AF"
 
@@ -220,7 +220,6 @@ class Af(Handle):
         self.client_context = ctx
         self.cm_context: Any = None
         self.saps: list[Sap] = []
-        self.vcs: set[Vc] = set()
         self.notify = S.NOTIFY_NONE
         self.op: Any = None
         self.op_status: int = 0
@@ -269,7 +268,7 @@ class Vc(Handle):
         self.cm_context: Any = None
         self.miniport_context: Any = None
         self.activation = S.VC_INACTIVE
-        self.parties: list[Party] = []
+        self.parties: list[Party] | tuple = ()   # a list once the first party joins
         self.multipoint = False
         self.sends: set[Any] | None = None  # NET_BUFFER_LISTs sent and not yet completed
         self.call_params: Any = None

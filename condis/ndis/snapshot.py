@@ -52,7 +52,7 @@ def snapshot(host: Any) -> dict[str, Any]:
 
 
 def _af(af: Any) -> tuple:
-    return (af.state, af.notify, af.op, len(af.vcs))
+    return (af.state, af.notify, af.op, sum(1 for v in af.registered.adapter.vcs if v.af is af))
 
 
 def fingerprint(hosts: list[Any]) -> int:

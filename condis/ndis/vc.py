@@ -75,8 +75,6 @@ class VcDdi(AfSapDdi):
 
     def _vc_created(self, vc: Vc) -> None:
         vc.adapter.vcs.add(vc)
-        if vc.af is not None:
-            vc.af.vcs.add(vc)
         self.vc_count += 1
 
     # ------------------------------------------------------------------ creating
@@ -225,8 +223,6 @@ class VcDdi(AfSapDdi):
                 0)[0], SUCCESS)
         vc.deleted = True
         vc.adapter.vcs.discard(vc)
-        if vc.af is not None:
-            vc.af.vcs.discard(vc)
         self.vc_count -= 1
         return SUCCESS
 
