@@ -134,6 +134,12 @@ def _rules(rule_id: str | None) -> int:
         print(f"condis: no rule {rule_id!r}; `condis rules` lists them", file=sys.stderr)
         return 2
     print(f"{rule.id}\n  {rule.summary}\n  stated in: {rule.page}")
+    from condis.verifier import statements
+    rows = statements(rule.id)
+    if rows:
+        print(f"  the pages state it {len(rows)} time(s):")
+        for page, note in rows:
+            print(f"    {page}: {note}")
     return 0
 
 

@@ -202,3 +202,13 @@ def test_handler_manners_are_checked_on_the_usual_send_path(traced):
             bed.do(0, bed.clients[0].send, call, b"two")
         assert (e.value.rule, e.value.ddi) == (rule, handler)
         assert (bed.hosts[0].irql, bed.hosts[0]._locks_held) == (0, 0)
+
+
+def test_condis_rules_explains_a_rule_with_every_place_the_pages_state_it(capsys):
+    from condis.cli import main
+    assert main(["rules", "condis.VcState"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("condis.VcState\n  A VC was deleted while a call on it")
+    assert "stated in: ddi/nf-ndis-ndiscodeletevc.md" in out
+    assert "    ddi/nf-ndis-ndismcmdeletevc.md: " in out
+    assert main(["rules", "condis.NoSuchRule"]) == 2

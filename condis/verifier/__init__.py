@@ -128,6 +128,18 @@ class Verifier:
         return json.dumps({"mode": self.mode, "violations": [f.as_dict() for f in self.findings]}, indent=2)
 
 
+def statements(rule: str) -> list[tuple[str, str]]:
+    """Where the reference pages state ``rule``: (page, what the sentence requires) from musts.tsv,
+    the table that accounts for every rule sentence of the CoNDIS pages."""
+    from importlib.resources import files
+    rows = []
+    for line in files(__package__).joinpath("musts.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        cols = line.split("\t")
+        if len(cols) >= 4 and cols[2] == rule:
+            rows.append((cols[0], cols[3]))
+    return rows
+
+
 def _line(r: Any) -> str:
     who = f"{r.driver}/{r.role}" if r.driver else r.role
     if r.kind in ("ddi", "handler"):
@@ -136,4 +148,4 @@ def _line(r: Any) -> str:
     return f"{r.t / 1000:10.3f}us {r.host} {r.kind}: {r.name} {r.args}".rstrip()
 
 
-__all__ = ["CONTEXT", "MODES", "Finding", "Verifier"]
+__all__ = ["CONTEXT", "MODES", "Finding", "Verifier", "statements"]
