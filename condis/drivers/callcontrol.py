@@ -6,36 +6,82 @@ MCM and a stand-alone call manager is behind a few methods the drivers provide: 
 reaches the wire, how a VC is created, activated, deactivated and deleted, and which family of
 NDIS functions (NdisMCm* or NdisCm*) to call (guide: mcm-drivers-vs--call-managers.md).
 
-Local signaling states of a call (a small subset of Q.2931's):
+Local signaling states of a call, and of each party of a multipoint call (a small subset of Q.2931's):
     INITIATED     we sent SETUP / ADD PARTY, waiting for CONNECT or RELEASE COMPLETE
     PRESENT       the remote's SETUP is offered to our client
     CONNECT_REQ   our client accepted; we sent CONNECT, waiting for CONNECT ACK
+    ACTIVATING    the remote answered our SETUP / ADD PARTY; the VC is being activated and our
+                  client's make-call (add-party) is still pending
     ACTIVE        the call is up
     RELEASE_REQ   we sent RELEASE / DROP PARTY, waiting for RELEASE COMPLETE
     RELEASE_IND   the remote released; our client was told, we wait for its close
+    CLEARING      our client's request already failed; we released the call toward the remote
+                  and wait for RELEASE COMPLETE, with nothing left to tell NDIS
+
+The wire may lose, duplicate or delay a message, so signaling does what Q.2931 does about it:
+- A message that needs an answer (SETUP, ADD PARTY, CONNECT, RELEASE, DROP PARTY) is kept until
+  the answer comes and sent again from the port's timer while it does not, at most ``TRIES``
+  times in all (Q.2931's T303, T313 and T308). Then the call is given up cleanly: a make-call
+  fails, an accepted call is closed as if the caller had released it, a close completes.
+- Unless the peer has sent nothing at all since the message was first sent: then the link itself
+  is down, and the request is held, not failed, and sent again when the peer is heard from.
+- A call manager going away (halt, unbind) says RESTART; the peer clears every call it has with it
+  as if each had been cleared by RELEASE COMPLETE, and no longer holds requests for it (a request
+  to it fails once its tries are used up).
+- A called side whose client takes its time answers a retransmitted SETUP with CALL PROCEEDING;
+  the caller then stops retransmitting and waits for the client's answer without a timer (Q.2931's
+  T310 is long), and the called side clears such a call with RELEASE rather than RELEASE COMPLETE.
+- A message for a call we do not know (a duplicate, or a retransmission whose answer was lost) is
+  answered with RELEASE COMPLETE, except a RELEASE COMPLETE itself; a duplicate for a call we
+  know is recognised by the call's state and ignored (or, for CONNECT, acknowledged again). A
+  SETUP for a call cleared a moment ago is such a late retransmission, not a new call: the last
+  ``REMEMBERED`` calls the peer placed are remembered after they are cleared.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from condis import _status as st
 from condis.drivers import signaling as sig
-from condis.structs import CO_CALL_PARAMETERS, NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS
+from condis.structs import CO_CALL_PARAMETERS, NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS, NDIS_TIMER_CHARACTERISTICS
 
 SUCCESS = st.NDIS_STATUS_SUCCESS
 PENDING = st.NDIS_STATUS_PENDING
 
-INITIATED, PRESENT, CONNECT_REQ, ACTIVE, RELEASE_REQ, RELEASE_IND, NULL = (
-    "INITIATED", "PRESENT", "CONNECT_REQ", "ACTIVE", "RELEASE_REQ", "RELEASE_IND", "NULL")
+INITIATED, PRESENT, CONNECT_REQ, ACTIVATING, ACTIVE, RELEASE_REQ, RELEASE_IND, CLEARING, NULL = (
+    "INITIATED", "PRESENT", "CONNECT_REQ", "ACTIVATING", "ACTIVE", "RELEASE_REQ", "RELEASE_IND", "CLEARING",
+    "NULL")
+
+RETRANSMIT_100NS = -500     # the port timer ticks every 50 us while a message waits for its answer
+TRIES = 3                   # a message is sent at most this many times before the call is given up
+REMEMBERED = 64             # cleared calls of the peer's whose late SETUPs are recognised
 
 _CAUSE_STATUS = {
     sig.CAUSE_NORMAL: st.NDIS_STATUS_SUCCESS,
     sig.CAUSE_REJECTED: st.NDIS_STATUS_NOT_ACCEPTED,
     sig.CAUSE_NO_ROUTE: st.NDIS_STATUS_NO_ROUTE_TO_DESTINATION,
+    sig.CAUSE_RESOURCES: st.NDIS_STATUS_RESOURCES,
 }
+
+_RELEASES = (sig.RELEASE, sig.DROP_PARTY)
+# which messages from the peer answer the message we are waiting on
+_ANSWERED_BY = {
+    sig.SETUP: {sig.CALL_PROCEEDING, sig.CONNECT, *_RELEASES, sig.RELEASE_COMPLETE},
+    sig.ADD_PARTY: {sig.CALL_PROCEEDING, sig.CONNECT, *_RELEASES, sig.RELEASE_COMPLETE},
+    sig.CONNECT: {sig.CONNECT_ACK, *_RELEASES, sig.RELEASE_COMPLETE},
+    sig.RELEASE: {*_RELEASES, sig.RELEASE_COMPLETE},
+    sig.DROP_PARTY: {*_RELEASES, sig.RELEASE_COMPLETE},
+}
+
+
+def _failure(cause: int) -> int:
+    """The status a failed request completes with, for the cause the remote gave."""
+    status = _CAUSE_STATUS.get(cause, st.NDIS_STATUS_FAILURE)
+    return st.NDIS_STATUS_FAILURE if status == SUCCESS else status
 
 
 class AfCtx:
@@ -66,6 +112,8 @@ class PartyCtx:
         self.vci = vci
         self.state = INITIATED
         self.params: CO_CALL_PARAMETERS | None = None
+        self.remote_released = False
+        self.held_close: int | None = None   # the cause of a release held until the other leaves are dropped
 
 
 class VcCtx:
@@ -84,6 +132,8 @@ class VcCtx:
         self.parties: list[PartyCtx] = []
         self.closing_party: PartyCtx | None = None
         self.remote_released = False
+        self.release_cause = 0
+        self.proceeding = False         # we told the caller CALL PROCEEDING: its client is deciding
         self.endpoint = 0               # the leaf reference of an incoming call that is one party of a remote's
         self.then: Callable[[int], None] | None = None   # what to do when activation/deactivation completes
         self.waiting: list[tuple[str, Callable[[int], None]]] = []   # requests queued behind it
@@ -91,23 +141,42 @@ class VcCtx:
     @property
     def vcis(self) -> list[int]:
         if self.parties:
-            return [p.vci for p in self.parties if p.state in (ACTIVE, RELEASE_REQ, RELEASE_IND)]
+            return [p.vci for p in self.parties if p.state in (ACTIVATING, ACTIVE, RELEASE_REQ, RELEASE_IND)]
         return [self.vci] if self.vci else []
 
     def key(self, endpoint: int = 0) -> tuple[int, bool, int]:
         return (self.ref, self.placed_here, endpoint)
 
 
+@dataclass
+class Unanswered:
+    """A message the peer has not answered yet."""
+
+    msg: sig.Message
+    heard: int              # how many messages the peer had sent us when this one was first sent
+    sent: int = 1
+    fresh: bool = True      # sent since the timer last ticked: not due for retransmission yet
+
+
 class Port:
     """Per-adapter (MCM) or per-binding (call manager) state."""
 
     def __init__(self, odd: bool) -> None:
-        self.handle: Any = None         # the NDIS handle work items are allocated on
+        self.handle: Any = None         # the NDIS handle work items and the timer are allocated on
         self.afs: list[AfCtx] = []
         self.calls: dict[tuple[int, bool, int], tuple[VcCtx, PartyCtx | None]] = {}
         self.vcis = sig.VciPool(odd)
         self.next_ref = 1
         self.next_endpoint = 1
+        self.timer: Any = None          # retransmits unanswered messages; retries work that found no work item
+        self.timer_armed = False
+        self.unanswered: dict[tuple[int, bool, int], Unanswered] = {}
+        self.held: dict[tuple[int, bool, int], Unanswered] = {}    # unanswered while the peer is silent
+        self.cleared: dict[tuple[int, bool, int], None] = {}       # the peer's calls cleared last, oldest first
+        self.heard = 0                  # messages received from the peer
+        self.peer_gone = False          # the peer said RESTART and has said nothing since
+        self.deferred: list[Callable[[], None]] = []
+        self.queued = 0                 # work items queued and not yet run
 
 
 class CallControl(ABC):
@@ -125,7 +194,7 @@ class CallControl(ABC):
     # ---- what each driver provides ----------------------------------------------------------
     @abstractmethod
     def send_message(self, port: Port, msg: sig.Message) -> None:
-        """Put a signaling message on the wire toward the peer."""
+        """Put a signaling message on the wire toward the peer (if it cannot, the message is lost)."""
 
     @abstractmethod
     def create_vc(self, port: Port, af: AfCtx, vc: VcCtx) -> int:
@@ -146,11 +215,28 @@ class CallControl(ABC):
     def later(self, port: Port, fn: Callable[[], None]) -> None:
         """Run ``fn`` soon, outside the current handler, from an NDIS work item (PASSIVE_LEVEL)."""
         item = self.ndis.NdisAllocateIoWorkItem(port.handle)
+        if item is None:
+            # No work item for now (nf-ndis-ndisallocateioworkitem.md: NULL when out of resources):
+            # the port's timer tries again.
+            port.deferred.append(fn)
+            self._arm(port)
+            return
 
         def run(ctx: Any, handle: Any) -> None:
             self.ndis.NdisFreeIoWorkItem(handle)
+            port.queued -= 1
             fn()
+        port.queued += 1
         self.ndis.NdisQueueIoWorkItem(item, run, None)
+
+    def when_idle(self, port: Port, fn: Callable[[], None]) -> None:
+        """Run ``fn`` (from a work item) once no other work of the port is queued: what closes the
+        port must not leave a work item queued on it (halting-a-miniport-adapter.md)."""
+        if port.queued or port.deferred:
+            port.deferred.append(lambda: self.when_idle(port, fn))     # look again on the timer's next tick
+            self._arm(port)
+        else:
+            fn()
 
     def call_manager_handlers(self) -> NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS:
         """The table both samples hand NdisSetOptionalHandlers from their SetOptions handler."""
@@ -165,6 +251,91 @@ class CallControl(ABC):
             CmOidRequestHandler=self.CmOidRequest, CmOidRequestCompleteHandler=self.CmOidRequestComplete,
             CmNotifyCloseAfCompleteHandler=self.CmNotifyCloseAfComplete)
 
+    # ---- the port's timer ---------------------------------------------------------------
+    def open_port(self, port: Port) -> int:
+        """Allocate the port's timer (from MiniportInitializeEx or ProtocolBindAdapterEx)."""
+        status, port.timer = self.ndis.NdisAllocateTimerObject(port.handle, NDIS_TIMER_CHARACTERISTICS(
+            TimerFunction=self._tick, FunctionContext=port))
+        return status
+
+    def close_port(self, port: Port) -> None:
+        """Stop and free the port's timer; whatever still waited for an answer is abandoned."""
+        if port.timer is not None:
+            self.ndis.NdisCancelTimerObject(port.timer)
+            self.ndis.NdisFreeTimerObject(port.timer)
+            port.timer = None
+        port.timer_armed = False
+        port.unanswered.clear()
+        port.held.clear()
+        port.deferred.clear()
+
+    def _arm(self, port: Port) -> None:
+        if port.timer is not None and not port.timer_armed:
+            port.timer_armed = True
+            self.ndis.NdisSetTimerObject(port.timer, RETRANSMIT_100NS, 0, port)
+
+    def _tick(self, s1: Any, port: Port, s2: Any, s3: Any) -> None:
+        """The port timer (DISPATCH_LEVEL): retransmit what is still unanswered, give up what was sent
+        ``TRIES`` times, and queue the work that found no work item."""
+        port.timer_armed = False
+        for key, waiting in list(port.unanswered.items()):
+            if port.unanswered.get(key) is not waiting:
+                continue            # answered, or forgotten, by a call given up earlier in this tick
+            if waiting.fresh:
+                waiting.fresh = False
+            elif waiting.sent < TRIES:
+                waiting.sent += 1
+                self.send_message(port, waiting.msg)
+            elif port.heard == waiting.heard and not port.peer_gone:
+                port.held[key] = port.unanswered.pop(key)   # the peer is silent: the link is down
+            else:
+                del port.unanswered[key]
+                self._no_answer(port, key, waiting.msg)
+        deferred, port.deferred = port.deferred, []
+        for fn in deferred:
+            self.later(port, fn)
+        if port.unanswered or port.deferred:
+            self._arm(port)
+
+    def restart(self, port: Port) -> None:
+        """Tell the peer that every call on this port is gone (before the port goes away). Going away,
+        we cannot wait for an acknowledgement, so RESTART goes out ``TRIES`` times at once; the
+        peer takes the copies as one."""
+        for _ in range(TRIES):
+            self.send_message(port, sig.Message(sig.RESTART, 0, False, cause=sig.CAUSE_OUT_OF_ORDER))
+
+    def _restarted(self, port: Port) -> None:
+        """The peer went away: clear every call with it, as a RELEASE COMPLETE for each would."""
+        port.peer_gone = True
+        port.held.clear()
+        for key, entry in list(port.calls.items()):
+            if port.calls.get(key) is not entry:
+                continue        # gone with a call cleared before it
+            ref, placed_here, endpoint = key
+            self._answered(port, key)
+            vc, party = self._party_of(entry, endpoint)
+            if not self._released(vc, party, endpoint):
+                self._remote_release(vc, party, sig.Message(sig.RELEASE_COMPLETE, ref, not placed_here,
+                                                            cause=sig.CAUSE_OUT_OF_ORDER, endpoint=endpoint))
+
+    def _no_answer(self, port: Port, key: tuple[int, bool, int], msg: sig.Message) -> None:
+        entry = port.calls.get(key)
+        if entry is None:
+            return
+        vc, party = self._party_of(entry, msg.endpoint)
+        if msg.kind in (sig.SETUP, sig.ADD_PARTY):
+            # T303: the called side never answered. Clear the call there too, in case it got through.
+            self.send_message(port, sig.Message(sig.RELEASE_COMPLETE, msg.ref, msg.mine, 0, sig.CAUSE_TIMER,
+                                                msg.endpoint))
+            self._placed_call_failed(vc, party, sig.CAUSE_TIMER)
+        elif msg.kind == sig.CONNECT:
+            # Our CONNECT was never acknowledged: close the accepted call as if the caller had cleared it.
+            self._remote_release(vc, party, sig.Message(sig.RELEASE_COMPLETE, msg.ref, not msg.mine,
+                                                        cause=sig.CAUSE_TIMER, endpoint=msg.endpoint))
+        else:
+            # T308: the peer never confirmed our release; the call is over on our side anyway.
+            self._released(vc, party, msg.endpoint)
+
     # ---- helpers --------------------------------------------------------------------------
     def cm(self, name: str) -> Callable[..., Any]:
         """The Ndis(M)Cm function of this call manager's family (NdisCmXxx or NdisMCmXxx)."""
@@ -174,12 +345,40 @@ class CallControl(ABC):
               address: bytes = b"", rate: int = 0) -> None:
         self.send_message(vc.port, sig.Message(kind, vc.ref, vc.placed_here, vci, cause, endpoint, address, rate))
 
+    def _request(self, vc: VcCtx, kind: str, endpoint: int = 0, cause: int = 0, vci: int = 0,
+                 address: bytes = b"", rate: int = 0) -> None:
+        """Send a message the peer must answer, and keep it for retransmission until it is answered."""
+        msg = sig.Message(kind, vc.ref, vc.placed_here, vci, cause, endpoint, address, rate)
+        vc.port.held.pop(vc.key(endpoint), None)
+        vc.port.unanswered[vc.key(endpoint)] = Unanswered(msg, vc.port.heard)
+        self.send_message(vc.port, msg)
+        self._arm(vc.port)
+
+    def _answered(self, port: Port, key: tuple[int, bool, int]) -> None:
+        port.held.pop(key, None)
+        if port.unanswered.pop(key, None) is not None and not port.unanswered and not port.deferred \
+                and port.timer_armed:
+            port.timer_armed = False
+            self.ndis.NdisCancelTimerObject(port.timer)
+
     def _forget(self, vc: VcCtx, endpoint: int = 0) -> None:
-        vc.port.calls.pop(vc.key(endpoint), None)
+        port, key = vc.port, vc.key(endpoint)
+        if port.calls.pop(key, None) is not None and not vc.placed_here:
+            port.cleared[key] = None
+            if len(port.cleared) > REMEMBERED:
+                del port.cleared[next(iter(port.cleared))]
+        self._answered(port, key)
 
     def _media(self, vc: VcCtx) -> None:
         if vc.params is not None and vc.params.MediaParameters is not None:
             vc.params.MediaParameters.MediaSpecific = sig.vcis_parameter(vc.vcis)
+
+    @staticmethod
+    def _party_of(entry: tuple[VcCtx, PartyCtx | None], endpoint: int) -> tuple[VcCtx, PartyCtx | None]:
+        vc, party = entry
+        if party is None and vc.parties:
+            party = next((p for p in vc.parties if p.endpoint == endpoint), None)
+        return vc, party
 
     # ---- AFs and SAPs (registering-and-opening-an-address-family.md, registering-a-sap.md) ---
     @abstractmethod
@@ -239,32 +438,84 @@ class CallControl(ABC):
             party = PartyCtx(vc, NdisPartyHandle, endpoint, vc.vci)
             vc.parties = [party]
         port.calls[vc.key(endpoint)] = (vc, party)
-        self._send(vc, sig.SETUP, endpoint, vci=vc.vci, address=sig.called_address(CallParameters),
-                   rate=sig.rate_of(CallParameters))
+        self._request(vc, sig.SETUP, endpoint, vci=vc.vci, address=sig.called_address(CallParameters),
+                      rate=sig.rate_of(CallParameters))
         return PENDING, party
 
     def _connected(self, vc: VcCtx, party: PartyCtx | None, msg: sig.Message) -> None:
         """CONNECT for a call we placed: activate the VC, then complete the make-call (or add-party)."""
-        self._send(vc, sig.CONNECT_ACK, msg.endpoint)
-        if party is not None and vc.state == ACTIVE:       # an added party answered
-            party.state = ACTIVE
+        if party is not None and vc.state == ACTIVE and party.state == INITIATED:     # an added party answered
+            self._send(vc, sig.CONNECT_ACK, msg.endpoint)
+            party.state = ACTIVATING
             self._media(vc)
             self.activate(vc, lambda status: self._party_added(party, status))
             return
-        vc.state = ACTIVE
+        if vc.state != INITIATED:
+            if (party.state if party is not None else vc.state) in (ACTIVATING, ACTIVE):
+                self._send(vc, sig.CONNECT_ACK, msg.endpoint)   # our CONNECT ACK was lost: the peer asks again
+            return
+        self._send(vc, sig.CONNECT_ACK, msg.endpoint)
+        vc.state = ACTIVATING
         if party is not None:
-            party.state = ACTIVE
+            party.state = ACTIVATING
         self._media(vc)
+        self.activate(vc, lambda status: self._call_activated(vc, party, status))
 
-        def done(status: int) -> None:
-            self.cm("MakeCallComplete")(status, vc.ndis_vc, party.ndis_party if party else None, party, vc.params)
-        self.activate(vc, done)
+    def _call_activated(self, vc: VcCtx, party: PartyCtx | None, status: int) -> None:
+        """The VC of a call we placed is activated (or refused): complete the make-call."""
+        if status == SUCCESS and not vc.remote_released:
+            vc.state = ACTIVE
+            if party is not None:
+                party.state = ACTIVE
+            self.cm("MakeCallComplete")(SUCCESS, vc.ndis_vc, party.ndis_party if party else None, party, vc.params)
+            return
+        endpoint = party.endpoint if party else 0
+        if vc.remote_released:
+            # The remote released while the VC was being activated; its RELEASE is answered already.
+            # The make-call is still pending, so it fails rather than being closed as a call that was
+            # never up (guide: making-a-call.md, incoming-request-to-close-a-call.md).
+            result = _failure(vc.release_cause)
+            self._forget(vc, endpoint)
+            vc.state = NULL
+        else:
+            # The miniport refused the VC: the remote thinks the call is up, so release it there.
+            result = status
+            vc.state = CLEARING
+            self._request(vc, sig.RELEASE, endpoint, cause=sig.CAUSE_RESOURCES)
+        vc.parties = []
+        if status == SUCCESS:       # only a VC that was activated is deactivated (deactivating-a-vc.md)
+            self.deactivate(vc, lambda _: self._make_call_failed(vc, party, result))
+        else:
+            self._make_call_failed(vc, party, result)
+
+    def _make_call_failed(self, vc: VcCtx, party: PartyCtx | None, status: int) -> None:
+        self.cm("MakeCallComplete")(status, vc.ndis_vc, party.ndis_party if party else None, party, vc.params)
 
     def _party_added(self, party: PartyCtx, status: int) -> None:
-        self.cm("AddPartyComplete")(status, party.ndis_party, party, party.params)
+        vc = party.vc
+        if status == SUCCESS and not party.remote_released:
+            party.state = ACTIVE
+            self.cm("AddPartyComplete")(SUCCESS, party.ndis_party, party, party.params)
+            return
+        vc.parties.remove(party)
+        self._media(vc)
+        if party.remote_released:
+            self._forget(vc, party.endpoint)
+            result = st.NDIS_STATUS_FAILURE
+        else:
+            party.state = CLEARING      # the leaf thinks it was added: drop it there
+            self._request(vc, sig.DROP_PARTY, party.endpoint, cause=sig.CAUSE_RESOURCES)
+            result = status
+        if status == SUCCESS:       # the activation took the leaf's VCI: take it off the VC again
+            self.later(vc.port, lambda: self._reactivate(vc))
+        self.cm("AddPartyComplete")(result, party.ndis_party, party, party.params)
+
+    def _reactivate(self, vc: VcCtx) -> None:
+        if vc.state == ACTIVE:
+            self.activate(vc, lambda status: None)
 
     def _placed_call_failed(self, vc: VcCtx, party: PartyCtx | None, cause: int) -> None:
-        status = _CAUSE_STATUS.get(cause, st.NDIS_STATUS_FAILURE) or st.NDIS_STATUS_FAILURE
+        status = _failure(cause)
         if party is not None and vc.state == ACTIVE:        # an added party was refused
             self._forget(vc, party.endpoint)
             vc.parties.remove(party)
@@ -294,31 +545,47 @@ class CallControl(ABC):
 
         def offer(status: int) -> None:
             if status != SUCCESS:
-                self._reject(vc)
-                return
-            result = self.cm("DispatchIncomingCall")(sap.ndis_sap, vc.ndis_vc, vc.params)
-            if result != PENDING:
-                self.CmIncomingCallComplete(result, vc, vc.params)
+                self._reject(vc, sig.CAUSE_RESOURCES, activated=False)   # the miniport refused the VC
+            elif vc.remote_released:
+                self._reject(vc, sig.CAUSE_NORMAL)          # the caller gave up while the VC was activated
+            elif sap not in sap.af.saps:
+                # The client deregistered the SAP while the VC was being activated: only a call already
+                # offered outlives its SAP (deregistering-a-sap.md), so this one is refused.
+                self._reject(vc, sig.CAUSE_NO_ROUTE)
+            else:
+                result = self.cm("DispatchIncomingCall")(sap.ndis_sap, vc.ndis_vc, vc.params)
+                if result != PENDING:
+                    self.CmIncomingCallComplete(result, vc, vc.params)
         self.activate(vc, offer)
 
     def CmIncomingCallComplete(self, Status: int, CallMgrVcContext: VcCtx, CallParameters: Any) -> None:
         vc = CallMgrVcContext
         if Status != SUCCESS:
-            self._reject(vc)
+            self._reject(vc, sig.CAUSE_REJECTED)
             return
         if vc.remote_released:         # the caller gave up while our client was deciding
             vc.state = RELEASE_IND
             self.cm("DispatchIncomingCloseCall")(SUCCESS, vc.ndis_vc, None, 0)
             return
         vc.state = CONNECT_REQ
-        self._send(vc, sig.CONNECT, vc.endpoint, vci=vc.vci)
+        self._request(vc, sig.CONNECT, vc.endpoint, vci=vc.vci)
 
-    def _reject(self, vc: VcCtx) -> None:
-        if not vc.remote_released:
-            self._send(vc, sig.RELEASE_COMPLETE, vc.endpoint, cause=sig.CAUSE_REJECTED)
-        self._forget(vc, vc.endpoint)
-        vc.state = NULL
-        self._teardown(vc)
+    def _reject(self, vc: VcCtx, cause: int, activated: bool = True) -> None:
+        """Refuse an incoming call (or answer the caller's RELEASE, if it gave up), then free its VC."""
+        if vc.remote_released:
+            self._send(vc, sig.RELEASE_COMPLETE, vc.endpoint, cause=sig.CAUSE_NORMAL)
+        elif vc.proceeding:
+            vc.state = CLEARING     # past CALL PROCEEDING a call is cleared with RELEASE, which is retransmitted
+            self._request(vc, sig.RELEASE, vc.endpoint, cause=cause)
+        else:
+            self._send(vc, sig.RELEASE_COMPLETE, vc.endpoint, cause=cause)
+        if vc.state != CLEARING:
+            self._forget(vc, vc.endpoint)
+            vc.state = NULL
+        if activated:
+            self._teardown(vc)
+        elif vc.created_by_us:
+            self.delete_vc(vc)      # never activated, so nothing to deactivate
 
     def _connect_ack(self, vc: VcCtx) -> None:
         if vc.state == CONNECT_REQ:
@@ -356,7 +623,7 @@ class CallControl(ABC):
         vc.closing_party = party
         if party is not None:
             party.state = RELEASE_REQ
-        self._send(vc, sig.RELEASE, endpoint, cause=sig.CAUSE_NORMAL)
+        self._request(vc, sig.RELEASE, endpoint, cause=sig.CAUSE_NORMAL)
         return PENDING
 
     def _close_confirmed(self, vc: VcCtx, endpoint: int) -> None:
@@ -379,25 +646,70 @@ class CallControl(ABC):
                 self.delete_vc(vc)
         self.deactivate(vc, deactivated)
 
+    def _released(self, vc: VcCtx, party: PartyCtx | None, endpoint: int) -> bool:
+        """Our release of ``party`` (or of the call) is confirmed; False if none was under way."""
+        if party is not None and party.state == RELEASE_REQ and vc.closing_party is not party:
+            self._party_dropped(party)
+        elif vc.state == RELEASE_REQ:
+            self._close_confirmed(vc, endpoint)
+        elif vc.state == CLEARING or (party is not None and party.state == CLEARING):
+            self._forget(vc, endpoint)
+        else:
+            return False
+        return True
+
     def _remote_release(self, vc: VcCtx, party: PartyCtx | None, msg: sig.Message) -> None:
-        if party is not None and len([p for p in vc.parties if p.state == ACTIVE]) > 1 and vc.state == ACTIVE:
-            # one leaf of our multipoint call hung up (incoming-request-to-drop-a-party-...md)
-            party.state = RELEASE_IND
-            self.cm("DispatchIncomingDropParty")(SUCCESS, party.ndis_party, None, 0)
-            return
-        if vc.state == RELEASE_REQ:
-            self._close_confirmed(vc, msg.endpoint)     # clearing collision: both sides released
-            return
+        """A RELEASE or DROP PARTY from the remote, or a RELEASE COMPLETE that clears a call without one."""
+        answer = msg.kind != sig.RELEASE_COMPLETE
+        if self._released(vc, party, msg.endpoint):
+            return      # clearing collision: both sides released, and each takes the other's RELEASE as the answer
+        if party is not None and vc.state == ACTIVE:
+            # one leaf of our multipoint call (incoming-request-to-drop-a-party-from-a-multipoint-call.md)
+            if party.state in (INITIATED, ACTIVATING):
+                self._answer_release(vc, msg, answer)
+                if party.state == INITIATED:
+                    self._placed_call_failed(vc, party, msg.cause or sig.CAUSE_REJECTED)
+                else:
+                    party.remote_released = True    # the add-party fails once the activation is done
+                return
+            if party.state != ACTIVE:
+                return                          # a duplicate: the client was told already
+            others = [p for p in vc.parties if p is not party]
+            if any(p.state != RELEASE_REQ for p in others):
+                party.state = RELEASE_IND
+                self.cm("DispatchIncomingDropParty")(SUCCESS, party.ndis_party, None, 0)
+                return
+            if others:
+                # Every other leaf is being dropped: this becomes the last party, and its release the
+                # close of the call, once those drops complete.
+                party.state = RELEASE_IND
+                party.held_close = msg.cause
+                return
+        if vc.state == RELEASE_IND:
+            return                              # a duplicate: the client was told already
         if vc.state == PRESENT:
-            vc.remote_released = True                   # handled when our client answers
+            vc.remote_released = True           # handled when our client answers
             return
         if vc.state == INITIATED:
+            self._answer_release(vc, msg, answer)
             self._placed_call_failed(vc, party, msg.cause or sig.CAUSE_REJECTED)
             return
+        if vc.state == ACTIVATING:
+            self._answer_release(vc, msg, answer)
+            vc.remote_released = True           # the make-call fails once the activation is done
+            vc.release_cause = msg.cause
+            return
+        self._incoming_close(vc, party, msg.cause)
+
+    def _answer_release(self, vc: VcCtx, msg: sig.Message, answer: bool) -> None:
+        if answer:
+            self._send(vc, sig.RELEASE_COMPLETE, msg.endpoint, cause=sig.CAUSE_NORMAL)
+
+    def _incoming_close(self, vc: VcCtx, party: PartyCtx | None, cause: int) -> None:
         vc.state = RELEASE_IND
         if party is not None:
             party.state = RELEASE_IND
-        status = _CAUSE_STATUS.get(msg.cause, st.NDIS_STATUS_FAILURE)
+        status = _CAUSE_STATUS.get(cause, st.NDIS_STATUS_FAILURE)
         self.cm("DispatchIncomingCloseCall")(status, vc.ndis_vc, None, 0)
 
     def _teardown(self, vc: VcCtx) -> None:
@@ -419,8 +731,8 @@ class CallControl(ABC):
         party.params = CallParameters
         vc.parties.append(party)
         port.calls[vc.key(party.endpoint)] = (vc, party)
-        self._send(vc, sig.ADD_PARTY, party.endpoint, vci=party.vci, address=sig.called_address(CallParameters),
-                   rate=sig.rate_of(CallParameters))
+        self._request(vc, sig.ADD_PARTY, party.endpoint, vci=party.vci, address=sig.called_address(CallParameters),
+                      rate=sig.rate_of(CallParameters))
         return PENDING, party
 
     def CmDropParty(self, CallMgrPartyContext: PartyCtx, CloseData: Any, Size: int) -> int:
@@ -431,7 +743,7 @@ class CallControl(ABC):
             self._party_gone(party)
             return SUCCESS
         party.state = RELEASE_REQ
-        self._send(vc, sig.DROP_PARTY, party.endpoint, cause=sig.CAUSE_NORMAL)
+        self._request(vc, sig.DROP_PARTY, party.endpoint, cause=sig.CAUSE_NORMAL)
         return PENDING
 
     def _party_gone(self, party: PartyCtx) -> None:
@@ -439,11 +751,15 @@ class CallControl(ABC):
         self._forget(vc, party.endpoint)
         vc.parties.remove(party)
         self._media(vc)
-        self.later(vc.port, lambda: self.activate(vc, lambda status: None))
+        self.later(vc.port, lambda: self._reactivate(vc))
 
     def _party_dropped(self, party: PartyCtx) -> None:
+        vc = party.vc
         self._party_gone(party)
         self.cm("DropPartyComplete")(SUCCESS, party.ndis_party)
+        last = vc.parties[0] if len(vc.parties) == 1 else None
+        if last is not None and last.held_close is not None and vc.state == ACTIVE:
+            self._incoming_close(vc, last, last.held_close)     # the release held for the last party
 
     # ---- activation completions NDIS reports for pended requests ------------------------
     def CmActivateVcComplete(self, Status: int, CallMgrVcContext: VcCtx, CallParameters: Any) -> None:
@@ -464,28 +780,54 @@ class CallControl(ABC):
     # ---- signaling input -----------------------------------------------------------------
     def on_message(self, port: Port, msg: sig.Message) -> None:
         """A signaling message arrived from the peer."""
-        key = (msg.ref, not msg.mine, msg.endpoint)
-        if msg.kind in (sig.SETUP, sig.ADD_PARTY) and msg.mine:
-            if key not in port.calls:
-                self._incoming_setup(port, msg)
+        port.heard += 1
+        if msg.kind == sig.RESTART:
+            self._restarted(port)
             return
+        port.peer_gone = False
+        if port.held:
+            # The peer is back: what waited for it is sent again, and retransmitted as before.
+            for waiting in port.held.values():
+                waiting.heard, waiting.sent, waiting.fresh = port.heard, 1, True
+                self.send_message(port, waiting.msg)
+            port.unanswered.update(port.held)
+            port.held.clear()
+            self._arm(port)
+        key = (msg.ref, not msg.mine, msg.endpoint)
+        if msg.kind in (sig.SETUP, sig.ADD_PARTY):
+            known = port.calls.get(key)
+            if key in port.cleared:
+                # A late retransmission of a call already cleared here: say so again.
+                self.send_message(port, sig.Message(sig.RELEASE_COMPLETE, msg.ref, False, 0, sig.CAUSE_NORMAL,
+                                                    msg.endpoint))
+            elif known is None:
+                if msg.mine:
+                    self._incoming_setup(port, msg)
+            elif known[0].state == PRESENT:
+                # A retransmission while our client decides: tell the caller to wait for the answer.
+                known[0].proceeding = True
+                self._send(known[0], sig.CALL_PROCEEDING, msg.endpoint)
+            return      # (past PRESENT, our own CONNECT or RELEASE is on its way, and retransmitted)
         entry = port.calls.get(key)
         if entry is None:
+            # A call we no longer know: a duplicate, or a retransmission whose answer was lost.
+            # Answer it so the peer clears the call too (a RELEASE COMPLETE needs no answer).
+            if msg.kind != sig.RELEASE_COMPLETE:
+                cause = sig.CAUSE_NORMAL if msg.kind in _RELEASES else sig.CAUSE_BAD_REFERENCE
+                self.send_message(port, sig.Message(sig.RELEASE_COMPLETE, msg.ref, not msg.mine, 0, cause,
+                                                    msg.endpoint))
             return
-        vc, party = entry
-        if party is None and vc.parties:
-            party = next((p for p in vc.parties if p.endpoint == msg.endpoint), None)
+        vc, party = self._party_of(entry, msg.endpoint)
         kind = msg.kind
+        waiting = port.unanswered.get(key)
+        if waiting is not None and kind in _ANSWERED_BY[waiting.msg.kind]:
+            self._answered(port, key)
         if kind == sig.CONNECT:
             self._connected(vc, party, msg)
         elif kind == sig.CONNECT_ACK:
             self._connect_ack(vc)
-        elif kind in (sig.RELEASE, sig.DROP_PARTY):
+        elif kind in _RELEASES:
             self._remote_release(vc, party, msg)
         elif kind == sig.RELEASE_COMPLETE:
-            if party is not None and party.state == RELEASE_REQ and vc.closing_party is not party:
-                self._party_dropped(party)
-            elif vc.state == RELEASE_REQ:
-                self._close_confirmed(vc, msg.endpoint)
-            elif vc.state == INITIATED or (party is not None and party.state == INITIATED):
-                self._placed_call_failed(vc, party, msg.cause)
+            if not self._released(vc, party, msg.endpoint):
+                self._remote_release(vc, party, msg)    # the peer cleared the call (or refused it)

@@ -45,6 +45,7 @@ class Binding:
         self.unbind_context: Any = None
         self.unbind = ""            # "", "in handler", "pending"
         self.pool: Any = None
+        self.unbind_item: Any = None    # allocated at bind, so that finishing an unbind never lacks one
 
 
 class ClientAf:
@@ -90,6 +91,7 @@ class Call:
         self.events: list[str] = []
         self.retry_timer: Any = None
         self.retries = 0
+        self.close_waits = False          # closing a multipoint call: waiting for its other parties to go
 
     def __repr__(self) -> str:
         return f"<Call {self.state} {'out' if self.outgoing else 'in'}>"
@@ -166,6 +168,13 @@ class AtmClient:
         if status != SUCCESS:
             return status
         b.pool = self.ndis.NdisAllocateNetBufferListPool(b.handle, NET_BUFFER_LIST_POOL_PARAMETERS(DataSize=9180))
+        b.unbind_item = self.ndis.NdisAllocateIoWorkItem(b.handle) if b.pool is not None else None
+        if b.unbind_item is None:
+            # A bind that fails closes what it opened (binding-to-an-adapter.md).
+            if b.pool is not None:
+                self.ndis.NdisFreeNetBufferListPool(b.pool)
+            self.ndis.NdisCloseAdapterEx(b.handle)
+            return st.NDIS_STATUS_RESOURCES
         self.bindings.append(b)
         return SUCCESS
 
@@ -182,13 +191,17 @@ class AtmClient:
         return PENDING
 
     def _close_binding(self, b: Binding) -> None:
+        if b.unbind_item is not None:
+            self.ndis.NdisFreeIoWorkItem(b.unbind_item)
+            b.unbind_item = None
         self.ndis.NdisFreeNetBufferListPool(b.pool)
         self.ndis.NdisCloseAdapterEx(b.handle)
         self.bindings.remove(b)
 
     def _finish_unbind(self, b: Binding) -> None:
-        """Completions arrive at any IRQL; closing the adapter needs PASSIVE_LEVEL, so use a work item."""
-        item = self.ndis.NdisAllocateIoWorkItem(b.handle)
+        """Completions arrive at any IRQL; closing the adapter needs PASSIVE_LEVEL, so use a work item
+        (the one allocated at bind)."""
+        item, b.unbind_item = b.unbind_item, None
 
         def run(ctx: Any, handle: Any) -> None:
             self.ndis.NdisFreeIoWorkItem(handle)
@@ -296,7 +309,9 @@ class AtmClient:
                 busy = True
             elif call.state in (MAKING, OFFERED, CLOSING):
                 busy = True
-            elif call.outgoing and not call.deleted:
+            elif not call.deleted:
+                # A VC is deleted by its creator: us for a call we placed, the call manager (which
+                # deactivates it first) for one we were offered. The AF outlives every VC on it.
                 busy = True
         for sap in list(af.saps):
             if sap.registered and not sap.deregistering:
@@ -330,8 +345,15 @@ class AtmClient:
         call = Call(af, outgoing=True)
         af.calls[call] = None
         self.calls.append(call)
-        status, call.vc = self.ndis.NdisCoCreateVc(af.binding.handle, af.ndis_af, call)
+        # The timer that retries deleting the VC, allocated now so that the call can always be cleaned up.
+        status, call.retry_timer = self.ndis.NdisAllocateTimerObject(
+            af.binding.handle, NDIS_TIMER_CHARACTERISTICS(TimerFunction=self._retry_delete))
+        if status == SUCCESS:
+            status, call.vc = self.ndis.NdisCoCreateVc(af.binding.handle, af.ndis_af, call)
         if status != SUCCESS:
+            if call.retry_timer is not None:
+                self.ndis.NdisFreeTimerObject(call.retry_timer)
+                call.retry_timer = None
             call.state = FAILED
             call.status = status
             call.deleted = True
@@ -352,15 +374,30 @@ class AtmClient:
         """Send one NET_BUFFER_LIST on an established call."""
         pool = call.af.binding.pool
         nbl = self.ndis.NdisAllocateNetBufferAndNetBufferList(pool, 0, 0, data, 0, len(data))
+        if nbl is None:
+            call.events.append("send-failed")     # no NET_BUFFER_LIST to send it in
+            return
         nbl.SourceHandle = call.vc
         call.sent += 1
         self.ndis.NdisCoSendNetBufferLists(call.vc, nbl, 0)
 
     def close(self, call: Call) -> None:
-        """Close a call (client-initiated-request-to-close-a-call.md)."""
+        """Close a call (client-initiated-request-to-close-a-call.md). A multipoint call is closed with
+        its last party: the others are dropped first, and the close waits until those drops (and any
+        add-party under way) have completed (dropping-a-party-from-a-multipoint-call.md)."""
+        call.state = CLOSING
+        call.close_waits = True
+        live = [p for p in call.parties if p.state == UP]
+        for p in live[1:]:
+            self.drop_party(p)
+        self._close_when_single(call)
+
+    def _close_when_single(self, call: Call) -> None:
+        if not call.close_waits or len(call.parties) > 1:
+            return
+        call.close_waits = False
         live = [p for p in call.parties if p.state == UP]
         last = live[0] if live else None
-        call.state = CLOSING
         status = self.ndis.NdisClCloseCall(call.vc, last.handle if last else None, None, 0)
         if status != PENDING:
             self.ClCloseCallComplete(status, call, last)
@@ -416,6 +453,10 @@ class AtmClient:
         close completes (client-initiated-request-to-close-a-call.md), so delete from a work item and,
         while NDIS still answers NOT_ACCEPTED or CLOSING (nf-ndis-ndiscodeletevc.md), retry later."""
         item = self.ndis.NdisAllocateIoWorkItem(call.af.binding.handle)
+        if item is None:
+            # No work item: the retry timer (allocated with the call) gets out of this handler instead.
+            self.ndis.NdisSetTimerObject(call.retry_timer, RETRY_100NS, 0, call)
+            return
 
         def run(ctx: Any, handle: Any) -> None:
             self.ndis.NdisFreeIoWorkItem(handle)
@@ -426,9 +467,6 @@ class AtmClient:
         status = self.ndis.NdisCoDeleteVc(call.vc)
         if status in (st.NDIS_STATUS_NOT_ACCEPTED, st.NDIS_STATUS_CLOSING) and call.retries < RETRIES:
             call.retries += 1
-            if call.retry_timer is None:
-                _, call.retry_timer = self.ndis.NdisAllocateTimerObject(
-                    call.af.binding.handle, NDIS_TIMER_CHARACTERISTICS(TimerFunction=self._retry_delete))
             self.ndis.NdisSetTimerObject(call.retry_timer, RETRY_100NS, 0, call)
             return
         if call.retry_timer is not None:
@@ -519,9 +557,12 @@ class AtmClient:
         if Status == SUCCESS:
             party.state = UP
             party.handle = NdisPartyHandle
+            if party.call.close_waits:
+                self.drop_party(party)      # added while the call was being closed
         else:
             party.state = FAILED
             party.call.parties.remove(party)
+            self._close_when_single(party.call)
 
     def ClDropPartyComplete(self, Status: int, ProtocolPartyContext: ClientParty) -> None:
         party = ProtocolPartyContext
@@ -530,6 +571,7 @@ class AtmClient:
             party.call.parties.remove(party)
         else:
             party.state = UP
+        self._close_when_single(party.call)
         self._progress(party.call.af)
 
     def ClIncomingDropParty(self, DropStatus: int, ProtocolPartyContext: ClientParty, CloseData: Any,

@@ -90,12 +90,14 @@ class AtmCallManager(CallControl):
             return status
         b.bind_context = BindContext
         b.pool = self.ndis.NdisAllocateNetBufferListPool(b.handle, NET_BUFFER_LIST_POOL_PARAMETERS(DataSize=512))
+        if b.pool is None or self.open_port(b) != SUCCESS:
+            self._release(b)        # a bind that fails closes what it opened (binding-to-an-adapter.md)
+            return st.NDIS_STATUS_RESOURCES
         # The signaling VC: created with no AF, activated on VCI 5 (differences-in-virtual-connections.md).
         sig_vc = VcCtx(b, None, mine=True)
         status, sig_vc.ndis_vc = self.ndis.NdisCoCreateVc(b.handle, None, sig_vc)
         if status != SUCCESS:
-            self.ndis.NdisFreeNetBufferListPool(b.pool)
-            self.ndis.NdisCloseAdapterEx(b.handle)
+            self._release(b)
             return status
         b.signaling = sig_vc
         sig_vc.params = sig.call_parameters(b"", vci=sig.SIGNALING_VCI)
@@ -104,10 +106,39 @@ class AtmCallManager(CallControl):
         return PENDING
 
     def _signaling_up(self, b: CmBinding, status: int) -> None:
-        """PASSIVE_LEVEL: register the AF and finish the bind."""
-        if status == SUCCESS:
-            status = self.ndis.NdisCmRegisterAddressFamilyEx(b.handle, CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1))
+        """PASSIVE_LEVEL: register the AF and finish the bind, or undo it if the signaling VC is not up."""
+        if status != SUCCESS:
+            self._bind_failed(b, status, active=False)
+            return
+        status = self.ndis.NdisCmRegisterAddressFamilyEx(b.handle, CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1))
+        if status != SUCCESS:
+            self._bind_failed(b, status, active=True)
+            return
         self.ndis.NdisCompleteBindAdapterEx(b.bind_context, status)
+
+    def _bind_failed(self, b: CmBinding, status: int, active: bool) -> None:
+        """Without its signaling VC the call manager has nothing to offer on this adapter: delete the
+        VC (deactivated first if it was activated), close the binding, then fail the pended bind."""
+        sig_vc = b.signaling
+
+        def deleted() -> None:
+            self.ndis.NdisCoDeleteVc(sig_vc.ndis_vc)
+            b.signaling = None
+            self._release(b)
+            self.bindings.remove(b)
+            self.ndis.NdisCompleteBindAdapterEx(b.bind_context, status)
+        if active:
+            self.deactivate(sig_vc, lambda _: self.later(b, lambda: self.when_idle(b, deleted)))
+        else:
+            self.when_idle(b, deleted)
+
+    def _release(self, b: CmBinding) -> None:
+        """PASSIVE_LEVEL: free the binding's timer and pool and close it."""
+        self.close_port(b)
+        if b.pool is not None:
+            self.ndis.NdisFreeNetBufferListPool(b.pool)
+            b.pool = None
+        self.ndis.NdisCloseAdapterEx(b.handle)
 
     def ProtocolUnbindAdapterEx(self, UnbindContext: Any, ProtocolBindingContext: CmBinding) -> int:
         b = ProtocolBindingContext
@@ -124,16 +155,17 @@ class AtmCallManager(CallControl):
         if not b.unbinding or b.afs or b.signaling is None or b.signaling.then is not None:
             return
         sig_vc = b.signaling
+        self.restart(b)         # the last message on the signaling VC: the peer clears whatever it still has
+        b.unanswered.clear()    # every call is closed: what is left unanswered is abandoned with the VC
 
         def deactivated(status: int) -> None:
             self.ndis.NdisCoDeleteVc(sig_vc.ndis_vc)
             b.signaling = None
-            self.later(b, lambda: self._close(b))
+            self.later(b, lambda: self.when_idle(b, lambda: self._close(b)))
         self.deactivate(sig_vc, deactivated)
 
     def _close(self, b: CmBinding) -> None:
-        self.ndis.NdisFreeNetBufferListPool(b.pool)
-        self.ndis.NdisCloseAdapterEx(b.handle)
+        self._release(b)
         self.bindings.remove(b)
         self.ndis.NdisCompleteUnbindAdapterEx(b.unbind_context)
 
@@ -159,8 +191,12 @@ class AtmCallManager(CallControl):
     # ---- what CallControl needs from a stand-alone call manager --------------------------
     def send_message(self, port: Port, msg: sig.Message) -> None:
         b = port
+        if b.signaling is None:
+            return                  # unbinding: the signaling VC is gone
         raw = msg.encode()
         nbl = self.ndis.NdisAllocateNetBufferAndNetBufferList(b.pool, 0, 0, raw, 0, len(raw))
+        if nbl is None:
+            return                  # lost here rather than on the wire: retransmission recovers it the same way
         nbl.SourceHandle = b.signaling.ndis_vc
         self.ndis.NdisCoSendNetBufferLists(b.signaling.ndis_vc, nbl, 0)
 

@@ -80,10 +80,16 @@ class AtmMcm(CallControl):
             return st.NDIS_STATUS_RESOURCES
         adapter = McmAdapter(NdisMiniportHandle, wire_port)
         set_attributes(ndis, NdisMiniportHandle, adapter)
-        adapter.nic = CellNic(ndis, NdisMiniportHandle, wire_port, self.driver_handle,
-                              lambda cell: self.on_message(adapter, sig.Message.decode(cell.payload)))
-        status = ndis.NdisMCmRegisterAddressFamilyEx(NdisMiniportHandle, CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1))
+        adapter.nic = CellNic.open(ndis, NdisMiniportHandle, wire_port, self.driver_handle,
+                                   lambda cell: self.on_message(adapter, sig.Message.decode(cell.payload)))
+        if adapter.nic is None:
+            return st.NDIS_STATUS_RESOURCES
+        status = self.open_port(adapter)
+        if status == SUCCESS:
+            status = ndis.NdisMCmRegisterAddressFamilyEx(NdisMiniportHandle,
+                                                         CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931, 3, 1))
         if status != SUCCESS:
+            self.close_port(adapter)
             adapter.nic.close()
             return status
         self.adapters.append(adapter)
@@ -97,6 +103,8 @@ class AtmMcm(CallControl):
 
     def MiniportHaltEx(self, MiniportAdapterContext: McmAdapter, HaltAction: int) -> None:
         adapter = MiniportAdapterContext
+        self.restart(adapter)
+        self.close_port(adapter)
         if adapter.nic is not None:
             adapter.nic.close()
         self.adapters.remove(adapter)

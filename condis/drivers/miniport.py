@@ -79,8 +79,8 @@ class AtmMiniport:
             return st.NDIS_STATUS_RESOURCES
         adapter = MpAdapter(NdisMiniportHandle)
         set_attributes(self.ndis, NdisMiniportHandle, adapter)
-        adapter.nic = CellNic(self.ndis, NdisMiniportHandle, wire_port, self.driver_handle, None)
-        return SUCCESS
+        adapter.nic = CellNic.open(self.ndis, NdisMiniportHandle, wire_port, self.driver_handle, None)
+        return SUCCESS if adapter.nic is not None else st.NDIS_STATUS_RESOURCES
 
     def MiniportRestart(self, MiniportAdapterContext: MpAdapter, RestartParameters: Any) -> int:
         return SUCCESS
@@ -94,8 +94,10 @@ class AtmMiniport:
     # ---- VCs ------------------------------------------------------------------------------
     def MiniportCoCreateVc(self, MiniportAdapterContext: MpAdapter, NdisVcHandle: Any) -> tuple[int, Any]:
         vc = MpVc(MiniportAdapterContext, NdisVcHandle)
-        _, vc.timer = self.ndis.NdisAllocateTimerObject(MiniportAdapterContext.handle, NDIS_TIMER_CHARACTERISTICS(
+        status, vc.timer = self.ndis.NdisAllocateTimerObject(MiniportAdapterContext.handle, NDIS_TIMER_CHARACTERISTICS(
             TimerFunction=self._programmed, FunctionContext=vc))
+        if status != SUCCESS:
+            return st.NDIS_STATUS_RESOURCES, None
         MiniportAdapterContext.vcs[vc] = None
         return SUCCESS, vc
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from condis import _status as st
 from condis.constants import (
     NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
     NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL,
@@ -57,7 +58,7 @@ class CellNic:
     mapped to, then its NET_BUFFER_LIST is freed (NDIS gives ownership back on return).
     """
 
-    def __init__(self, ndis: Any, adapter_handle: Any, port: Any, owner: Any,
+    def __init__(self, ndis: Any, adapter_handle: Any, port: Any, pool: Any,
                  on_signal: Callable[[Cell], None] | None) -> None:
         self.ndis = ndis
         self.adapter_handle = adapter_handle
@@ -67,11 +68,26 @@ class CellNic:
         self.vcis_of: dict[Any, list[int]] = {}
         self.tx_done: list[tuple[Any, NET_BUFFER_LIST]] = []
         self.dropped = 0
-        self.pool = ndis.NdisAllocateNetBufferListPool(adapter_handle, NET_BUFFER_LIST_POOL_PARAMETERS(DataSize=9180))
-        _, self.timer = ndis.NdisAllocateTimerObject(adapter_handle, NDIS_TIMER_CHARACTERISTICS(
-            TimerFunction=self._transmit_done))
+        self.pool = pool
+        self.timer: Any = None
         self.timer_armed = False
-        port.attach(ndis, self.on_cell, owner)
+
+    @classmethod
+    def open(cls, ndis: Any, adapter_handle: Any, port: Any, owner: Any,
+             on_signal: Callable[[Cell], None] | None) -> CellNic | None:
+        """Allocate the receive pool and the transmit-done timer and attach to the wire; None (with
+        nothing left allocated) if an allocation failed, for MiniportInitializeEx to fail with."""
+        pool = ndis.NdisAllocateNetBufferListPool(adapter_handle, NET_BUFFER_LIST_POOL_PARAMETERS(DataSize=9180))
+        if pool is None:
+            return None
+        nic = cls(ndis, adapter_handle, port, pool, on_signal)
+        status, nic.timer = ndis.NdisAllocateTimerObject(adapter_handle, NDIS_TIMER_CHARACTERISTICS(
+            TimerFunction=nic._transmit_done))
+        if status != st.NDIS_STATUS_SUCCESS:
+            ndis.NdisFreeNetBufferListPool(pool)
+            return None
+        port.attach(ndis, nic.on_cell, owner)
+        return nic
 
     def close(self) -> None:
         self.port.detach()
@@ -130,6 +146,9 @@ class CellNic:
             self.dropped += 1
             return
         nbl = self.ndis.NdisAllocateNetBufferAndNetBufferList(self.pool, 0, 0, cell.payload, 0, len(cell.payload))
+        if nbl is None:
+            self.dropped += 1       # no receive buffer: the cell is lost, as on a NIC whose ring is full
+            return
         nbl.SourceHandle = vc
         self.ndis.NdisMCoIndicateReceiveNetBufferLists(vc, nbl, 1, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL)
         self.ndis.NdisFreeNetBufferList(nbl)

@@ -1,10 +1,12 @@
 """The ATM-like signaling both sample call managers speak, and the cells the wire carries.
 
 A cell is ``(vci, payload)``. VCI 5 carries signaling messages (as in ATM); other VCIs carry call
-data. Messages are a small subset of Q.2931: SETUP, CONNECT, CONNECT ACK, RELEASE, RELEASE COMPLETE,
-ADD PARTY, ADD PARTY ACK, DROP PARTY, DROP PARTY ACK. Each call has a call reference chosen by the
-side that placed it; ``mine`` on the wire says whether the sender is that side, so both ends key a
-call by (reference, placed-locally).
+data. Messages are a small subset of Q.2931: SETUP, CALL PROCEEDING, CONNECT, CONNECT ACK, RELEASE,
+RELEASE COMPLETE, ADD PARTY, DROP PARTY, and RESTART (for every call at once: its sender is going
+away). Each call has a call reference chosen by the side that placed it; ``mine`` on the wire says
+whether the sender is that side, so both ends key a call by (reference, placed-locally). How the
+call managers cope with a wire that loses, duplicates or delays messages is described in
+:mod:`condis.drivers.callcontrol`.
 """
 
 from __future__ import annotations
@@ -25,18 +27,22 @@ FIRST_DATA_VCI = 32
 AF = CO_ADDRESS_FAMILY_Q2931
 
 SETUP = "SETUP"
+CALL_PROCEEDING = "CALL_PROCEEDING"
 CONNECT = "CONNECT"
 CONNECT_ACK = "CONNECT_ACK"
 RELEASE = "RELEASE"
 RELEASE_COMPLETE = "RELEASE_COMPLETE"
 ADD_PARTY = "ADD_PARTY"
-ADD_PARTY_ACK = "ADD_PARTY_ACK"
 DROP_PARTY = "DROP_PARTY"
-DROP_PARTY_ACK = "DROP_PARTY_ACK"
+RESTART = "RESTART"
 
 CAUSE_NORMAL = 16
 CAUSE_REJECTED = 21
 CAUSE_NO_ROUTE = 3
+CAUSE_OUT_OF_ORDER = 27     # destination out of order: the peer's call manager went away
+CAUSE_RESOURCES = 47        # resources unavailable: the NIC could not carry the call
+CAUSE_BAD_REFERENCE = 81    # the message names a call the receiver does not know
+CAUSE_TIMER = 102           # recovery on timer expiry: the peer never answered
 
 
 @dataclass(frozen=True, slots=True)
