@@ -134,8 +134,8 @@ def test_a_bind_reported_successful_without_an_open_binding(mcm):
 
 # ---------------------------------------------------------------------------- condis.CloseWithAfs
 
-class ClosesBindingFirst(AtmClient):
-    """On unbind, tries NdisCloseAdapterEx before closing its AF, then unbinds properly."""
+class _TriesCloseFirst:
+    """On unbind, tries NdisCloseAdapterEx first (refused: an AF is still open), then unbinds properly."""
 
     refused = None
 
@@ -146,16 +146,12 @@ class ClosesBindingFirst(AtmClient):
         return super().ProtocolUnbindAdapterEx(UnbindContext, ProtocolBindingContext)
 
 
-class CmClosesBindingFirst(AtmCallManager):
-    """On unbind, tries NdisCloseAdapterEx while its clients still have its AF open."""
+class ClosesBindingFirst(_TriesCloseFirst, AtmClient):
+    """A client that tries to close its binding before its AF."""
 
-    refused = None
 
-    def ProtocolUnbindAdapterEx(self, UnbindContext, ProtocolBindingContext):
-        handle = ProtocolBindingContext.handle
-        self.refused = expect_violation(self.ndis, "condis.CloseWithAfs", lambda: self.ndis.NdisCloseAdapterEx(handle),
-                                        ddi="NdisCloseAdapterEx")
-        return super().ProtocolUnbindAdapterEx(UnbindContext, ProtocolBindingContext)
+class CmClosesBindingFirst(_TriesCloseFirst, AtmCallManager):
+    """A call manager that tries to close its binding while its clients still have its AF open."""
 
 
 @pytest.mark.rule("condis.CloseWithAfs")
