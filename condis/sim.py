@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from condis.ndis import leaks
+from condis.ndis import states as S
 from condis.runtime.scheduler import Scheduler, Strategy
 from condis.verifier import Verifier
 
@@ -20,9 +22,10 @@ class Simulation:
         strategy: the scheduler's one choice point (default: oldest ready event first).
         tracer: a :class:`condis.trace.Recorder` for every host, or ``None`` to record nothing.
         verify: ``"strict"`` raises :class:`condis.Violation` at the violating call; ``"record"``
-            refuses the call, collects the violation in ``self.verifier`` and goes on (see
-            :mod:`condis.verifier`). In record mode a small ring recorder is attached when no
-            tracer is given, so each finding shows what led up to it.
+            refuses the call, collects the violation in ``self.verifier`` and goes on; ``"off"``
+            keeps only the checks NDIS's routing needs (see :mod:`condis.verifier`). In record
+            mode a small ring recorder is attached when no tracer is given, so each finding shows
+            what led up to it.
     """
 
     def __init__(self, strategy: Strategy | None = None, tracer: Any = None, verify: str = "strict") -> None:
@@ -54,11 +57,11 @@ class Simulation:
         """
         for host in self.hosts:
             for name, drv in reversed(list(host.drivers.items())):
-                if drv.state == "LOADED":
+                if drv.state == S.DRIVER_LOADED:
                     # Run until the unload is done, not until quiet: a timer a driver forgot must
                     # still be queued when the teardown looks for it.
                     done = host.unload_driver(name)
                     self.run(until=lambda done=done: done.done, max_steps=_UNLOAD_STEPS)
         for host in self.hosts:
-            host._teardown("run end", host._leaks_at_run_end())
+            host._teardown("run end", leaks.run_end(host))
         return self.verifier

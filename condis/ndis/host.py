@@ -66,9 +66,6 @@ class Ndis(SupportDdi):
         never completed, work items and timers still queued (see :mod:`condis.ndis.leaks`)."""
         return _leaks.leaks(self)
 
-    def _leaks_at_run_end(self) -> list[tuple[str, str]]:
-        return _leaks.run_end(self)
-
     @property
     def now(self) -> int:
         """Virtual time in nanoseconds."""

@@ -5,7 +5,7 @@ Theory of operation
 The checks themselves live where the rules bite — at each DDI entry, each handler return and each
 completion (``condis/ndis/*``), and at teardown (``condis/ndis/leaks.py``) — and every one of them
 names a rule of the catalog (:mod:`condis.rules`). This module decides what happens when a check
-fails. One :class:`Verifier` belongs to each :class:`condis.Simulation`, in one of two modes:
+fails. One :class:`Verifier` belongs to each :class:`condis.Simulation`, in one of three modes:
 
 ``strict`` (the default)
     The violating call raises :class:`condis.Violation` before it changes anything, as a bug check
@@ -19,15 +19,15 @@ fails. One :class:`Verifier` belongs to each :class:`condis.Simulation`, in one 
     :class:`Finding`, with the events that led up to it, and :meth:`Verifier.report` /
     :meth:`Verifier.to_json` give the report.
 
-In both modes NDIS's own state stays consistent: a refused call touches no other AF, SAP, VC, party
-or call, so one broken driver does not hide the next problem.
-
 ``off``
     For runs that only want speed, such as a driver's own load test. NDIS drops what it does only
     to verify: it no longer checks a handler's manners (IRQL and spin locks on return), keeps no
     account of the sends outstanding on a VC and routes data without looking at it, and makes no
     teardown checks. The checks NDIS's routing relies on — handles, call and VC states, pended
     requests — stay, and raise as in strict mode: a broken driver still cannot corrupt NDIS.
+
+In strict and record mode NDIS's own state stays consistent: a refused call touches no other AF,
+SAP, VC, party or call, so one broken driver does not hide the next problem.
 """
 
 from __future__ import annotations
@@ -102,7 +102,9 @@ class Verifier:
         recent: list[str] = []
         if tracer is not None:
             records = tracer.records
-            recent = [_line(r) for r in list(records)[-CONTEXT - 1:] if r.kind != "violation"][-CONTEXT:]
+            # the tail only: a full recorder may hold a whole run
+            tail = records[-CONTEXT - 1:] if isinstance(records, list) else list(records)[-CONTEXT - 1:]
+            recent = [_line(r) for r in tail if r.kind != "violation"][-CONTEXT:]
         self.findings.append(Finding(violation, host.name, host.sim.scheduler.now, recent))
 
     # ------------------------------------------------------------------ the report
