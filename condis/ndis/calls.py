@@ -15,6 +15,8 @@ exactly once. The incoming direction is the mirror image.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from condis.constants import CALL_PARAMETERS_CHANGED
@@ -29,23 +31,28 @@ def _values(obj: Any) -> Any:
     """A structure's fields as nested tuples: a copy of its values that later changes cannot reach.
 
     Much cheaper than copy.deepcopy on the call path: the CO_* structures are slotted dataclasses
-    of ints, bytes and other such structures.
+    of ints, bytes and other such structures, so one attrgetter per type reads all their fields at
+    once, and only fields that are structures themselves are walked.
     """
     t = type(obj)
     if t in _LEAVES:
         return obj
-    slots = _SLOTS.get(t)
-    if slots is None:
+    get = _GETTERS.get(t)
+    if get is None:
         if t is list:
             return tuple([_values(v) for v in obj])
-        slots = _SLOTS[t] = getattr(t, "__slots__", ())
+        slots = getattr(t, "__slots__", ())
         if not slots:
             return obj
-    return tuple([_values(getattr(obj, f)) for f in slots])
+        get = _GETTERS[t] = attrgetter(*slots) if len(slots) > 1 else (lambda o, f=slots[0]: (getattr(o, f),))
+    vals = get(obj)
+    if _LEAVES.issuperset(map(type, vals)):
+        return vals
+    return tuple([_values(v) for v in vals])
 
 
 _LEAVES = frozenset({int, bytes, str, bool, float, type(None)})
-_SLOTS: dict[type, tuple[str, ...]] = {}
+_GETTERS: dict[type, Callable[[Any], tuple]] = {}
 
 
 _LIVE_PARTY = (S.PARTY_CONNECTED, S.PARTY_DROP_INDICATED, S.PARTY_DROPPING, S.PARTY_CLOSING)

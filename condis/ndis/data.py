@@ -17,6 +17,7 @@ from condis.ndis.calls import CallDdi
 from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Vc, VcHandle
 from condis.structs import NET_BUFFER_LIST
 
+_ACTIVE = S.VC_ACTIVE
 _SEND_STATES = frozenset({S.CALL_CONNECTED, S.CALL_MODIFYING, S.CALL_ACCEPTED})
 _CLOSED_STATES = (S.CALL_CLOSING, S.CALL_IDLE)
 _MINIPORT_SIDES = (SIDE_MINIPORT, SIDE_MCM)
@@ -54,25 +55,27 @@ class DataDdi(CallDdi):
 
     def NdisCoSendNetBufferLists(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST, SendFlags: int) -> None:
         # The usual send, accepted in one test: one NET_BUFFER_LIST of the client's, not freed and
-        # not being sent already, on a live client VC handle of this host whose call is up on an
-        # active VC. Anything else takes the full checks below, which say what is wrong.
+        # not being sent already, on the client's handle of a live VC of this host (its route is
+        # set) whose call is up on an active VC. Anything else takes the full checks below, which
+        # say what is wrong.
         h, nbl = NdisVcHandle, NetBufferLists
-        if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and nbl.Next is None and nbl.SourceHandle is h:
-            vc = h.vc
-            sends = vc.sends
-            if (h.side == SIDE_CLIENT and vc.ndis is self and not vc.deleted and not nbl.Freed and nbl.Pool is not None
-                    and vc.activation == S.VC_ACTIVE and vc.state in _SEND_STATES and sends is not None
-                    and nbl not in sends and not (vc.closed_by_client and vc.state in _CLOSED_STATES)):
-                sends.add(nbl)
-                if self.tracer is None:     # nothing to record: the manners check of _up, inline
-                    irql, locks = self._irql, self._locks_held
-                    vc.adapter.miniport.co.CoSendNetBufferListsHandler(vc.miniport_context, nbl, SendFlags)
-                    if self._irql != irql or self._locks_held != locks:
-                        self._handler_manners("MiniportCoSendNetBufferLists", irql, locks)
+        if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and h.route is not None:
+            ndis, send, ctx, vc = h.route
+            if (ndis is self and nbl.SourceHandle is h and nbl.Next is None and not nbl.Freed
+                    and nbl.Pool is not None and vc.activation == _ACTIVE and vc.state in _SEND_STATES):
+                sends = vc.sends
+                if sends is None:
+                    sends = vc.sends = set()
+                if nbl not in sends:
+                    sends.add(nbl)
+                    if self.tracer is None:     # nothing to record: the manners check of _up, inline
+                        irql, locks = self._irql, self._locks_held
+                        send(ctx, nbl, SendFlags)
+                        if self._irql != irql or self._locks_held != locks:
+                            self._handler_manners("MiniportCoSendNetBufferLists", irql, locks)
+                        return
+                    self._up(send, "MiniportCoSendNetBufferLists", ctx, nbl, SendFlags)
                     return
-                self._up(vc.adapter.miniport.co.CoSendNetBufferListsHandler, "MiniportCoSendNetBufferLists",
-                         vc.miniport_context, nbl, SendFlags)
-                return
         self._send_checked(NdisVcHandle, NetBufferLists, SendFlags)
 
     def _send_checked(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST, SendFlags: int) -> None:
@@ -105,23 +108,22 @@ class DataDdi(CallDdi):
     def NdisMCoSendNetBufferListsComplete(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
                                           SendCompleteFlags: int) -> None:
         # The usual completion, accepted in one test: one NET_BUFFER_LIST the client sent on this VC,
-        # completed with the miniport's live handle of this host.
+        # completed with the miniport's handle of a live VC of this host (its route is set).
         h, nbl = NdisVcHandle, NetBufferLists
-        if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and nbl.Next is None:
-            vc = h.vc
-            sends = vc.sends
-            if (sends is not None and nbl in sends and h.side in _MINIPORT_SIDES and vc.ndis is self
-                    and not vc.deleted and not nbl.Freed and nbl.SourceHandle.side == SIDE_CLIENT):
-                sends.discard(nbl)
-                fn = vc.af.client.protocol.co.CoSendNetBufferListsCompleteHandler
-                if self.tracer is None:     # nothing to record: the manners check of _up, inline
-                    irql, locks = self._irql, self._locks_held
-                    fn(vc.client_context, nbl, SendCompleteFlags)
-                    if self._irql != irql or self._locks_held != locks:
-                        self._handler_manners("ProtocolCoSendNetBufferListsComplete", irql, locks)
+        if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and h.route is not None:
+            ndis, done, ctx, client = h.route
+            if ndis is self and nbl.SourceHandle is client and nbl.Next is None and not nbl.Freed:
+                sends = h.vc.sends
+                if sends is not None and nbl in sends:
+                    sends.discard(nbl)
+                    if self.tracer is None:     # nothing to record: the manners check of _up, inline
+                        irql, locks = self._irql, self._locks_held
+                        done(ctx, nbl, SendCompleteFlags)
+                        if self._irql != irql or self._locks_held != locks:
+                            self._handler_manners("ProtocolCoSendNetBufferListsComplete", irql, locks)
+                        return
+                    self._up(done, "ProtocolCoSendNetBufferListsComplete", ctx, nbl, SendCompleteFlags)
                     return
-                self._up(fn, "ProtocolCoSendNetBufferListsComplete", vc.client_context, nbl, SendCompleteFlags)
-                return
         ddi = "NdisMCoSendNetBufferListsComplete"
         vc = self._vch(ddi, NdisVcHandle, _MINIPORT_SIDES)
         nbls = self._nbls(ddi, NetBufferLists)
@@ -169,18 +171,20 @@ class DataDdi(CallDdi):
 
     def _unchecked_NdisCoSendNetBufferLists(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
                                             SendFlags: int) -> None:
-        vc = NdisVcHandle.vc
-        vc.adapter.miniport.co.CoSendNetBufferListsHandler(vc.miniport_context, NetBufferLists, SendFlags)
+        route = NdisVcHandle.route
+        if route is None:   # not the client's handle of a live VC: what to do is for the checks to say
+            self._send_checked(NdisVcHandle, NetBufferLists, SendFlags)
+            return
+        route[1](route[2], NetBufferLists, SendFlags)
 
     def _unchecked_NdisMCoSendNetBufferListsComplete(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
                                                      SendCompleteFlags: int) -> None:
-        vc = NdisVcHandle.vc
-        if NetBufferLists.Next is None and NetBufferLists.SourceHandle.side == SIDE_CLIENT:
+        route = NdisVcHandle.route
+        if route is not None and NetBufferLists.Next is None and NetBufferLists.SourceHandle is route[3]:
             # one NET_BUFFER_LIST from the client: straight back to it
-            vc.af.client.protocol.co.CoSendNetBufferListsCompleteHandler(vc.client_context, NetBufferLists,
-                                                                         SendCompleteFlags)
+            route[1](route[2], NetBufferLists, SendCompleteFlags)
         else:
-            self._return_sends(vc, NetBufferLists, SendCompleteFlags)
+            self._return_sends(NdisVcHandle.vc, NetBufferLists, SendCompleteFlags)
 
     def NdisMCoIndicateReceiveNetBufferLists(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
                                              NumberOfNetBufferLists: int, CoReceiveFlags: int) -> None:

@@ -299,14 +299,21 @@ SIDE_MINIPORT = "miniport"
 
 
 class VcHandle:
-    """The NdisVcHandle one driver holds for a VC: the VC and which driver's side it is."""
+    """The NdisVcHandle one driver holds for a VC: the VC and which driver's side it is.
 
-    __slots__ = ("vc", "side")
+    ``route`` is where data from this handle goes, fixed while the VC exists (see
+    :meth:`condis.ndis.data.DataDdi._set_routes`): on the client's handle, the miniport's send
+    handler; on the miniport's, the client's send-complete handler. None before the VC is created
+    and after it is deleted, and on handles data never takes the short path from.
+    """
+
+    __slots__ = ("vc", "side", "route")
     kind = "VC handle"
 
     def __init__(self, vc: Vc, side: str) -> None:
         self.vc = vc
         self.side = side
+        self.route: tuple | None = None
 
     @property
     def ndis(self) -> Any:

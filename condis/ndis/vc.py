@@ -28,6 +28,7 @@ from condis.structs import CO_CALL_PARAMETERS
 
 CM_SIDES = (SIDE_CM, SIDE_MCM)
 MINIPORT_SIDES = (SIDE_MINIPORT, SIDE_MCM)
+_CREATOR_SIDE = {S.CREATOR_CLIENT: SIDE_CLIENT, S.CREATOR_CM: SIDE_CM, S.CREATOR_MCM: SIDE_MCM}
 
 
 class VcDdi(AfSapDdi):
@@ -76,6 +77,16 @@ class VcDdi(AfSapDdi):
     def _vc_created(self, vc: Vc) -> None:
         vc.adapter.vcs.add(vc)
         self.vc_count += 1
+        # The routes of a client's data on this VC, fixed for the VC's life, so the send path
+        # (condis/ndis/data.py) looks up no handler tables: the miniport's send handler on the
+        # client's handle, the client's send-complete handler on the miniport's.
+        h = vc.h_client
+        if h is not None:
+            send = vc.adapter.miniport.co.CoSendNetBufferListsHandler
+            done = vc.af.client.protocol.co.CoSendNetBufferListsCompleteHandler
+            if send is not None and done is not None:
+                h.route = (self, send, vc.miniport_context, vc)
+                vc.h_miniport.route = (self, done, vc.client_context, h)
 
     # ------------------------------------------------------------------ creating
 
@@ -189,7 +200,7 @@ class VcDdi(AfSapDdi):
         return self._delete_vc(ddi, vc, SIDE_MCM)
 
     def _delete_vc(self, ddi: str, vc: Vc, side: str) -> int:
-        creator_side = {S.CREATOR_CLIENT: SIDE_CLIENT, S.CREATOR_CM: SIDE_CM, S.CREATOR_MCM: SIDE_MCM}[vc.creator]
+        creator_side = _CREATOR_SIDE[vc.creator]
         if side != creator_side:
             raise self._violate("condis.OnlyCreatorDeletes", ddi,
                                 f"VC {vc.id:#x} was created by the {vc.creator}; the {side} may not delete it "
@@ -222,6 +233,8 @@ class VcDdi(AfSapDdi):
                 "MiniportCoDeleteVc", self._up(mp.co.CoDeleteVcHandler, "MiniportCoDeleteVc", vc.miniport_context),
                 0)[0], SUCCESS)
         vc.deleted = True
+        if vc.h_client is not None:
+            vc.h_client.route = vc.h_miniport.route = None
         vc.adapter.vcs.discard(vc)
         self.vc_count -= 1
         return SUCCESS

@@ -78,7 +78,8 @@ class Scheduler:
 
     def __init__(self, strategy: Strategy | None = None) -> None:
         self.now = 0
-        self._queue: list[Event] = []
+        # A heap of (due, seq, event): tuples compare in C, so the heap never calls Event.__lt__.
+        self._queue: list[tuple[int, int, Event]] = []
         self._seq = 0
         self.strategy = strategy
         self.steps = 0
@@ -88,9 +89,10 @@ class Scheduler:
         """Queue ``fn(*args)`` to run ``delay_ns`` nanoseconds of virtual time from now."""
         if delay_ns < 0:
             raise ValueError(f"an event cannot be scheduled in the past (delay {delay_ns} ns)")
-        self._seq += 1
-        ev = Event(self.now + delay_ns, self._seq, kind, label, fn, args, host, irql, owner)
-        heapq.heappush(self._queue, ev)
+        seq = self._seq = self._seq + 1
+        due = self.now + delay_ns
+        ev = Event(due, seq, kind, label, fn, args, host, irql, owner)
+        heapq.heappush(self._queue, (due, seq, ev))
         return ev
 
     def cancel(self, ev: Event) -> bool:
@@ -102,21 +104,21 @@ class Scheduler:
 
     def pending(self) -> list[Event]:
         """Events still to run, in default order."""
-        return sorted(e for e in self._queue if not e.cancelled)
+        return [e for _, _, e in sorted(self._queue) if not e.cancelled]
 
     def _pop_next(self) -> Event | None:
         queue = self._queue
-        while queue and queue[0].cancelled:
+        while queue and queue[0][2].cancelled:
             heapq.heappop(queue)
         if not queue:
             return None
         if self.strategy is None:
-            return heapq.heappop(queue)
-        due = queue[0].due
+            return heapq.heappop(queue)[2]
+        due = queue[0][0]
         horizon = due + getattr(self.strategy, "window_ns", 0)
         ready = []
-        while queue and queue[0].due <= horizon:
-            ev = heapq.heappop(queue)
+        while queue and queue[0][0] <= horizon:
+            ev = heapq.heappop(queue)[2]
             if not ev.cancelled:
                 ready.append(ev)
         if not ready:
@@ -124,7 +126,7 @@ class Scheduler:
         pick = self.strategy.choose(ready, max(self.now, due)) if len(ready) > 1 else 0
         chosen = ready.pop(pick)
         for ev in ready:
-            heapq.heappush(queue, ev)
+            heapq.heappush(queue, (ev.due, ev.seq, ev))
         return chosen
 
     def step(self) -> bool:
@@ -132,6 +134,10 @@ class Scheduler:
         ev = self._pop_next()
         if ev is None:
             return False
+        self._run(ev)
+        return True
+
+    def _run(self, ev: Event) -> None:
         if ev.due > self.now:     # an event passed over by a windowed strategy runs late, at the current time
             self.now = ev.due
         ev.due = -1  # marks "already ran" for cancel()
@@ -140,7 +146,6 @@ class Scheduler:
             ev.host._run_event(ev)
         else:
             ev.fn(*ev.args)
-        return True
 
     def run(self, until: int | Callable[[], bool] | None = None, max_steps: int | None = None) -> int:
         """Run events until none is runnable, virtual time passes ``until`` (ns), or ``until()`` is true.
@@ -155,11 +160,28 @@ class Scheduler:
             return ran
         limit = until
         queue = self._queue
+        if limit is None and max_steps is None and self.strategy is None:
+            # The common case, run to quiescence in default order: step() inlined.
+            pop = heapq.heappop
+            while queue:
+                ev = pop(queue)[2]
+                if ev.cancelled:
+                    continue
+                if ev.due > self.now:
+                    self.now = ev.due
+                ev.due = -1
+                self.steps += 1
+                ran += 1
+                if ev.host is not None:
+                    ev.host._run_event(ev)
+                else:
+                    ev.fn(*ev.args)
+            return ran
         while max_steps is None or ran < max_steps:
             if limit is not None:
-                while queue and queue[0].cancelled:
+                while queue and queue[0][2].cancelled:
                     heapq.heappop(queue)
-                if not queue or queue[0].due > limit:
+                if not queue or queue[0][0] > limit:
                     self.now = max(self.now, limit)
                     break
             if not self.step():
