@@ -23,9 +23,9 @@ MAX_STEPS = 50_000
 
 
 class ExploreSimulation(Simulation):
-    """A simulation with a fault injector, found by the wire and the hosts built in it."""
+    """A simulation with the explorer's fault injector, if any, found by the wire and the hosts built in it."""
 
-    def __init__(self, strategy: Chooser, tracer: Any, faults: FaultInjector) -> None:
+    def __init__(self, strategy: Chooser, tracer: Any, faults: FaultInjector | None) -> None:
         self.faults = faults
         # strict: a schedule fails at the violating call, where its trace ends
         super().__init__(strategy=strategy, tracer=tracer, verify="strict")
@@ -43,11 +43,15 @@ class Outcome:
 
 def execute(scenario: ScenarioFn, chooser: Chooser, faults: FaultInjector | None = None, tracer: Any = None,
             max_steps: int = MAX_STEPS) -> Outcome:
-    """Build the scenario in a fresh simulation, run it under ``chooser`` and ``faults``, and judge it."""
-    faults = faults if faults is not None else FaultInjector()
+    """Build the scenario in a fresh simulation, run it under ``chooser`` and ``faults``, and judge it.
+
+    Without ``faults`` nothing is injected, and the wire and the hosts are built without fault
+    hooks at all (an injector with nothing to inject would be asked at every frame and allocation).
+    """
     sim = ExploreSimulation(chooser, tracer, faults)
     failure = _run(scenario, sim, max_steps)
-    return Outcome(failure, chooser.choices, list(faults.injected), sim.scheduler.steps)
+    injected = list(faults.injected) if faults is not None else []
+    return Outcome(failure, chooser.choices, injected, sim.scheduler.steps)
 
 
 def _run(scenario: ScenarioFn, sim: ExploreSimulation, max_steps: int) -> Failure | None:

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from condis.explore.execute import MAX_STEPS, Outcome, execute
 from condis.explore.faults import FaultInjector
-from condis.explore.scenario import resolve
+from condis.explore.scenario import ScenarioFn, resolve
 from condis.explore.schedule import Schedule, trimmed
 from condis.explore.strategies import WINDOW_NS, Chooser, Pct, RandomWalk, Replay
 
@@ -68,7 +68,10 @@ def chooser_for(strategy: str, seed: int, options: Options) -> Chooser:
 
 def run_one(scenario: str, strategy: str, seed: int, options: Options) -> Outcome:
     """One seeded schedule: the strategy and the random faults both draw from ``seed``."""
-    fn = resolve(scenario)
+    return _run_seeded(resolve(scenario), strategy, seed, options)
+
+
+def _run_seeded(fn: ScenarioFn, strategy: str, seed: int, options: Options) -> Outcome:
     faults = FaultInjector(rng=Random(f"faults:{seed}"), sites=options.fault_sites, rate=options.fault_rate,
                            budget=options.fault_budget) if options.fault_sites else None
     return execute(fn, chooser_for(strategy, seed, options), faults, max_steps=options.max_steps)
@@ -77,8 +80,9 @@ def run_one(scenario: str, strategy: str, seed: int, options: Options) -> Outcom
 def run_job(job: Job) -> JobResult:
     """Run a job's schedules; stop at the first failure if the job says so. Safe to call anywhere."""
     result = JobResult(job, 0)
+    fn = resolve(job.scenario)      # once per job: a reference names the same function every time
     for seed in range(job.first_seed, job.first_seed + job.count):
-        outcome = run_one(job.scenario, job.strategy, seed, job.options)
+        outcome = _run_seeded(fn, job.strategy, seed, job.options)
         result.ran += 1
         if outcome.failure is not None:
             result.failures.append(to_schedule(job.scenario, job.strategy, seed, job.options.window_ns, outcome))

@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from condis.explore.execute import ExploreSimulation, execute
-from condis.explore.faults import FaultInjector
 from condis.explore.runner import Options, Report, to_schedule
 from condis.explore.scenario import resolve
 from condis.explore.strategies import Replay
@@ -93,7 +92,7 @@ def exhaustive(scenario: str, schedules: int, options: Options, stop_first: bool
         def scenario_in(sim: Any, probe: _Probe = probe) -> Any:
             probe.sim = sim
             return fn(sim)
-        outcome = execute(scenario_in, probe, FaultInjector(), max_steps=options.max_steps)
+        outcome = execute(scenario_in, probe, max_steps=options.max_steps)
         report.ran += 1
         if outcome.failure is not None:
             report.failures.append(to_schedule(scenario, "exhaustive", None, options.window_ns, outcome))

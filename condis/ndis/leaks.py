@@ -89,8 +89,8 @@ def handles_of(drv: Any) -> set[int]:
     for h in (drv.miniport, drv.protocol):
         if h is not None:
             handles.add(id(h))
-            handles.update(id(x) for x in getattr(h, "adapters", ()))
-            handles.update(id(x) for x in getattr(h, "bindings", ()))
+            handles.update(map(id, getattr(h, "adapters", ())))
+            handles.update(map(id, getattr(h, "bindings", ())))
     return handles
 
 

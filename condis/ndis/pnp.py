@@ -104,10 +104,9 @@ class PnpDdi(RegistrationDdi):
         self._by_driver_object[id(drv.driver_object)] = drv
         registry_path = f"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\{name}"
         self._loading = drv
-        self.roles[driver_entry] = (name, "Driver")
+        self._note_handler(name, "Driver", driver_entry)
         try:
-            status = self._as_passive(lambda: self._up(driver_entry, "DriverEntry", self, drv.driver_object,
-                                                       registry_path))
+            status = self._as_passive(self._up, driver_entry, "DriverEntry", self, drv.driver_object, registry_path)
         finally:
             self._loading = None
         status = self._result("DriverEntry", status, 0)[0]
@@ -160,7 +159,7 @@ class PnpDdi(RegistrationDdi):
                 raise self._violate("condis.MissingHandler", "Unload",
                                     f"{drv.name!r} set no DriverObject.DriverUnload; a protocol deregisters there "
                                     "(guide: initializing-a-protocol-driver.md)")
-            self.roles.setdefault(unload, (drv.name, "Driver"))
+            self._note_handler(drv.name, "Driver", unload, replace=False)
             self._up(unload, "Unload", drv.driver_object)
             self._teardown("Unload", leaks.after_unload(self, owned))
             if proto in self._protocols:

@@ -3,6 +3,9 @@ condis-*-registration.md, configuring-optional-*-driver-services.md)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from condis.ndis import states as S
@@ -27,14 +30,35 @@ class RegistrationDdi(NdisCore):
         super().__init__(name, sim)
         self.drivers: dict[str, Driver] = {}
         self._by_driver_object: dict[int, Driver] = {}
-        # handler -> (driver name, role), for traces: which lane a handler call lands in
-        self.roles: dict[Any, tuple[str, str]] = {}
+        self._roles: dict[Any, tuple[str, str]] = {}
+        # Handlers noted but not yet in _roles: (driver name, role, the handlers, replace an earlier role?)
+        self._unnoted: list[tuple[str, str, tuple[Any, ...], bool]] = []
+
+    @property
+    def roles(self) -> dict[Any, tuple[str, str]]:
+        """handler -> (driver name, role), for traces: which lane a handler call lands in.
+
+        Only a tracer reads it, so the map is built when first read rather than at every
+        registration: a run without a tracer (every schedule the explorer runs) never pays for it.
+        A note keeps the handlers a table held when it was noted, and the notes are applied in the
+        order they were made, so this is exactly the map that filling it in at registration builds.
+        """
+        if self._unnoted:
+            roles = self._roles
+            for name, role, handlers, replace in self._unnoted:
+                for fn in handlers:
+                    if callable(fn) and (replace or fn not in roles):
+                        roles[fn] = (name, role)
+            self._unnoted.clear()
+        return self._roles
 
     def _note_handlers(self, name: str, role: str, table: Any) -> None:
-        for field in table.__slots__:
-            fn = getattr(table, field)
-            if callable(fn):
-                self.roles[fn] = (name, role)
+        """Every handler in a characteristics table runs as ``role`` of driver ``name``."""
+        self._unnoted.append((name, role, _fields_reader(type(table))(table), True))
+
+    def _note_handler(self, name: str, role: str, fn: Any, replace: bool = True) -> None:
+        """``fn`` runs as ``role`` of driver ``name`` (unless it has a role already and not ``replace``)."""
+        self._unnoted.append((name, role, (fn,), replace))
 
     def _driver_of(self, ddi: str, driver_object: Any) -> Driver:
         drv = self._by_driver_object.get(id(driver_object)) if isinstance(driver_object, DriverObject) else None
@@ -175,7 +199,8 @@ class RegistrationDdi(NdisCore):
         if not h.in_set_options:
             raise self._violate("condis.SetOptionsOnly", ddi,
                                 f"called for {h.name!r} outside its SetOptions handler")
-        if isinstance(h, MiniportDriver):
+        miniport = isinstance(h, MiniportDriver)
+        if miniport:
             if isinstance(table, NDIS_MINIPORT_CO_CHARACTERISTICS):
                 need = ("CoSendNetBufferListsHandler", "CoOidRequestHandler")
                 slot = "co"
@@ -194,26 +219,27 @@ class RegistrationDdi(NdisCore):
                 need = _CL_REQUIRED
                 slot = "cl"
             elif isinstance(table, NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS):
-                need = _CM_REQUIRED + ("CmCreateVcHandler", "CmDeleteVcHandler")
+                need = _PROTOCOL_CM_REQUIRED
                 slot = "cm"
             else:
                 raise self._violate("condis.BadParameter", ddi,
                                     f"a protocol driver passes NDIS_PROTOCOL_CO_CHARACTERISTICS, "
                                     f"NDIS_CO_CLIENT_OPTIONAL_HANDLERS or NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS; "
                                     f"got {type(table).__name__}")
-        missing = [f for f in need if getattr(table, f) is None]
+        # One read of the required fields; only a table that lacks one is looked at field by field.
+        missing = [f for f in need if getattr(table, f) is None] if None in _reader(need)(table) else []
         if missing:
             raise self._violate("condis.MissingHandler", ddi,
                                 f"{type(table).__name__} for {h.name!r} lacks {', '.join(missing)}")
         co = table if slot == "co" else h.co
-        if isinstance(h, ProtocolDriver) and co is not None and (h.cl is not None or slot == "cl") \
+        if not miniport and co is not None and (h.cl is not None or slot == "cl") \
                 and co.CoAfRegisterNotifyHandler is None:
             # ddi: nc-ndis-protocol_co_af_register_notify.md — every CoNDIS client has one
             raise self._violate("condis.MissingHandler", ddi,
                                 f"{h.name!r} registers as a CoNDIS client but its NDIS_PROTOCOL_CO_CHARACTERISTICS "
                                 "lacks CoAfRegisterNotifyHandler")
         cm = table if slot == "cm" else h.cm
-        if isinstance(h, MiniportDriver) and co is not None and cm is not None \
+        if miniport and co is not None and cm is not None \
                 and cm.CmOidRequestHandler == co.CoOidRequestHandler:
             # ddi: ns-ndis-_ndis_co_call_manager_optional_handlers.md — an MCM answers its clients'
             # call-manager requests in a ProtocolCoOidRequest of its own, not in MiniportCoOidRequest.
@@ -224,15 +250,20 @@ class RegistrationDdi(NdisCore):
             raise self._violate("condis.Registration", ddi,
                                 f"{type(table).__name__} already registered for {h.name!r}")
         setattr(h, slot, table)
-        if isinstance(h, MiniportDriver):
+        name = h.name
+        if miniport:
             role = "MCM" if slot == "cm" or h.cm is not None else "Miniport"
             if slot == "cm":
-                self._note_handlers(h.name, role, h.chars)
+                self._note_handlers(name, role, h.chars)
                 if h.co is not None:
-                    self._note_handlers(h.name, role, h.co)
+                    self._note_handlers(name, role, h.co)
+        elif slot == "cl":
+            role = "Client"
+        elif slot == "cm":
+            role = "Call Manager"
         else:
-            role = {"cl": "Client", "cm": "Call Manager"}.get(slot, "Client" if h.cm is None else "Call Manager")
-        self._note_handlers(h.name, role, table)
+            role = "Client" if h.cm is None else "Call Manager"
+        self._note_handlers(name, role, table)
         return SUCCESS
 
     # ------------------------------------------------------------------ adapter attributes
@@ -266,7 +297,30 @@ class RegistrationDdi(NdisCore):
 _CM_REQUIRED = ("CmOpenAfHandler", "CmCloseAfHandler", "CmRegisterSapHandler", "CmDeregisterSapHandler",
                 "CmMakeCallHandler", "CmCloseCallHandler", "CmIncomingCallCompleteHandler",
                 "CmActivateVcCompleteHandler", "CmDeactivateVcCompleteHandler", "CmModifyCallQoSHandler")
+_PROTOCOL_CM_REQUIRED = _CM_REQUIRED + ("CmCreateVcHandler", "CmDeleteVcHandler")
 _CL_REQUIRED = ("ClCreateVcHandler", "ClDeleteVcHandler", "ClOpenAfCompleteHandlerEx", "ClCloseAfCompleteHandler",
                 "ClRegisterSapCompleteHandler", "ClDeregisterSapCompleteHandler", "ClMakeCallCompleteHandler",
                 "ClModifyCallQoSCompleteHandler", "ClCloseCallCompleteHandler", "ClIncomingCallHandler",
                 "ClIncomingCallQoSChangeHandler", "ClIncomingCloseCallHandler", "ClCallConnectedHandler")
+
+
+@functools.cache
+def _reader(fields: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function that reads ``fields`` of a table into a tuple in one call.
+
+    Built once per tuple of names: the names are the fixed ``__slots__`` of a structure type or a
+    constant tuple above, so the same names always get the same reader.
+    """
+    get = attrgetter(*fields)
+    if len(fields) == 1:
+        return lambda table: (get(table),)
+    return get
+
+
+@functools.cache
+def _fields_reader(table_type: type) -> Callable[[Any], tuple[Any, ...]]:
+    """A function that reads every field of a structure type (its ``__slots__``) in one call.
+
+    Built once per type: a class's slots are fixed when the class is created.
+    """
+    return _reader(tuple(table_type.__slots__))

@@ -108,21 +108,25 @@ class Scheduler:
 
     def _pop_next(self) -> Event | None:
         queue = self._queue
+        pop = heapq.heappop
         while queue and queue[0][2].cancelled:
-            heapq.heappop(queue)
+            pop(queue)
         if not queue:
             return None
+        first = pop(queue)[2]
         if self.strategy is None:
-            return heapq.heappop(queue)[2]
-        due = queue[0][0]
+            return first
+        due = first.due
         horizon = due + getattr(self.strategy, "window_ns", 0)
-        ready = []
+        while queue and queue[0][2].cancelled:
+            pop(queue)
+        if not queue or queue[0][0] > horizon:
+            return first        # nothing else is ready: there is no choice to make
+        ready = [first]
         while queue and queue[0][0] <= horizon:
-            ev = heapq.heappop(queue)[2]
+            ev = pop(queue)[2]
             if not ev.cancelled:
                 ready.append(ev)
-        if not ready:
-            return self._pop_next()
         pick = self.strategy.choose(ready, max(self.now, due)) if len(ready) > 1 else 0
         chosen = ready.pop(pick)
         for ev in ready:
