@@ -181,13 +181,22 @@ class Scheduler:
                 else:
                     ev.fn(*ev.args)
             return ran
-        while max_steps is None or ran < max_steps:
-            if limit is not None:
-                while queue and queue[0][2].cancelled:
-                    heapq.heappop(queue)
-                if not queue or queue[0][0] > limit:
-                    self.now = max(self.now, limit)
+        if limit is None:
+            # No time limit (a strategy, or a step budget as the explorer gives): step() inlined.
+            pop_next, run = self._pop_next, self._run
+            while max_steps is None or ran < max_steps:
+                ev = pop_next()
+                if ev is None:
                     break
+                run(ev)
+                ran += 1
+            return ran
+        while max_steps is None or ran < max_steps:
+            while queue and queue[0][2].cancelled:
+                heapq.heappop(queue)
+            if not queue or queue[0][0] > limit:
+                self.now = max(self.now, limit)
+                break
             if not self.step():
                 break
             ran += 1
