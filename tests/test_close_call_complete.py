@@ -13,6 +13,7 @@ from condis import (
     Violation,
 )
 from condis.demo import testbed as make_bed
+from condis.drivers.callcontrol import PartyCtx
 from condis.drivers.client import CLOSED, CLOSING, UP
 from condis.ndis import states as S
 from condis.trace import Recorder
@@ -29,7 +30,8 @@ def place(bed, address=b"bob", multipoint=False):
 def mcm_vc(bed, host=0):
     """The MCM's per-VC context of the newest call on ``host`` (what the MCM keeps for each call)."""
     port = bed.call_managers[host].adapters[0]
-    return list(port.calls.values())[-1][0]
+    entry = list(port.calls.values())[-1]      # a leaf of a multipoint call stands for the call there
+    return entry.vc if isinstance(entry, PartyCtx) else entry
 
 
 def on_host(bed, host, fn, irql=DISPATCH_LEVEL):
@@ -200,7 +202,7 @@ def test_only_an_mcm_calls_it():
     cm = make_bed("cm", Recorder())
     call = place(cm)
     manager = cm.call_managers[0]
-    vc = list(manager.bindings[0].calls.values())[-1][0]
+    vc = list(manager.bindings[0].calls.values())[-1]
     cm.wire.fault = lambda src, frame: []
     cm.do(0, cm.clients[0].close, call)
     ndis = cm.hosts[0]

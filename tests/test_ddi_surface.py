@@ -22,6 +22,7 @@ from condis import (
 )
 from condis._ddi_table import FUNCTIONS
 from condis.demo import testbed as make_bed
+from condis.drivers.callcontrol import PartyCtx
 from condis.drivers.cm import AtmCallManager
 from condis.drivers.mcm import AtmMcm
 from condis.ndis.core import irql_rule, max_irql
@@ -152,8 +153,9 @@ def _tour(kind: str, recorder: Recorder) -> None:
     bed.do(1, b.send, b.incoming[0], b"back")
     bed.do(0, a.modify_qos, call, 3_000_000)
     bed.do(1, b.close, b.incoming[1])           # incoming drop party at A
-    cm_vc = next(v for v, _ in (manager.adapters[0] if kind == "mcm" else manager.bindings[0]).calls.values()
-                 if v.ndis_vc is not None and v.af is not None)
+    port = manager.adapters[0] if kind == "mcm" else manager.bindings[0]
+    vcs = (e.vc if isinstance(e, PartyCtx) else e for e in port.calls.values())    # a leaf stands for its call
+    cm_vc = next(v for v in vcs if v.ndis_vc is not None and v.af is not None)
 
     def requests():
         req = NDIS_OID_REQUEST(Oid=OID_GEN_CO_LINK_SPEED)

@@ -40,7 +40,7 @@ def test_incoming_qos_change(mcm):
     calls = []
     mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"bob")))
     manager = mcm.call_managers[1]
-    vc = list(manager.adapters[0].calls.values())[-1][0]
+    vc = list(manager.adapters[0].calls.values())[-1]
     host = mcm.hosts[1]
     rec = mcm.recorder
     mark = len(rec.records)

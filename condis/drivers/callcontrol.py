@@ -40,6 +40,7 @@ The wire may lose, duplicate or delay a message, so signaling does what Q.2931 d
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,6 +88,8 @@ def _failure(cause: int) -> int:
 class AfCtx:
     """CallMgrAfContext: one client's open of our AF."""
 
+    __slots__ = ("port", "ndis_af", "saps")
+
     def __init__(self, port: Port, ndis_af: Any) -> None:
         self.port = port
         self.ndis_af = ndis_af
@@ -96,6 +99,8 @@ class AfCtx:
 class SapCtx:
     """CallMgrSapContext."""
 
+    __slots__ = ("af", "ndis_sap", "address")
+
     def __init__(self, af: AfCtx, ndis_sap: Any, address: bytes) -> None:
         self.af = af
         self.ndis_sap = ndis_sap
@@ -104,6 +109,8 @@ class SapCtx:
 
 class PartyCtx:
     """CallMgrPartyContext: one leaf of a multipoint call."""
+
+    __slots__ = ("vc", "ndis_party", "endpoint", "vci", "state", "params", "remote_released", "held_close")
 
     def __init__(self, vc: VcCtx, ndis_party: Any, endpoint: int, vci: int) -> None:
         self.vc = vc
@@ -117,7 +124,15 @@ class PartyCtx:
 
 
 class VcCtx:
-    """CallMgrVcContext (and, in the MCM, MiniportVcContext): one VC and the call on it."""
+    """CallMgrVcContext (and, in the MCM, MiniportVcContext): one VC and the call on it.
+
+    A call manager holds one for every call up, so it has slots rather than a __dict__, and its
+    lists of parties and of queued requests are a shared empty tuple until something is put in them.
+    """
+
+    __slots__ = ("port", "af", "ndis_vc", "created_by_us", "ref", "placed_here", "state", "params", "vci",
+                 "parties", "closing_party", "remote_released", "release_cause", "proceeding", "endpoint", "then",
+                 "waiting", "mapped")
 
     def __init__(self, port: Port, af: AfCtx | None, mine: bool) -> None:
         self.port = port
@@ -129,14 +144,15 @@ class VcCtx:
         self.state = NULL
         self.params: CO_CALL_PARAMETERS | None = None
         self.vci = 0
-        self.parties: list[PartyCtx] = []
+        self.parties: list[PartyCtx] | tuple[()] = ()   # a list once the call is multipoint
         self.closing_party: PartyCtx | None = None
         self.remote_released = False
         self.release_cause = 0
         self.proceeding = False         # we told the caller CALL PROCEEDING: its client is deciding
         self.endpoint = 0               # the leaf reference of an incoming call that is one party of a remote's
         self.then: Callable[[int], None] | None = None   # what to do when activation/deactivation completes
-        self.waiting: list[tuple[str, Callable[[int], None]]] = []   # requests queued behind it
+        self.waiting: list[tuple[str, Callable[[int], None]]] | tuple[()] = ()   # requests queued behind it
+        self.mapped: tuple[int, ...] = ()   # MCM: the VCIs the NIC delivers to this VC (CellNic.map)
 
     @property
     def vcis(self) -> list[int]:
@@ -148,7 +164,7 @@ class VcCtx:
         return (self.ref, self.placed_here, endpoint)
 
 
-@dataclass
+@dataclass(slots=True)
 class Unanswered:
     """A message the peer has not answered yet."""
 
@@ -164,7 +180,9 @@ class Port:
     def __init__(self, odd: bool) -> None:
         self.handle: Any = None         # the NDIS handle work items and the timer are allocated on
         self.afs: list[AfCtx] = []
-        self.calls: dict[tuple[int, bool, int], tuple[VcCtx, PartyCtx | None]] = {}
+        # Every call we know, by its key (VcCtx.key): the call's VcCtx, or for one leaf of a multipoint
+        # call we placed, that leaf's PartyCtx (whose vc is the call's).
+        self.calls: dict[tuple[int, bool, int], VcCtx | PartyCtx] = {}
         self.vcis = sig.VciPool(odd)
         self.next_ref = 1
         self.next_endpoint = 1
@@ -190,6 +208,7 @@ class CallControl(ABC):
 
     def __init__(self) -> None:
         self.ndis: Any = None
+        self._cm_names: dict[str, str] = {}     # "MakeCallComplete" -> "NdisMCmMakeCallComplete"
 
     # ---- what each driver provides ----------------------------------------------------------
     @abstractmethod
@@ -339,7 +358,12 @@ class CallControl(ABC):
     # ---- helpers --------------------------------------------------------------------------
     def cm(self, name: str) -> Callable[..., Any]:
         """The Ndis(M)Cm function of this call manager's family (NdisCmXxx or NdisMCmXxx)."""
-        return getattr(self.ndis, self.prefix + name)
+        full = self._cm_names.get(name)
+        if full is None:
+            # Interned: Python caches attribute lookups on a class only under interned names, and
+            # NDIS's class is deep, so a name built afresh each time costs a walk of its bases.
+            full = self._cm_names[name] = sys.intern(self.prefix + name)
+        return getattr(self.ndis, full)
 
     def _send(self, vc: VcCtx, kind: str, endpoint: int = 0, cause: int = 0, vci: int = 0,
               address: bytes = b"", rate: int = 0) -> None:
@@ -349,17 +373,22 @@ class CallControl(ABC):
                  address: bytes = b"", rate: int = 0) -> None:
         """Send a message the peer must answer, and keep it for retransmission until it is answered."""
         msg = sig.Message(kind, vc.ref, vc.placed_here, vci, cause, endpoint, address, rate)
-        vc.port.held.pop(vc.key(endpoint), None)
-        vc.port.unanswered[vc.key(endpoint)] = Unanswered(msg, vc.port.heard)
-        self.send_message(vc.port, msg)
-        self._arm(vc.port)
+        port, key = vc.port, vc.key(endpoint)
+        if port.held:
+            port.held.pop(key, None)
+        port.unanswered[key] = Unanswered(msg, port.heard)
+        self.send_message(port, msg)
+        self._arm(port)
 
     def _answered(self, port: Port, key: tuple[int, bool, int]) -> None:
-        port.held.pop(key, None)
-        if port.unanswered.pop(key, None) is not None and not port.unanswered and not port.deferred \
-                and port.timer_armed:
-            port.timer_armed = False
-            self.ndis.NdisCancelTimerObject(port.timer)
+        if port.held:
+            port.held.pop(key, None)
+        if port.unanswered.pop(key, None) is not None and not port.unanswered:
+            # A dict keeps the room of the most entries it ever held: after a burst of calls, give it back.
+            port.unanswered = {}
+            if not port.deferred and port.timer_armed:
+                port.timer_armed = False
+                self.ndis.NdisCancelTimerObject(port.timer)
 
     def _forget(self, vc: VcCtx, endpoint: int = 0) -> None:
         port, key = vc.port, vc.key(endpoint)
@@ -374,11 +403,12 @@ class CallControl(ABC):
             vc.params.MediaParameters.MediaSpecific = sig.vcis_parameter(vc.vcis)
 
     @staticmethod
-    def _party_of(entry: tuple[VcCtx, PartyCtx | None], endpoint: int) -> tuple[VcCtx, PartyCtx | None]:
-        vc, party = entry
-        if party is None and vc.parties:
-            party = next((p for p in vc.parties if p.endpoint == endpoint), None)
-        return vc, party
+    def _party_of(entry: VcCtx | PartyCtx, endpoint: int) -> tuple[VcCtx, PartyCtx | None]:
+        """The call and the leaf a ``port.calls`` entry stands for."""
+        if isinstance(entry, PartyCtx):
+            return entry.vc, entry
+        party = next((p for p in entry.parties if p.endpoint == endpoint), None) if entry.parties else None
+        return entry, party
 
     # ---- AFs and SAPs (registering-and-opening-an-address-family.md, registering-a-sap.md) ---
     @abstractmethod
@@ -399,11 +429,20 @@ class CallControl(ABC):
 
     def CmRegisterSap(self, CallMgrAfContext: AfCtx, Sap: Any, NdisSapHandle: Any) -> tuple[int, Any]:
         port = CallMgrAfContext.port
-        if any(s.address == Sap.Sap for a in port.afs for s in a.saps):
+        if self._sap_for(port, Sap.Sap) is not None:
             return st.NDIS_STATUS_SAP_IN_USE, None
         sap = SapCtx(CallMgrAfContext, NdisSapHandle, bytes(Sap.Sap))
         CallMgrAfContext.saps.append(sap)
         return SUCCESS, sap
+
+    @staticmethod
+    def _sap_for(port: Port, address: bytes) -> SapCtx | None:
+        """The SAP a client registered for ``address`` on ``port``, if any."""
+        for af in port.afs:
+            for sap in af.saps:
+                if sap.address == address:
+                    return sap
+        return None
 
     def CmDeregisterSap(self, CallMgrSapContext: SapCtx) -> int:
         CallMgrSapContext.af.saps.remove(CallMgrSapContext)
@@ -437,7 +476,7 @@ class CallControl(ABC):
             port.next_endpoint += 1
             party = PartyCtx(vc, NdisPartyHandle, endpoint, vc.vci)
             vc.parties = [party]
-        port.calls[vc.key(endpoint)] = (vc, party)
+        port.calls[vc.key(endpoint)] = vc if party is None else party
         self._request(vc, sig.SETUP, endpoint, vci=vc.vci, address=sig.called_address(CallParameters),
                       rate=sig.rate_of(CallParameters))
         return PENDING, party
@@ -482,7 +521,7 @@ class CallControl(ABC):
             result = status
             vc.state = CLEARING
             self._request(vc, sig.RELEASE, endpoint, cause=sig.CAUSE_RESOURCES)
-        vc.parties = []
+        vc.parties = ()
         if status == SUCCESS:       # only a VC that was activated is deactivated (deactivating-a-vc.md)
             self.deactivate(vc, lambda _: self._make_call_failed(vc, party, result))
         else:
@@ -523,25 +562,26 @@ class CallControl(ABC):
             return
         self._forget(vc, party.endpoint if party else 0)
         vc.state = NULL
-        vc.parties = []
+        vc.parties = ()
         self.cm("MakeCallComplete")(status, vc.ndis_vc, party.ndis_party if party else None, party, vc.params)
 
     # ---- incoming calls (indicating-an-incoming-call.md) -----------------------------------
     def _incoming_setup(self, port: Port, msg: sig.Message) -> None:
-        sap = next((s for a in port.afs for s in a.saps if s.address == msg.address), None)
+        sap = self._sap_for(port, msg.address)
         if sap is None:
             self.send_message(port, sig.Message(sig.RELEASE_COMPLETE, msg.ref, False, 0, sig.CAUSE_NO_ROUTE,
                                                 msg.endpoint))
             return
         vc = VcCtx(port, sap.af, mine=True)
         vc.ref, vc.placed_here, vc.vci, vc.state = msg.ref, False, msg.vci, PRESENT
-        vc.params = sig.call_parameters(msg.address, msg.rate or 1_000_000, msg.vci)
+        # The SAP's copy of the called address (equal to the message's): one per address, not one per call.
+        vc.params = sig.call_parameters(sap.address, msg.rate or 1_000_000, msg.vci)
         vc.endpoint = msg.endpoint
         if self.create_vc(port, sap.af, vc) != SUCCESS:
             self.send_message(port, sig.Message(sig.RELEASE_COMPLETE, msg.ref, False, 0, sig.CAUSE_REJECTED,
                                                 msg.endpoint))
             return
-        port.calls[vc.key(msg.endpoint)] = (vc, None)
+        port.calls[vc.key(msg.endpoint)] = vc
 
         def offer(status: int) -> None:
             if status != SUCCESS:
@@ -729,8 +769,8 @@ class CallControl(ABC):
         party = PartyCtx(vc, NdisPartyHandle, port.next_endpoint, port.vcis.take())
         port.next_endpoint += 1
         party.params = CallParameters
-        vc.parties.append(party)
-        port.calls[vc.key(party.endpoint)] = (vc, party)
+        vc.parties = [*vc.parties, party]
+        port.calls[vc.key(party.endpoint)] = party
         self._request(vc, sig.ADD_PARTY, party.endpoint, vci=party.vci, address=sig.called_address(CallParameters),
                       rate=sig.rate_of(CallParameters))
         return PENDING, party
@@ -781,7 +821,8 @@ class CallControl(ABC):
     def on_message(self, port: Port, msg: sig.Message) -> None:
         """A signaling message arrived from the peer."""
         port.heard += 1
-        if msg.kind == sig.RESTART:
+        kind = msg.kind
+        if kind == sig.RESTART:
             self._restarted(port)
             return
         port.peer_gone = False
@@ -794,7 +835,7 @@ class CallControl(ABC):
             port.held.clear()
             self._arm(port)
         key = (msg.ref, not msg.mine, msg.endpoint)
-        if msg.kind in (sig.SETUP, sig.ADD_PARTY):
+        if kind in (sig.SETUP, sig.ADD_PARTY):
             known = port.calls.get(key)
             if key in port.cleared:
                 # A late retransmission of a call already cleared here: say so again.
@@ -803,22 +844,23 @@ class CallControl(ABC):
             elif known is None:
                 if msg.mine:
                     self._incoming_setup(port, msg)
-            elif known[0].state == PRESENT:
-                # A retransmission while our client decides: tell the caller to wait for the answer.
-                known[0].proceeding = True
-                self._send(known[0], sig.CALL_PROCEEDING, msg.endpoint)
+            else:
+                vc = self._party_of(known, msg.endpoint)[0]
+                if vc.state == PRESENT:
+                    # A retransmission while our client decides: tell the caller to wait for the answer.
+                    vc.proceeding = True
+                    self._send(vc, sig.CALL_PROCEEDING, msg.endpoint)
             return      # (past PRESENT, our own CONNECT or RELEASE is on its way, and retransmitted)
         entry = port.calls.get(key)
         if entry is None:
             # A call we no longer know: a duplicate, or a retransmission whose answer was lost.
             # Answer it so the peer clears the call too (a RELEASE COMPLETE needs no answer).
-            if msg.kind != sig.RELEASE_COMPLETE:
-                cause = sig.CAUSE_NORMAL if msg.kind in _RELEASES else sig.CAUSE_BAD_REFERENCE
+            if kind != sig.RELEASE_COMPLETE:
+                cause = sig.CAUSE_NORMAL if kind in _RELEASES else sig.CAUSE_BAD_REFERENCE
                 self.send_message(port, sig.Message(sig.RELEASE_COMPLETE, msg.ref, not msg.mine, 0, cause,
                                                     msg.endpoint))
             return
         vc, party = self._party_of(entry, msg.endpoint)
-        kind = msg.kind
         waiting = port.unanswered.get(key)
         if waiting is not None and kind in _ANSWERED_BY[waiting.msg.kind]:
             self._answered(port, key)

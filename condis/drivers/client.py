@@ -74,7 +74,15 @@ class ClientSap:
 
 
 class Call:
-    """ProtocolVcContext: one VC and the call on it, as the application sees it."""
+    """ProtocolVcContext: one VC and the call on it, as the application sees it.
+
+    A client may hold a million of these, so they have slots rather than a __dict__, the parties
+    of a point-to-point call are a shared empty tuple, and the list of data received is made when
+    the first data arrives (or someone asks for it).
+    """
+
+    __slots__ = ("af", "outgoing", "vc", "state", "status", "parties", "_received", "sent", "send_completed",
+                 "deleted", "params", "events", "retry_timer", "retries", "close_waits")
 
     def __init__(self, af: ClientAf, outgoing: bool) -> None:
         self.af = af
@@ -82,8 +90,8 @@ class Call:
         self.vc: Any = None
         self.state = MAKING if outgoing else OFFERED
         self.status: int | None = None
-        self.parties: list[ClientParty] = []
-        self.received: list[bytes] = []
+        self.parties: list[ClientParty] | tuple[()] = ()     # a list once the call is multipoint
+        self._received: list[bytes] | None = None
         self.sent = 0
         self.send_completed = 0
         self.deleted = False
@@ -93,12 +101,21 @@ class Call:
         self.retries = 0
         self.close_waits = False          # closing a multipoint call: waiting for its other parties to go
 
+    @property
+    def received(self) -> list[bytes]:
+        """The data received on the call, one entry per NET_BUFFER_LIST, in order."""
+        if self._received is None:
+            self._received = []
+        return self._received
+
     def __repr__(self) -> str:
         return f"<Call {self.state} {'out' if self.outgoing else 'in'}>"
 
 
 class ClientParty:
     """ProtocolPartyContext."""
+
+    __slots__ = ("call", "address", "handle", "state")
 
     def __init__(self, call: Call, address: bytes) -> None:
         self.call = call
@@ -121,6 +138,9 @@ class AtmClient:
         self.calls: list[Call] = []
         self.incoming: list[Call] = []
         self.log: list[tuple[str, Any]] = []
+        # One description serves every call's retry timer: NDIS only reads it (the call reaches
+        # _retry_delete as the context NdisSetTimerObject is given).
+        self.retry_timer_chars = NDIS_TIMER_CHARACTERISTICS(TimerFunction=self._retry_delete)
 
     # ---- DriverEntry and registration ------------------------------------------------------
     def DriverEntry(self, ndis: Any, DriverObject: Any, RegistryPath: str) -> int:
@@ -346,8 +366,7 @@ class AtmClient:
         af.calls[call] = None
         self.calls.append(call)
         # The timer that retries deleting the VC, allocated now so that the call can always be cleaned up.
-        status, call.retry_timer = self.ndis.NdisAllocateTimerObject(
-            af.binding.handle, NDIS_TIMER_CHARACTERISTICS(TimerFunction=self._retry_delete))
+        status, call.retry_timer = self.ndis.NdisAllocateTimerObject(af.binding.handle, self.retry_timer_chars)
         if status == SUCCESS:
             status, call.vc = self.ndis.NdisCoCreateVc(af.binding.handle, af.ndis_af, call)
         if status != SUCCESS:
@@ -362,7 +381,7 @@ class AtmClient:
         party = None
         if multipoint:
             party = ClientParty(call, address)
-            call.parties.append(party)
+            call.parties = [party]
         status, handle = self.ndis.NdisClMakeCall(call.vc, call.params, party)
         if party is not None:
             party.handle = handle
@@ -387,24 +406,24 @@ class AtmClient:
         add-party under way) have completed (dropping-a-party-from-a-multipoint-call.md)."""
         call.state = CLOSING
         call.close_waits = True
-        live = [p for p in call.parties if p.state == UP]
-        for p in live[1:]:
-            self.drop_party(p)
+        if call.parties:
+            live = [p for p in call.parties if p.state == UP]
+            for p in live[1:]:
+                self.drop_party(p)
         self._close_when_single(call)
 
     def _close_when_single(self, call: Call) -> None:
         if not call.close_waits or len(call.parties) > 1:
             return
         call.close_waits = False
-        live = [p for p in call.parties if p.state == UP]
-        last = live[0] if live else None
+        last = next((p for p in call.parties if p.state == UP), None) if call.parties else None
         status = self.ndis.NdisClCloseCall(call.vc, last.handle if last else None, None, 0)
         if status != PENDING:
             self.ClCloseCallComplete(status, call, last)
 
     def add_party(self, call: Call, address: bytes) -> ClientParty:
         party = ClientParty(call, address)
-        call.parties.append(party)
+        call.parties = [*call.parties, party]
         status, handle = self.ndis.NdisClAddParty(call.vc, party, sig.call_parameters(address))
         party.handle = handle
         if status != PENDING:

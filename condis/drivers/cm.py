@@ -226,7 +226,7 @@ class AtmCallManager(CallControl):
 
     def activate(self, vc: VcCtx, then: Callable[[int], None]) -> None:
         if vc.then is not None:
-            vc.waiting.append(("activate", then))
+            vc.waiting = [*vc.waiting, ("activate", then)]
             return
         vc.then = then
         status = self.ndis.NdisCmActivateVc(vc.ndis_vc, vc.params)
@@ -236,7 +236,7 @@ class AtmCallManager(CallControl):
 
     def deactivate(self, vc: VcCtx, then: Callable[[int], None]) -> None:
         if vc.then is not None:
-            vc.waiting.append(("deactivate", then))
+            vc.waiting = [*vc.waiting, ("deactivate", then)]
             return
         vc.then = then
         status = self.ndis.NdisCmDeactivateVc(vc.ndis_vc)

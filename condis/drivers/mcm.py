@@ -127,7 +127,7 @@ class AtmMcm(CallControl):
         if not vc.port.nic.port.program():
             then(st.NDIS_STATUS_RESOURCES)      # the NIC has no room for another VC: nothing to tell NDIS
             return
-        vc.port.nic.map(vc.vcis, vc.ndis_vc)
+        vc.mapped = vc.port.nic.map(vc.vcis, vc.ndis_vc, vc.mapped)
         status = self.ndis.NdisMCmActivateVc(vc.ndis_vc, vc.params)
         if status == st.NDIS_STATUS_PENDING:
             vc.then = then
@@ -135,7 +135,8 @@ class AtmMcm(CallControl):
             then(status)
 
     def deactivate(self, vc: VcCtx, then: Callable[[int], None]) -> None:
-        vc.port.nic.unmap(vc.ndis_vc)
+        vc.port.nic.unmap(vc.mapped)
+        vc.mapped = ()
         status = self.ndis.NdisMCmDeactivateVc(vc.ndis_vc)
         if status == st.NDIS_STATUS_PENDING:
             vc.then = then

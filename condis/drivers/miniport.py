@@ -41,6 +41,7 @@ class MpVc:
         self.adapter = adapter
         self.handle = handle
         self.vcis: list[int] = []
+        self.mapped: tuple[int, ...] = ()      # the VCIs the NIC delivers to this VC (CellNic.map)
         self.params: Any = None
         self.timer: Any = None
         self.work = ""      # "activate" / "deactivate" while the NIC is being programmed
@@ -115,14 +116,15 @@ class AtmMiniport:
         if not vc.adapter.nic.port.program():
             return st.NDIS_STATUS_RESOURCES     # the NIC has no room for another VC
         vc.vcis, vc.params = vcis, CallParameters
-        vc.adapter.nic.map(vcis, vc.handle)
+        vc.mapped = vc.adapter.nic.map(vcis, vc.handle, vc.mapped)
         vc.work = "activate"
         self.ndis.NdisSetTimerObject(vc.timer, PROGRAMMING_100NS, 0, vc)
         return PENDING
 
     def MiniportCoDeactivateVc(self, MiniportVcContext: MpVc) -> int:
         vc = MiniportVcContext
-        vc.adapter.nic.unmap(vc.handle)
+        vc.adapter.nic.unmap(vc.mapped)
+        vc.mapped = ()
         vc.work = "deactivate"
         self.ndis.NdisSetTimerObject(vc.timer, PROGRAMMING_100NS, 0, vc)
         return PENDING

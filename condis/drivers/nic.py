@@ -3,7 +3,7 @@ plain CoNDIS miniport (both drive the same simulated hardware, a :class:`condis.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from condis import _status as st
@@ -65,7 +65,6 @@ class CellNic:
         self.port = port
         self.on_signal = on_signal
         self.by_vci: dict[int, Any] = {}
-        self.vcis_of: dict[Any, list[int]] = {}
         self.tx_done: list[tuple[Any, NET_BUFFER_LIST]] = []
         self.dropped = 0
         self.pool = pool
@@ -95,16 +94,21 @@ class CellNic:
         self.ndis.NdisFreeTimerObject(self.timer)
         self.ndis.NdisFreeNetBufferListPool(self.pool)
 
-    def map(self, vcis: list[int], vc_handle: Any) -> None:
-        for vci in self.vcis_of.pop(vc_handle, ()):
-            del self.by_vci[vci]
-        if vcis:
-            self.vcis_of[vc_handle] = list(vcis)
+    def map(self, vcis: Sequence[int], vc_handle: Any, mapped: tuple[int, ...] = ()) -> tuple[int, ...]:
+        """Deliver the cells of ``vcis`` to ``vc_handle``, and no longer those of ``mapped``, the VCIs
+        the VC was mapped to before. Returns the VCIs now mapped, for the VC to keep and hand back
+        to the next map or unmap (the VC keeps them so that the NIC needs no table per VC)."""
+        self.unmap(mapped)
+        by_vci = self.by_vci
         for vci in vcis:
-            self.by_vci[vci] = vc_handle
+            by_vci[vci] = vc_handle
+        return tuple(vcis)
 
-    def unmap(self, vc_handle: Any) -> None:
-        self.map([], vc_handle)
+    def unmap(self, mapped: tuple[int, ...]) -> None:
+        """Stop delivering the cells of ``mapped`` (what :meth:`map` returned for a VC)."""
+        by_vci = self.by_vci
+        for vci in mapped:
+            del by_vci[vci]
 
     def pending_sends(self, vc_handle: Any) -> int:
         return sum(1 for h, _ in self.tx_done if h is vc_handle)

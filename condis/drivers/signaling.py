@@ -11,6 +11,8 @@ call managers cope with a wire that loses, duplicates or delays messages is desc
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from condis.constants import CO_ADDRESS_FAMILY_Q2931, RECEIVE_VC, TRANSMIT_VC
@@ -45,7 +47,17 @@ CAUSE_BAD_REFERENCE = 81    # the message names a call the receiver does not kno
 CAUSE_TIMER = 102           # recovery on timer expiry: the peer never answered
 
 
-@dataclass(frozen=True, slots=True)
+_KINDS = (SETUP, CALL_PROCEEDING, CONNECT, CONNECT_ACK, RELEASE, RELEASE_COMPLETE, ADD_PARTY, DROP_PARTY, RESTART)
+_CODES = {kind: code for code, kind in enumerate(_KINDS)}
+# A message on the wire: its kind (as its index in _KINDS), whether the sender placed the call, the
+# call reference, VCI, cause, endpoint and rate, big-endian; then the called address, to the end.
+_HEADER = struct.Struct(">B?IIHIq")
+_VCI = struct.Struct(">I")      # one entry of a VCI list: VPI << 16 | VCI
+
+
+# Built for every frame: slotted but not frozen (a frozen dataclass's __init__ costs several times
+# more). Nothing changes a cell or a message once it is built.
+@dataclass(slots=True)
 class Cell:
     """What the wire carries: a VCI and its payload."""
 
@@ -58,7 +70,7 @@ class Cell:
         return f"DATA vci={self.vci} {len(self.payload)}B"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)     # not frozen, for the reason Cell is not
 class Message:
     """One signaling message."""
 
@@ -72,14 +84,13 @@ class Message:
     rate: int = 0
 
     def encode(self) -> bytes:
-        return (f"{self.kind} {self.ref} {int(self.mine)} {self.vci} {self.cause} {self.endpoint} "
-                f"{self.address.hex() or '-'} {self.rate}").encode()
+        return _HEADER.pack(_CODES[self.kind], self.mine, self.ref, self.vci, self.cause, self.endpoint,
+                            self.rate) + self.address
 
     @classmethod
     def decode(cls, raw: bytes) -> Message:
-        kind, ref, mine, vci, cause, endpoint, address, rate = raw.decode().split()
-        return cls(kind, int(ref), mine == "1", int(vci), int(cause), int(endpoint),
-                   b"" if address == "-" else bytes.fromhex(address), int(rate))
+        code, mine, ref, vci, cause, endpoint, rate = _HEADER.unpack_from(raw)
+        return cls(_KINDS[code], ref, mine, vci, cause, endpoint, raw[_HEADER.size:], rate)
 
     def __str__(self) -> str:
         extra = f" vci={self.vci}" if self.vci else ""
@@ -95,13 +106,19 @@ def signal(msg: Message) -> Cell:
 def call_parameters(address: bytes, rate: int = 1_000_000, vci: int = 0) -> CO_CALL_PARAMETERS:
     """Call parameters as the samples use them: the called address in CallMgrSpecific, the rate in
     the FLOWSPECs, and (once signaling chose it) the VCI list in MediaSpecific."""
-    flow = FLOWSPEC(TokenRate=rate, PeakBandwidth=rate, MaxSduSize=9180, ServiceType=1)
-    cm = CO_CALL_MANAGER_PARAMETERS(Transmit=flow, Receive=FLOWSPEC(**{f: getattr(flow, f) for f in flow.__slots__}),
-                                    CallMgrSpecific=CO_SPECIFIC_PARAMETERS(ParamType=1, Length=len(address),
-                                                                           Parameters=address))
-    media = CO_MEDIA_PARAMETERS(Flags=TRANSMIT_VC | RECEIVE_VC, ReceiveSizeHint=9180,
-                                MediaSpecific=vcis_parameter([vci] if vci else []))
-    return CO_CALL_PARAMETERS(CallMgrParameters=cm, MediaParameters=media)
+    # Every call builds these, so the structures are filled positionally (keyword arguments cost
+    # twice as much); the field names are in condis.structs. Each direction has its own FLOWSPEC:
+    # a driver may change one without the other.
+    cm = CO_CALL_MANAGER_PARAMETERS(_flowspec(rate), _flowspec(rate),
+                                    CO_SPECIFIC_PARAMETERS(1, len(address), address))
+    media = CO_MEDIA_PARAMETERS(TRANSMIT_VC | RECEIVE_VC, 0, 9180, vcis_parameter((vci,) if vci else ()))
+    return CO_CALL_PARAMETERS(0, cm, media)
+
+
+def _flowspec(rate: int) -> FLOWSPEC:
+    # TokenRate, TokenBucketSize, PeakBandwidth, Latency, DelayVariation, ServiceType, MaxSduSize,
+    # MinimumPolicedSize
+    return FLOWSPEC(rate, 0, rate, 0, 0, 1, 9180, 0)
 
 
 def called_address(params: CO_CALL_PARAMETERS) -> bytes:
@@ -114,17 +131,16 @@ def rate_of(params: CO_CALL_PARAMETERS) -> int:
     return cm.Transmit.TokenRate if cm is not None else 0
 
 
-def vcis_parameter(vcis: list[int]) -> CO_SPECIFIC_PARAMETERS:
-    raw = b"".join(v.to_bytes(4, "big") for v in vcis)   # VPI << 16 | VCI
-    return CO_SPECIFIC_PARAMETERS(ParamType=2, Length=len(raw), Parameters=raw)
+def vcis_parameter(vcis: Sequence[int]) -> CO_SPECIFIC_PARAMETERS:
+    raw = b"".join(map(_VCI.pack, vcis))
+    return CO_SPECIFIC_PARAMETERS(2, len(raw), raw)     # ParamType, Length, Parameters
 
 
 def vcis_of(params: CO_CALL_PARAMETERS | None) -> list[int]:
     """The VCIs a data VC uses, from its media parameters."""
     if params is None or params.MediaParameters is None:
         return []
-    raw = params.MediaParameters.MediaSpecific.Parameters
-    return [int.from_bytes(raw[i:i + 4], "big") for i in range(0, len(raw), 4)]
+    return [v for (v,) in _VCI.iter_unpack(params.MediaParameters.MediaSpecific.Parameters)]
 
 
 class VciPool:

@@ -34,6 +34,7 @@ from condis import (
 )
 from condis._ddi_table import CALLBACKS, FUNCTIONS
 from condis.demo import Testbed, testbed
+from condis.drivers.callcontrol import PartyCtx
 from condis.drivers.client import AtmClient, Call
 from condis.drivers.cm import AtmCallManager
 from condis.drivers.mcm import AtmMcm
@@ -192,7 +193,8 @@ def manager_vc(bed: Testbed, host: int = 0) -> Any:
     """The call manager's context (VcCtx) of the newest call on ``host``."""
     manager = bed.call_managers[host]
     port = manager.adapters[0] if hasattr(manager, "adapters") else manager.bindings[0]
-    return list(port.calls.values())[-1][0]
+    entry = list(port.calls.values())[-1]      # a leaf of a multipoint call stands for the call there
+    return entry.vc if isinstance(entry, PartyCtx) else entry
 
 
 def created_vc(bed: Testbed, host: int = 0) -> VcHandle:
