@@ -8,6 +8,7 @@ Its application interface (``place_call``, ``send``, ``close``, ``add_party``, `
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ SUCCESS = st.NDIS_STATUS_SUCCESS
 PENDING = st.NDIS_STATUS_PENDING
 RETRY_100NS = -1_000   # 100 us before trying NdisCoDeleteVc again
 RETRIES = 50           # then give up: the call manager never deactivated the VC
+HISTORY = 1024         # calls the client keeps for a test to look at
 
 # call states, as the client sees them
 MAKING, OFFERED, ACCEPTED, UP, CLOSING, CLOSED, FAILED = (
@@ -127,16 +129,22 @@ class ClientParty:
 class AtmClient:
     """The client driver. ``saps`` are the addresses it listens on; ``answer`` decides incoming calls:
     it returns NDIS_STATUS_SUCCESS to accept, another status to reject, or NDIS_STATUS_PENDING to
-    answer later with ``accept(call)`` or ``reject(call)``."""
+    answer later with ``accept(call)`` or ``reject(call)``.
 
-    def __init__(self, saps: tuple[bytes, ...] = (), answer: Callable[[Call], int] | None = None) -> None:
+    ``calls`` (every call, placed or offered) and ``incoming`` (the offered ones) keep the last
+    ``history`` calls, most recent last: enough to look at in a test, and a client that makes
+    millions of calls does not keep them all.
+    """
+
+    def __init__(self, saps: tuple[bytes, ...] = (), answer: Callable[[Call], int] | None = None,
+                 history: int = HISTORY) -> None:
         self.ndis: Any = None
         self.handle: Any = None
         self.saps = saps
         self.answer = answer or (lambda call: SUCCESS)
         self.bindings: list[Binding] = []
-        self.calls: list[Call] = []
-        self.incoming: list[Call] = []
+        self.calls: deque[Call] = deque(maxlen=history)
+        self.incoming: deque[Call] = deque(maxlen=history)
         self.log: list[tuple[str, Any]] = []
         # One description serves every call's retry timer: NDIS only reads it (the call reaches
         # _retry_delete as the context NdisSetTimerObject is given).
