@@ -247,12 +247,15 @@ class CallDdi(VcDdi):
         fn = self._handler(self._client_cl(vc), "ClIncomingCallHandler", "ProtocolClIncomingCall",
                            vc.af.client.protocol)
         # What was offered, as plain values, for the CALL_PARAMETERS_CHANGED check of a pended answer
-        offered = _values(params.CallMgrParameters), _values(params.MediaParameters)
+        # (a check only: with the verifier off there is nothing to keep)
+        offered = (_values(params.CallMgrParameters), _values(params.MediaParameters)) \
+            if self.verifier.checking else None
         status = self._result("ProtocolClIncomingCall", self._up(
             fn, "ProtocolClIncomingCall", sap.client_context, vc.client_context, params), 0)[0]
         if status == PENDING:
             vc.op = S.OP_PENDING
-            self._offered[vc.id] = offered
+            if offered is not None:
+                self._offered[vc.id] = offered
         else:
             self._incoming_call_done(vc, status)
         return status

@@ -108,16 +108,16 @@ class Ndis(SupportDdi):
         """
         record, tracer = self._record, self.tracer
         off = not self.verifier.checking
-        cls = type(self)
+        if type(self) is _UncheckedNdis:
+            self.__class__ = Ndis   # a tracer came: every handler call goes through the traced path
         if off and tracer is None:
-            # verifier off: the lean variants some DDIs have, which call handlers directly, and the
-            # other handlers called without a look at their manners. With a tracer, every handler
-            # call goes through the traced path instead, so the trace stays whole.
-            for name in FUNCTIONS:
-                lean = getattr(cls, f"_unchecked_{name}", None)
-                if lean is not None:
-                    setattr(self, name, lean.__get__(self))
-            self._up = _plain_up  # type: ignore[method-assign]
+            # Verifier off: the lean variants some DDIs have, which call handlers directly, and the
+            # other handlers called without a look at their manners. They come with the class, not
+            # as attributes of this host: attributes set on the instance would turn its attribute
+            # dictionary into a plain one, and make every self.xxx of every DDI slower.
+            self.__class__ = _UncheckedNdis
+            return
+        cls = type(self)
         if not (record or tracer is not None):
             return
         for name in FUNCTIONS:
@@ -172,6 +172,19 @@ def _refusing(name: str, fn: Callable[..., Any], refused: Any) -> Callable[..., 
 def _plain_up(fn: Callable[..., Any], name: str, *args: Any) -> Any:
     """Call a handler and nothing else (verifier off)."""
     return fn(*args)
+
+
+class _UncheckedNdis(Ndis):
+    """A host with the verifier off and no tracer (see Ndis._wrap): the same host, with the lean
+    variants of the DDIs that have one and handlers called without a look at their manners."""
+
+    _up = staticmethod(_plain_up)
+
+
+for _name in FUNCTIONS:
+    _lean = getattr(Ndis, f"_unchecked_{_name}", None)
+    if _lean is not None:
+        setattr(_UncheckedNdis, _name, _lean)
 
 
 def _irql_guard(host: Ndis, name: str) -> Callable[..., Any]:
