@@ -60,8 +60,8 @@ class DataDdi(CallDdi):
         # say what is wrong.
         h, nbl = NdisVcHandle, NetBufferLists
         if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and h.route is not None:
-            ndis, send, ctx, vc = h.route
-            if (ndis is self and nbl.SourceHandle is h and nbl.Next is None and not nbl.Freed
+            send, ctx, vc = h.route, h.route_ctx, h.vc
+            if (vc.ndis is self and nbl.SourceHandle is h and nbl.Next is None and not nbl.Freed
                     and nbl.Pool is not None and vc.activation == _ACTIVE and vc.state in _SEND_STATES):
                 sends = vc.sends
                 if sends is None:
@@ -111,9 +111,9 @@ class DataDdi(CallDdi):
         # completed with the miniport's handle of a live VC of this host (its route is set).
         h, nbl = NdisVcHandle, NetBufferLists
         if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and h.route is not None:
-            ndis, done, ctx, client = h.route
-            if ndis is self and nbl.SourceHandle is client and nbl.Next is None and not nbl.Freed:
-                sends = h.vc.sends
+            done, ctx, vc = h.route, h.route_ctx, h.vc
+            if vc.ndis is self and nbl.SourceHandle is vc.h_client and nbl.Next is None and not nbl.Freed:
+                sends = vc.sends
                 if sends is not None and nbl in sends:
                     sends.discard(nbl)
                     if self.tracer is None:     # nothing to record: the manners check of _up, inline
@@ -171,18 +171,20 @@ class DataDdi(CallDdi):
 
     def _unchecked_NdisCoSendNetBufferLists(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
                                             SendFlags: int) -> None:
-        route = NdisVcHandle.route
-        if route is None:   # not the client's handle of a live VC: what to do is for the checks to say
-            self._send_checked(NdisVcHandle, NetBufferLists, SendFlags)
+        h = NdisVcHandle
+        send = h.route
+        if send is None:        # not the client's handle of a live VC: what to do is for the checks to say
+            self._send_checked(h, NetBufferLists, SendFlags)
             return
-        route[1](route[2], NetBufferLists, SendFlags)
+        send(h.route_ctx, NetBufferLists, SendFlags)
 
     def _unchecked_NdisMCoSendNetBufferListsComplete(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
                                                      SendCompleteFlags: int) -> None:
-        route = NdisVcHandle.route
-        if route is not None and NetBufferLists.Next is None and NetBufferLists.SourceHandle is route[3]:
+        h = NdisVcHandle
+        done = h.route
+        if done is not None and NetBufferLists.Next is None and NetBufferLists.SourceHandle.side == SIDE_CLIENT:
             # one NET_BUFFER_LIST from the client: straight back to it
-            route[1](route[2], NetBufferLists, SendCompleteFlags)
+            done(h.route_ctx, NetBufferLists, SendCompleteFlags)
         else:
             self._return_sends(NdisVcHandle.vc, NetBufferLists, SendCompleteFlags)
 

@@ -301,19 +301,22 @@ SIDE_MINIPORT = "miniport"
 class VcHandle:
     """The NdisVcHandle one driver holds for a VC: the VC and which driver's side it is.
 
-    ``route`` is where data from this handle goes, fixed while the VC exists (see
-    :meth:`condis.ndis.data.DataDdi._set_routes`): on the client's handle, the miniport's send
-    handler; on the miniport's, the client's send-complete handler. None before the VC is created
-    and after it is deleted, and on handles data never takes the short path from.
+    ``route`` and ``route_ctx`` are where data from this handle goes, fixed while the VC exists
+    (set in :meth:`condis.ndis.vc.VcDdi._vc_created`): on the client's handle, the miniport's send
+    handler and MiniportVcContext; on the miniport's, the client's send-complete handler and
+    ProtocolVcContext. ``route`` is None before the VC is created and after it is deleted, and on
+    handles data never takes the short path from. Two slots, not a tuple: a tuple would cost more
+    memory per call than the rest of the handle.
     """
 
-    __slots__ = ("vc", "side", "route")
+    __slots__ = ("vc", "side", "route", "route_ctx")
     kind = "VC handle"
 
     def __init__(self, vc: Vc, side: str) -> None:
         self.vc = vc
         self.side = side
-        self.route: tuple | None = None
+        self.route: Any = None
+        self.route_ctx: Any = None
 
     @property
     def ndis(self) -> Any:

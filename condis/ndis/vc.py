@@ -85,8 +85,8 @@ class VcDdi(AfSapDdi):
             send = vc.adapter.miniport.co.CoSendNetBufferListsHandler
             done = vc.af.client.protocol.co.CoSendNetBufferListsCompleteHandler
             if send is not None and done is not None:
-                h.route = (self, send, vc.miniport_context, vc)
-                vc.h_miniport.route = (self, done, vc.client_context, h)
+                h.route, h.route_ctx = send, vc.miniport_context
+                vc.h_miniport.route, vc.h_miniport.route_ctx = done, vc.client_context
 
     # ------------------------------------------------------------------ creating
 
