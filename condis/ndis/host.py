@@ -169,16 +169,13 @@ def _refusing(name: str, fn: Callable[..., Any], refused: Any) -> Callable[..., 
     return call
 
 
-def _plain_up(fn: Callable[..., Any], name: str, *args: Any) -> Any:
-    """Call a handler and nothing else (verifier off)."""
-    return fn(*args)
-
-
 class _UncheckedNdis(Ndis):
     """A host with the verifier off and no tracer (see Ndis._wrap): the same host, with the lean
     variants of the DDIs that have one and handlers called without a look at their manners."""
 
-    _up = staticmethod(_plain_up)
+    def _up(self, fn: Callable[..., Any], name: str, *args: Any) -> Any:
+        """Call a handler and nothing else."""
+        return fn(*args)
 
 
 for _name in FUNCTIONS:
