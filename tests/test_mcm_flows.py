@@ -5,7 +5,8 @@ steps the figure leaves implicit (the signaling an MCM does internally) left out
 from __future__ import annotations
 
 from condis import NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
-from condis.drivers.client import CLOSED, UP
+from condis.demo import testbed as make_bed
+from condis.drivers.client import CLOSED, UP, AtmClient
 from tests.conftest import steps
 
 
@@ -182,3 +183,17 @@ def test_call_to_an_unknown_address_fails(mcm):
     calls = []
     mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"nobody")))
     assert calls[0].state == "FAILED" and calls[0].status != NDIS_STATUS_SUCCESS
+
+
+def test_the_client_keeps_its_last_calls_only():
+    class ShortMemory(AtmClient):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(history=2, **kwargs)
+    bed = make_bed("mcm", client=ShortMemory)
+    client = bed.clients[0]
+    placed = []
+    for _ in range(3):
+        bed.do(0, lambda: placed.append(client.place_call(b"bob")))
+        bed.do(0, client.close, placed[-1])
+    assert list(client.calls) == placed[1:] and all(c.state == CLOSED for c in placed)
+    assert len(bed.clients[1].incoming) == 2

@@ -57,6 +57,28 @@ def test_the_strategy_is_the_one_choice_point():
     assert seen == [2, 1, 0] and strategy.asked == 2
 
 
+class LatestInWindow(Reverse):
+    """Reverse, over every event due within 10 ns of the earliest."""
+
+    window_ns = 10
+
+
+def test_a_windowed_strategy_is_asked_only_when_there_is_a_choice():
+    strategy = LatestInWindow()
+    sim = Simulation(strategy)
+    host = Ndis("h", sim=sim)
+    seen = []
+    host.post(seen.append, "now")
+    host.post(seen.append, "soon", delay_ns=5)
+    dropped = sim.scheduler.schedule(6, seen.append, ("cancelled",), host=host)
+    host.post(seen.append, "alone", delay_ns=100)
+    sim.scheduler.cancel(dropped)
+    assert sim.run(max_steps=10) == 3
+    # "soon" ran first, late by nothing (the clock moved to it); "now" then ran 5 ns late; the
+    # cancelled event never counted as ready, and "alone" had nothing to compete with.
+    assert seen == ["soon", "now", "alone"] and strategy.asked == 1 and host.now == 100
+
+
 def test_run_until_a_time_or_a_predicate():
     host = Ndis("h")
     seen = []
@@ -242,6 +264,27 @@ def test_benchmarks_still_run(tmp_path):
     assert set(result["lifecycles_per_s"]) == {"verifier_on", "verifier_off", "verifier_on_trace_on"}
     assert set(result["send_dispatch"]) == {"verifier_on", "verifier_off"}
     assert result["explored_schedules_per_s"] > 0
+
+
+def test_a_vcs_data_routes_last_as_long_as_the_vc(mcm):
+    client, host = mcm.clients[0], mcm.hosts[0]
+    calls = []
+    mcm.do(0, lambda: calls.append(client.place_call(b"bob")))
+    h = calls[0].vc
+    vc = h.vc
+    mcm_driver = host.drivers["atmmcm"]
+    # fixed when NDIS created the VC: the miniport's send handler on the client's handle, the
+    # client's send-complete handler on the miniport's
+    assert h.route == mcm_driver.miniport.co.CoSendNetBufferListsHandler and h.route_ctx is vc.miniport_context
+    assert vc.h_miniport.route == host.drivers["atmclient"].protocol.co.CoSendNetBufferListsCompleteHandler
+    assert vc.h_miniport.route_ctx is vc.client_context
+    mcm.do(0, client.send, calls[0], b"data")
+    assert calls[0].send_completed == 1
+    mcm.do(0, client.close, calls[0])
+    assert vc.deleted and h.route is None and vc.h_miniport.route is None
+    with pytest.raises(Violation) as v:
+        host.NdisCoSendNetBufferLists(h, None, 0)
+    assert v.value.rule == "condis.BadHandle"
 
 
 def test_a_full_teardown_leaves_nothing_behind():
