@@ -147,7 +147,8 @@ def test_condis_demo_writes_the_record_mode_report(tmp_path, capsys):
 
 def test_verifier_off_routes_data_without_checks_and_skips_teardown():
     untraced = make_bed("mcm", verify="off").hosts[0]
-    assert isinstance(untraced, Ndis) and untraced._up.__qualname__ == "_UncheckedNdis._up"
+    assert isinstance(untraced, Ndis) and type(untraced).__name__ == "UncheckedNdis"
+    assert untraced._up(lambda x: x + 1, "Handler", 1) == 2
     assert untraced.NdisCoSendNetBufferLists.__func__.__name__ == "_unchecked_NdisCoSendNetBufferLists"
     bed = make_bed("mcm", Recorder(), verify="off")
     call = place(bed)
@@ -164,6 +165,17 @@ def test_verifier_off_routes_data_without_checks_and_skips_teardown():
     bed.wire.fault = lambda src, frame: []       # a close that stays pended: no teardown check looks
     bed.do(0, bed.clients[0].close, call)
     assert bed.sim.finish().findings == []
+
+
+def test_verifier_off_keeps_a_host_subclass_and_a_tracer_brings_the_checks_back():
+    class Named(Ndis):
+        def greeting(self) -> str:
+            return f"host {self.name}"
+    host = Named("h", sim=condis.Simulation(verify="off"))
+    assert isinstance(host, Named) and host.greeting() == "host h"
+    assert host.NdisCoSendNetBufferLists.__func__.__name__ == "_unchecked_NdisCoSendNetBufferLists"
+    host.trace_with(Recorder())
+    assert isinstance(host, Named) and host.NdisCoSendNetBufferLists.__name__ == "NdisCoSendNetBufferLists"
 
 
 class LockingMcm(AtmMcm):

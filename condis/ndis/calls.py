@@ -15,13 +15,11 @@ exactly once. The incoming direction is the mirror image.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from operator import attrgetter
 from typing import Any
 
 from condis.constants import CALL_PARAMETERS_CHANGED
 from condis.ndis import states as S
-from condis.ndis.core import PENDING, SUCCESS, status_name
+from condis.ndis.core import PENDING, SUCCESS, fields_reader, status_name
 from condis.ndis.objects import SIDE_CLIENT, Party, Sap, Vc, VcHandle
 from condis.ndis.vc import CM_SIDES, VcDdi
 from condis.structs import CO_CALL_PARAMETERS
@@ -31,28 +29,23 @@ def _values(obj: Any) -> Any:
     """A structure's fields as nested tuples: a copy of its values that later changes cannot reach.
 
     Much cheaper than copy.deepcopy on the call path: the CO_* structures are slotted dataclasses
-    of ints, bytes and other such structures, so one attrgetter per type reads all their fields at
+    of ints, bytes and other such structures, so one reader per type takes all their fields at
     once, and only fields that are structures themselves are walked.
     """
     t = type(obj)
     if t in _LEAVES:
         return obj
-    get = _GETTERS.get(t)
-    if get is None:
-        if t is list:
-            return tuple([_values(v) for v in obj])
-        slots = getattr(t, "__slots__", ())
-        if not slots:
-            return obj
-        get = _GETTERS[t] = attrgetter(*slots) if len(slots) > 1 else (lambda o, f=slots[0]: (getattr(o, f),))
-    vals = get(obj)
+    if t is list:
+        return tuple([_values(v) for v in obj])
+    if not getattr(t, "__slots__", ()):
+        return obj
+    vals = fields_reader(t)(obj)
     if _LEAVES.issuperset(map(type, vals)):
         return vals
     return tuple([_values(v) for v in vals])
 
 
 _LEAVES = frozenset({int, bytes, str, bool, float, type(None)})
-_GETTERS: dict[type, Callable[[Any], tuple]] = {}
 
 
 _LIVE_PARTY = (S.PARTY_CONNECTED, S.PARTY_DROP_INDICATED, S.PARTY_DROPPING, S.PARTY_CLOSING)

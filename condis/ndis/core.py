@@ -8,7 +8,9 @@ checked (IRQL restored, no spin lock left held).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from condis import _status as st
@@ -62,6 +64,28 @@ def page_of(name: str) -> str:
     if name in CALLBACKS:
         return CALLBACKS[name][1]
     return "guide/connection-oriented-ndis.md"
+
+
+@functools.cache
+def field_reader(fields: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function that reads ``fields`` of a structure into a tuple, in one call.
+
+    Built once per tuple of names (the names are fixed: a structure type's ``__slots__`` or a
+    constant tuple), so the same names always get the same reader.
+    """
+    get = attrgetter(*fields)
+    if len(fields) == 1:
+        return lambda obj: (get(obj),)
+    return get
+
+
+@functools.cache
+def fields_reader(struct_type: type) -> Callable[[Any], tuple[Any, ...]]:
+    """A function that reads every field of a slotted structure type, in declaration order.
+
+    Built once per type: a class's slots are fixed when the class is created.
+    """
+    return field_reader(tuple(struct_type.__slots__))
 
 
 class NdisCore:

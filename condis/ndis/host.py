@@ -108,14 +108,16 @@ class Ndis(SupportDdi):
         """
         record, tracer = self._record, self.tracer
         off = not self.verifier.checking
-        if type(self) is _UncheckedNdis:
-            self.__class__ = Ndis   # a tracer came: every handler call goes through the traced path
+        checked = getattr(type(self), "_checked_class", None)
+        if checked is not None:
+            self.__class__ = checked    # a tracer came: every handler call goes through the traced path
         if off and tracer is None:
             # Verifier off: the lean variants some DDIs have, which call handlers directly, and the
-            # other handlers called without a look at their manners. They come with the class, not
-            # as attributes of this host: attributes set on the instance would turn its attribute
-            # dictionary into a plain one, and make every self.xxx of every DDI slower.
-            self.__class__ = _UncheckedNdis
+            # other handlers called without a look at their manners. They come with a subclass of
+            # this host's class, not as attributes of this host: attributes set on the instance
+            # would turn its attribute dictionary into a plain one, and make every self.xxx of
+            # every DDI slower.
+            self.__class__ = _unchecked_class(type(self))
             return
         cls = type(self)
         if not (record or tracer is not None):
@@ -169,19 +171,18 @@ def _refusing(name: str, fn: Callable[..., Any], refused: Any) -> Callable[..., 
     return call
 
 
-class _UncheckedNdis(Ndis):
-    """A host with the verifier off and no tracer (see Ndis._wrap): the same host, with the lean
-    variants of the DDIs that have one and handlers called without a look at their manners."""
-
-    def _up(self, fn: Callable[..., Any], name: str, *args: Any) -> Any:
-        """Call a handler and nothing else."""
+@functools.cache
+def _unchecked_class(cls: type) -> type:
+    """``cls`` (Ndis, or a subclass of it) with the verifier off and no tracer (see Ndis._wrap): the
+    lean variants of the DDIs that have one, and handlers called without a look at their manners."""
+    def _up(self: Ndis, fn: Callable[..., Any], name: str, *args: Any) -> Any:
         return fn(*args)
-
-
-for _name in FUNCTIONS:
-    _lean = getattr(Ndis, f"_unchecked_{_name}", None)
-    if _lean is not None:
-        setattr(_UncheckedNdis, _name, _lean)
+    body: dict[str, Any] = {"_up": _up, "_checked_class": cls, "__module__": cls.__module__}
+    for name in FUNCTIONS:
+        lean = getattr(cls, f"_unchecked_{name}", None)
+        if lean is not None:
+            body[name] = lean
+    return type(f"Unchecked{cls.__name__}", (cls,), body)
 
 
 def _irql_guard(host: Ndis, name: str) -> Callable[..., Any]:

@@ -3,13 +3,10 @@ condis-*-registration.md, configuring-optional-*-driver-services.md)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from operator import attrgetter
 from typing import Any
 
 from condis.ndis import states as S
-from condis.ndis.core import SUCCESS, NdisCore
+from condis.ndis.core import SUCCESS, NdisCore, field_reader, fields_reader
 from condis.ndis.objects import Adapter, Driver, DriverObject, MiniportDriver, ProtocolDriver
 from condis.structs import (
     NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
@@ -54,7 +51,7 @@ class RegistrationDdi(NdisCore):
 
     def _note_handlers(self, name: str, role: str, table: Any) -> None:
         """Every handler in a characteristics table runs as ``role`` of driver ``name``."""
-        self._unnoted.append((name, role, _fields_reader(type(table))(table), True))
+        self._unnoted.append((name, role, fields_reader(type(table))(table), True))
 
     def _note_handler(self, name: str, role: str, fn: Any, replace: bool = True) -> None:
         """``fn`` runs as ``role`` of driver ``name`` (unless it has a role already and not ``replace``)."""
@@ -227,7 +224,7 @@ class RegistrationDdi(NdisCore):
                                     f"NDIS_CO_CLIENT_OPTIONAL_HANDLERS or NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS; "
                                     f"got {type(table).__name__}")
         # One read of the required fields; only a table that lacks one is looked at field by field.
-        missing = [f for f in need if getattr(table, f) is None] if None in _reader(need)(table) else []
+        missing = [f for f in need if getattr(table, f) is None] if None in field_reader(need)(table) else []
         if missing:
             raise self._violate("condis.MissingHandler", ddi,
                                 f"{type(table).__name__} for {h.name!r} lacks {', '.join(missing)}")
@@ -303,24 +300,3 @@ _CL_REQUIRED = ("ClCreateVcHandler", "ClDeleteVcHandler", "ClOpenAfCompleteHandl
                 "ClModifyCallQoSCompleteHandler", "ClCloseCallCompleteHandler", "ClIncomingCallHandler",
                 "ClIncomingCallQoSChangeHandler", "ClIncomingCloseCallHandler", "ClCallConnectedHandler")
 
-
-@functools.cache
-def _reader(fields: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
-    """A function that reads ``fields`` of a table into a tuple in one call.
-
-    Built once per tuple of names: the names are the fixed ``__slots__`` of a structure type or a
-    constant tuple above, so the same names always get the same reader.
-    """
-    get = attrgetter(*fields)
-    if len(fields) == 1:
-        return lambda table: (get(table),)
-    return get
-
-
-@functools.cache
-def _fields_reader(table_type: type) -> Callable[[Any], tuple[Any, ...]]:
-    """A function that reads every field of a structure type (its ``__slots__``) in one call.
-
-    Built once per type: a class's slots are fixed when the class is created.
-    """
-    return _reader(tuple(table_type.__slots__))

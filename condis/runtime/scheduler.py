@@ -164,25 +164,8 @@ class Scheduler:
             return ran
         limit = until
         queue = self._queue
-        if limit is None and max_steps is None and self.strategy is None:
-            # The common case, run to quiescence in default order: step() inlined.
-            pop = heapq.heappop
-            while queue:
-                ev = pop(queue)[2]
-                if ev.cancelled:
-                    continue
-                if ev.due > self.now:
-                    self.now = ev.due
-                ev.due = -1
-                self.steps += 1
-                ran += 1
-                if ev.host is not None:
-                    ev.host._run_event(ev)
-                else:
-                    ev.fn(*ev.args)
-            return ran
         if limit is None:
-            # No time limit (a strategy, or a step budget as the explorer gives): step() inlined.
+            # No time limit: step() inlined, the loop every run to quiescence takes.
             pop_next, run = self._pop_next, self._run
             while max_steps is None or ran < max_steps:
                 ev = pop_next()
