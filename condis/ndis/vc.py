@@ -318,6 +318,8 @@ class VcDdi(AfSapDdi):
         ddi = "NdisCmDeactivateVc"
         vc = self._vch(ddi, NdisVcHandle, CM_SIDES)
         self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
+        if vc.activation == S.VC_INACTIVE:
+            return st.NDIS_STATUS_NOT_ACCEPTED
         self._deactivation_allowed(ddi, vc)
         vc.activation = S.VC_DEACTIVATING
         vc.act_op = S.OP_IN_HANDLER
@@ -338,6 +340,8 @@ class VcDdi(AfSapDdi):
         ddi = "NdisMCmDeactivateVc"
         vc = self._vch(ddi, NdisVcHandle, CM_SIDES)
         self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
+        if vc.activation == S.VC_INACTIVE:
+            return st.NDIS_STATUS_NOT_ACCEPTED     # the page's "already deactivated": a status, not a fault
         self._deactivation_allowed(ddi, vc)
         if vc.sends:
             # An MCM is the VC's miniport too: the same duty as for NdisMCoDeactivateVcComplete.
@@ -354,6 +358,11 @@ class VcDdi(AfSapDdi):
                              "completed; complete them with NdisMCoSendNetBufferListsComplete first", vc=vc)
 
     def _deactivation_allowed(self, ddi: str, vc: Vc) -> None:
+        """A deactivation while an activation or deactivation is in flight is refused. An INACTIVE VC
+        is not refused: both deactivate functions return NDIS_STATUS_NOT_ACCEPTED for it. That status
+        is on ddi: nf-ndis-ndismcmdeactivatevc.md ("already deactivated"); nf-ndis-ndiscmdeactivatevc.md
+        lists no statuses, and NdisMCmDeactivateVc is the same routine under the MCM's name (the
+        reference pack's README), so the call manager gets the same answer."""
         if vc.activation != S.VC_ACTIVE:
             raise self._violate("condis.VcActivation", ddi,
                                 f"VC {vc.id:#x} is {vc.activation}; only an ACTIVE VC is deactivated", vc=vc)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from condis import NDIS_STATUS_PENDING
+from condis import NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_PENDING
 from condis.drivers import signaling as sig
 from condis.ndis import states as S
+from tests.conftest import steps
 from tests.rules.conftest import created_vc, cut_wire, expect_violation, passive, place, posted
 
 # ---------------------------------------------------------------------------- condis.OnlyCreatorDeletes
@@ -34,14 +35,32 @@ def test_a_call_manager_deletes_a_vc_its_client_created(bed):
 
 # ---------------------------------------------------------------------------- condis.VcActivation
 
-@pytest.mark.rule("condis.VcActivation")
-def test_a_vc_that_was_never_activated_is_deactivated(bed):
+def test_deactivating_a_vc_that_is_not_active_returns_not_accepted(bed):
+    # ddi: nf-ndis-ndismcmdeactivatevc.md — "already deactivated" is a status, and NdisCmDeactivateVc
+    # answers the same; the miniport is not asked.
     handle = created_vc(bed)
     host, manager = bed.hosts[0], bed.call_managers[0]
     deactivate = getattr(host, manager.prefix + "DeactivateVc")
-    v = expect_violation(bed, "condis.VcActivation", posted(host, lambda: deactivate(handle.vc.h_cm)),
-                         ddi=manager.prefix + "DeactivateVc")
-    assert "INACTIVE" in v.detail
+    params = sig.call_parameters(b"bob", vci=40)
+    out = []
+    activate = getattr(host, manager.prefix + "ActivateVc")
+    host.post(lambda: out.append(deactivate(handle.vc.h_cm)))
+    bed.run()
+    assert out == [NDIS_STATUS_NOT_ACCEPTED] and handle.vc.activation == S.VC_INACTIVE
+    host.post(lambda: out.append(activate(handle.vc.h_cm, params)))
+    bed.run()
+    assert handle.vc.activation == S.VC_ACTIVE
+    since = len(bed.recorder.records)
+    host.post(lambda: out.append(deactivate(handle.vc.h_cm)))
+    bed.run()                                 # the miniport below a call manager may pend; it completes
+    assert handle.vc.activation == S.VC_INACTIVE and handle.vc.call_params is None
+    host.post(lambda: out.append(deactivate(handle.vc.h_cm)))
+    bed.run()
+    assert out[-1] == NDIS_STATUS_NOT_ACCEPTED and handle.vc.activation == S.VC_INACTIVE
+    first = {"NdisMCm": ["A:NdisMCmDeactivateVc"],
+             "NdisCm": ["A:NdisCmDeactivateVc", "A:MiniportCoDeactivateVc", "A:NdisMCoDeactivateVcComplete",
+                        "A:ProtocolCmDeactivateVcComplete"]}[manager.prefix]
+    assert steps(bed.recorder, since) == first + [f"A:{manager.prefix}DeactivateVc"]
 
 
 @pytest.mark.rule("condis.VcActivation")
