@@ -104,6 +104,8 @@ _R = [
          "ddi/nf-ndis-ndisclclosecall.md"),
     Rule("condis.SendComplete", "A send was completed that was not outstanding on that VC, or completed twice.",
          "guide/sending-net-buffer-structures-from-condis-drivers.md"),
+    Rule("condis.NblPool", "A NET_BUFFER_LIST pool does not fit its use: a NET_BUFFER_LIST with its NET_BUFFER taken from a pool that preallocates no NET_BUFFERs or has a DataSize, or a pool with a DataSize but no NET_BUFFERs.",
+         "ddi/nf-nblapi-ndisallocatenetbufferandnetbufferlist.md"),
     Rule("condis.NblState", "A NET_BUFFER_LIST was used after it was freed, or freed while NDIS or another driver owns it.",
          "ddi/nf-nblapi-ndisfreenetbufferlist.md"),
     # --- requests and status ---

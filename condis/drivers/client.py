@@ -195,7 +195,10 @@ class AtmClient:
             AdapterName=BindParameters.AdapterName, MediumArray=[NdisMediumAtm], MediumArraySize=1), BindContext)
         if status != SUCCESS:
             return status
-        b.pool = self.ndis.NdisAllocateNetBufferListPool(b.handle, NET_BUFFER_LIST_POOL_PARAMETERS(DataSize=9180))
+        # one NET_BUFFER per NET_BUFFER_LIST and no data buffer: the data is ours, passed as MdlChain
+        # (nf-nblapi-ndisallocatenetbufferandnetbufferlist.md)
+        b.pool = self.ndis.NdisAllocateNetBufferListPool(b.handle, NET_BUFFER_LIST_POOL_PARAMETERS(
+            fAllocateNetBuffer=True, DataSize=0))
         b.unbind_item = self.ndis.NdisAllocateIoWorkItem(b.handle) if b.pool is not None else None
         if b.unbind_item is None:
             # A bind that fails closes what it opened (binding-to-an-adapter.md).

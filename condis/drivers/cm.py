@@ -89,7 +89,10 @@ class AtmCallManager(CallControl):
         if status != SUCCESS:
             return status
         b.bind_context = BindContext
-        b.pool = self.ndis.NdisAllocateNetBufferListPool(b.handle, NET_BUFFER_LIST_POOL_PARAMETERS(DataSize=512))
+        # one NET_BUFFER per NET_BUFFER_LIST and no data buffer: the data is ours, passed as MdlChain
+        # (nf-nblapi-ndisallocatenetbufferandnetbufferlist.md)
+        b.pool = self.ndis.NdisAllocateNetBufferListPool(b.handle, NET_BUFFER_LIST_POOL_PARAMETERS(
+            fAllocateNetBuffer=True, DataSize=0))
         if b.pool is None or self.open_port(b) != SUCCESS:
             self._release(b)        # a bind that fails closes what it opened (binding-to-an-adapter.md)
             return st.NDIS_STATUS_RESOURCES

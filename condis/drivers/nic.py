@@ -76,7 +76,10 @@ class CellNic:
              on_signal: Callable[[Cell], None] | None) -> CellNic | None:
         """Allocate the receive pool and the transmit-done timer and attach to the wire; None (with
         nothing left allocated) if an allocation failed, for MiniportInitializeEx to fail with."""
-        pool = ndis.NdisAllocateNetBufferListPool(adapter_handle, NET_BUFFER_LIST_POOL_PARAMETERS(DataSize=9180))
+        # one NET_BUFFER per NET_BUFFER_LIST and no data buffer: the data is ours, passed as MdlChain
+        # (nf-nblapi-ndisallocatenetbufferandnetbufferlist.md)
+        pool = ndis.NdisAllocateNetBufferListPool(adapter_handle, NET_BUFFER_LIST_POOL_PARAMETERS(
+            fAllocateNetBuffer=True, DataSize=0))
         if pool is None:
             return None
         nic = cls(ndis, adapter_handle, port, pool, on_signal)

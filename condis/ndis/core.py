@@ -108,14 +108,19 @@ class NdisCore:
         self._ids += 1
         return self._ids
 
-    def _violate(self, rule: str, ddi: str, detail: str, **objects: Any) -> Violation:
-        """Build the Violation for ``rule`` (callers ``raise`` it so control flow stays visible)."""
-        entry = RULES[rule]
-        page = entry.page
-        if rule.startswith("Irql_") and ddi in FUNCTIONS:
-            page = FUNCTIONS[ddi][2]
-        elif rule in _HANDLER_PAGE_RULES and ddi in CALLBACKS:
-            page = CALLBACKS[ddi][1]   # the handler's own page says what it may return
+    def _violate(self, rule: str, ddi: str, detail: str, page: str | None = None, **objects: Any) -> Violation:
+        """Build the Violation for ``rule`` (callers ``raise`` it so control flow stays visible).
+
+        ``page`` names the page that states this instance of the rule where it is more precise than
+        the rule's own page (a pack path, as every page of a Violation is).
+        """
+        if page is None:
+            if rule.startswith("Irql_") and ddi in FUNCTIONS:
+                page = FUNCTIONS[ddi][2]
+            elif rule in _HANDLER_PAGE_RULES and ddi in CALLBACKS:
+                page = CALLBACKS[ddi][1]   # the handler's own page says what it may return
+            else:
+                page = RULES[rule].page
         v = Violation(rule, page, ddi, f"[{self.name}] {detail}", **objects)
         if self.tracer is not None:
             self.tracer.violation(self, v)

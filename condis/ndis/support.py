@@ -240,6 +240,11 @@ class SupportDdi(RequestDdi):
         if not isinstance(Parameters, NET_BUFFER_LIST_POOL_PARAMETERS):
             raise self._violate("condis.BadParameter", ddi,
                                 f"Parameters must be NET_BUFFER_LIST_POOL_PARAMETERS, got {Parameters!r}")
+        if Parameters.DataSize and not Parameters.fAllocateNetBuffer:
+            raise self._violate("condis.NblPool", ddi,
+                                f"Parameters.DataSize is {Parameters.DataSize} with fAllocateNetBuffer FALSE; data "
+                                "buffers come with NET_BUFFERs, so a DataSize needs fAllocateNetBuffer TRUE",
+                                page="support/ns-nblapi-net_buffer_list_pool_parameters.md")
         if self._fail_alloc is not None and self._fail_alloc(ddi):
             return None
         return NblPool(self, self._next_id(), owner, Parameters)
@@ -263,6 +268,14 @@ class SupportDdi(RequestDdi):
         """Allocate a NET_BUFFER_LIST with one NET_BUFFER over ``MdlChain`` (the data, as bytes)."""
         ddi = "NdisAllocateNetBufferAndNetBufferList"
         pool = self._pool(ddi, PoolHandle)
+        params = pool.params
+        if not params.fAllocateNetBuffer or params.DataSize:
+            # ddi: nf-nblapi-ndisallocatenetbufferandnetbufferlist.md — the pool pairs each
+            # NET_BUFFER_LIST with a NET_BUFFER and no data buffer: fAllocateNetBuffer TRUE, DataSize 0
+            raise self._violate("condis.NblPool", ddi,
+                                f"{pool!r} was allocated with fAllocateNetBuffer={params.fAllocateNetBuffer} and "
+                                f"DataSize={params.DataSize}; this function needs a pool allocated with "
+                                "fAllocateNetBuffer TRUE and DataSize 0")
         data = b"" if MdlChain is None else bytes(MdlChain)
         if DataOffset < 0 or DataLength < 0 or DataOffset + DataLength > len(data):
             raise self._violate("condis.BadParameter", ddi,

@@ -63,7 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
 # ---------------------------------------------------------------------------- the harness
 
 def expect_violation(where: Any, rule: str, action: Callable[[], Any], *, ddi: str | None = None,
-                     unchanged: bool = True, more: bool = False) -> Violation:
+                     unchanged: bool = True, more: bool = False, page: str | None = None) -> Violation:
     """Run ``action`` and check that it broke ``rule`` and nothing else happened.
 
     ``where`` is a testbed, a host or a simulation: every host of its simulation is checked.
@@ -71,7 +71,9 @@ def expect_violation(where: Any, rule: str, action: Callable[[], Any], *, ddi: s
     ``unchanged=False`` (rules about what a handler returned: the handler already ran), only the
     IRQL and spin-lock count of each host must be back where they were; the test asserts the rest.
     With ``more`` (teardown, which reports everything left behind), other violations may follow
-    the first in record mode. Returns the Violation for further checks.
+    the first in record mode. ``page`` is the page the violation must cite where it is more precise
+    than the rule's own (see ``_violate`` in condis/ndis/core.py). Returns the Violation for further
+    checks.
     """
     sim = _sim(where)
     hosts = list(sim.hosts)
@@ -88,7 +90,10 @@ def expect_violation(where: Any, rule: str, action: Callable[[], Any], *, ddi: s
     # The rule's own page, or the page of the function or handler it was broken in (IRQL limits and
     # what a handler may return are written there).
     pages = {RULES[rule].page, FUNCTIONS.get(v.ddi, (None, None, None))[2], CALLBACKS.get(v.ddi, (None, None))[1]}
-    assert v.page in pages, f"page {v.page!r}, expected one of {sorted(p for p in pages if p)}"
+    if page is not None:
+        assert v.page == page, f"page {v.page!r}, expected {page!r}"
+    else:
+        assert v.page in pages, f"page {v.page!r}, expected one of {sorted(p for p in pages if p)}"
     if REFERENCE.is_dir():
         assert (REFERENCE / v.page).is_file(), f"{v.page} is not in the reference pack"
     if all(_traced(h) for h in hosts):

@@ -9,6 +9,7 @@ from condis import (
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     NDIS_TIMER_CHARACTERISTICS,
+    NET_BUFFER_LIST_POOL_PARAMETERS,
     OID_GEN_CO_LINK_SPEED,
 )
 from condis.drivers.mcm import AtmMcm
@@ -136,3 +137,35 @@ def test_a_timer_freed_twice(mcm):
     host, timer = _freed_timer(mcm)
     expect_violation(mcm, "condis.Timer", posted(host, lambda: host.NdisFreeTimerObject(timer)),
                      ddi="NdisFreeTimerObject")
+
+
+# ---------------------------------------------------------------------------- condis.NblPool
+
+def _pool(host, owner, **params):
+    return host.NdisAllocateNetBufferListPool(owner, NET_BUFFER_LIST_POOL_PARAMETERS(**params))
+
+
+@pytest.mark.rule("condis.NblPool")
+@pytest.mark.parametrize("params", [{"fAllocateNetBuffer": False}, {"fAllocateNetBuffer": True, "DataSize": 512}])
+def test_a_net_buffer_and_net_buffer_list_from_a_pool_made_for_something_else(mcm, params):
+    host = mcm.hosts[0]
+    pool = _pool(host, mcm.clients[0].bindings[0].handle, **params)
+    out = []
+    v = expect_violation(mcm, "condis.NblPool", posted(host, lambda: out.append(
+        host.NdisAllocateNetBufferAndNetBufferList(pool, 0, 0, b"data", 0, 4))),
+        ddi="NdisAllocateNetBufferAndNetBufferList")
+    assert "fAllocateNetBuffer TRUE and DataSize 0" in v.detail and pool.outstanding == 0
+    assert out == ([None] if mcm.sim.verifier.recording else [])
+    host.NdisFreeNetBufferListPool(pool)
+
+
+@pytest.mark.rule("condis.NblPool")
+def test_a_pool_with_a_data_size_but_no_net_buffers(mcm):
+    host = mcm.hosts[0]
+    owner = mcm.clients[0].bindings[0].handle
+    out = []
+    v = expect_violation(mcm, "condis.NblPool", posted(host, lambda: out.append(
+        _pool(host, owner, fAllocateNetBuffer=False, DataSize=512))), ddi="NdisAllocateNetBufferListPool",
+        page="support/ns-nblapi-net_buffer_list_pool_parameters.md")
+    assert "needs fAllocateNetBuffer TRUE" in v.detail
+    assert out == ([None] if mcm.sim.verifier.recording else [])
