@@ -222,7 +222,17 @@ class SupportDdi(RequestDdi):
         return True
 
     def NdisCancelTimerObject(self, TimerObject: TimerObject) -> bool:
-        t = self._timer("NdisCancelTimerObject", TimerObject)
+        ddi = "NdisCancelTimerObject"
+        t = self._timer(ddi, TimerObject)
+        # ddi: nf-ndis-ndiscanceltimerobject.md, remarks: a periodic timer (set with a nonzero
+        # MillisecondsPeriod) is cancelled at PASSIVE_LEVEL, since NDIS waits for queued DPCs; a
+        # one-shot timer at DISPATCH_LEVEL or below.
+        limit = PASSIVE_LEVEL if t.period_ms else DISPATCH_LEVEL
+        if self._irql > limit:
+            kind = f"a periodic timer ({t.period_ms} ms)" if t.period_ms else "a one-shot timer"
+            raise self._violate("Irql_Timer_Function", ddi,
+                                f"cancels {kind} at {IRQL_NAMES.get(self._irql, self._irql)}; its page requires "
+                                f"{IRQL_NAMES[limit]}{'' if t.period_ms else ' or below'} for {kind.split(' (')[0]}")
         t.period_ms = 0
         return self._cancel_timer(t)
 

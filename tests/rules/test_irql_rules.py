@@ -183,3 +183,40 @@ def test_ndis_lower_irql_may_not_raise(mcm):
     expect_violation(mcm, "Irql_IrqlSetting_Function",
                      posted(host, lambda: host.NDIS_LOWER_IRQL(DISPATCH_LEVEL + 1, DISPATCH_LEVEL)),
                      ddi="NDIS_LOWER_IRQL")
+
+
+# ---------------------------------------------------------------------------- NdisCancelTimerObject
+
+def _timer_set(host, period_ms):
+    _, timer = host.NdisAllocateTimerObject(host.adapters["atm0"], NDIS_TIMER_CHARACTERISTICS(
+        TimerFunction=lambda *a: None))
+    host.post(lambda: host.NdisSetTimerObject(timer, -10_000_000, period_ms, None))
+    host.run(max_steps=1)
+    assert timer.event is not None
+    return timer
+
+
+@pytest.mark.rule("Irql_Timer_Function")
+def test_a_periodic_timer_is_cancelled_above_passive_level(mcm):
+    # ddi: nf-ndis-ndiscanceltimerobject.md, remarks: periodic at PASSIVE_LEVEL only
+    host = mcm.hosts[0]
+    timer = _timer_set(host, 50)
+    v = expect_violation(mcm, "Irql_Timer_Function", posted(host, lambda: host.NdisCancelTimerObject(timer)),
+                         ddi="NdisCancelTimerObject")
+    assert "periodic timer (50 ms) at DISPATCH_LEVEL" in v.detail and "requires PASSIVE_LEVEL" in v.detail
+    assert v.page == "ddi/nf-ndis-ndiscanceltimerobject.md" and timer.event is not None
+    out = []
+    passive(host, lambda: out.append(host.NdisCancelTimerObject(timer)))()
+    assert out == [True] and timer.event is None
+
+
+@pytest.mark.rule("Irql_Timer_Function")
+def test_a_one_shot_timer_is_cancelled_at_dirql(mcm):
+    host = mcm.hosts[0]
+    timer = _timer_set(host, 0)
+    v = expect_violation(mcm, "Irql_Timer_Function", lambda: host.interrupt(host.NdisCancelTimerObject, timer),
+                         ddi="NdisCancelTimerObject")
+    assert "one-shot timer at DIRQL" in v.detail and timer.event is not None
+    out = []
+    posted(host, lambda: out.append(host.NdisCancelTimerObject(timer)))()    # DISPATCH_LEVEL is fine for it
+    assert out == [True] and timer.event is None
