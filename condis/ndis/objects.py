@@ -345,15 +345,18 @@ class Party(Handle):
 
 
 class SpinLock:
-    """NDIS_SPIN_LOCK."""
+    """NDIS_SPIN_LOCK: the host whose memory it is in, and while it is held, the host holding it,
+    the IRQL to restore and which function acquired it (NdisAcquireSpinLock or NdisDprAcquireSpinLock)."""
 
-    __slots__ = ("owner", "old_irql", "allocated", "name")
+    __slots__ = ("owner", "old_irql", "allocated", "name", "ndis", "acquired_by")
 
-    def __init__(self, name: str = "") -> None:
+    def __init__(self, name: str = "", ndis: Any = None) -> None:
         self.owner: Any = None
         self.old_irql = 0
         self.allocated = False
         self.name = name
+        self.ndis = ndis
+        self.acquired_by = ""
 
     def __repr__(self) -> str:
         return f"<NDIS_SPIN_LOCK {self.name or hex(id(self))}>"

@@ -49,11 +49,14 @@ class SupportDdi(RequestDdi):
         if type(lock) is not SpinLock or not lock.allocated:
             raise self._violate("condis.BadParameter", ddi,
                                 f"_SpinLock must be an NDIS_SPIN_LOCK initialized by NdisAllocateSpinLock; got {lock!r}")
+        if lock.ndis is not self:
+            # a spin lock is memory of one machine: another host's driver cannot reach it
+            raise self._violate("SpinLock", ddi, f"{lock!r} was allocated on host {lock.ndis.name!r}, not on this one")
         return lock
 
     def NdisAllocateSpinLock(self) -> SpinLock:
         """Returns the initialized NDIS_SPIN_LOCK (the function's SpinLock OUT parameter)."""
-        lock = SpinLock()
+        lock = SpinLock(ndis=self)
         lock.allocated = True
         return lock
 
@@ -71,14 +74,30 @@ class SupportDdi(RequestDdi):
                                 "processor")
         lock.old_irql = self._irql
         lock.owner = self
+        lock.acquired_by = ddi
         self._irql = DISPATCH_LEVEL
         self._locks_held += 1
+
+    def _releasing(self, ddi: str, lock: SpinLock, acquire: str) -> None:
+        """The lock is held, and was acquired with ``acquire``, the function its releaser pairs with.
+
+        ddi: nf-ndis-ndisreleasespinlock.md, nf-ndis-ndisdprreleasespinlock.md — a lock taken with
+        NdisAcquireSpinLock is released with NdisReleaseSpinLock (which restores the IRQL it was taken
+        at), one taken with NdisDprAcquireSpinLock with NdisDprReleaseSpinLock (which leaves the IRQL
+        at DISPATCH_LEVEL): crossing them leaves the IRQL wrong.
+        """
+        if lock.owner is None:
+            raise self._violate("SpinLock", ddi, f"{lock!r} is not held")
+        if lock.acquired_by != acquire:
+            raise self._violate("SpinLock", ddi,
+                                f"{lock!r} was acquired with {lock.acquired_by}; release it with the function "
+                                f"that pairs with that one, not {ddi}",
+                                page=f"ddi/nf-ndis-{ddi.lower()}.md")
 
     def NdisReleaseSpinLock(self, _SpinLock: SpinLock) -> None:
         ddi = "NdisReleaseSpinLock"
         lock = self._lock(ddi, _SpinLock)
-        if lock.owner is None:
-            raise self._violate("SpinLock", ddi, f"{lock!r} is not held")
+        self._releasing(ddi, lock, "NdisAcquireSpinLock")
         self._dispatch_only(ddi)
         lock.owner = None
         self._locks_held -= 1
@@ -92,14 +111,14 @@ class SupportDdi(RequestDdi):
             raise self._violate("SpinLock", ddi, f"{lock!r} is already held; acquiring it again deadlocks")
         lock.old_irql = DISPATCH_LEVEL
         lock.owner = self
+        lock.acquired_by = ddi
         self._locks_held += 1
 
     def NdisDprReleaseSpinLock(self, _SpinLock: SpinLock) -> None:
         ddi = "NdisDprReleaseSpinLock"
         lock = self._lock(ddi, _SpinLock)
         self._dispatch_only(ddi)
-        if lock.owner is None:
-            raise self._violate("SpinLock", ddi, f"{lock!r} is not held")
+        self._releasing(ddi, lock, "NdisDprAcquireSpinLock")
         lock.owner = None
         self._locks_held -= 1
 

@@ -141,6 +141,56 @@ def test_releasing_a_spin_lock_that_is_not_held(mcm):
 
 
 @pytest.mark.rule("SpinLock")
+def test_a_spin_lock_acquired_at_passive_level_released_with_the_dpr_function(mcm):
+    # NdisDprReleaseSpinLock would leave the IRQL at DISPATCH_LEVEL instead of restoring PASSIVE_LEVEL
+    host = mcm.hosts[0]
+    lock = host.NdisAllocateSpinLock()
+
+    def step():
+        host.NdisAcquireSpinLock(lock)
+        v = expect_violation(host, "SpinLock", lambda: host.NdisDprReleaseSpinLock(lock), ddi="NdisDprReleaseSpinLock",
+                             page="ddi/nf-ndis-ndisdprreleasespinlock.md")
+        held = host.irql, lock.owner is host, host._locks_held
+        host.NdisReleaseSpinLock(lock)
+        return v, held, host.irql
+    v, held, after = _in_a_step(host, step)
+    assert "acquired with NdisAcquireSpinLock" in v.detail and held == (DISPATCH_LEVEL, True, 1)
+    assert after == PASSIVE_LEVEL and lock.owner is None
+
+
+@pytest.mark.rule("SpinLock")
+def test_a_spin_lock_acquired_with_the_dpr_function_released_with_ndisreleasespinlock(mcm):
+    # NdisReleaseSpinLock would restore an IRQL the DPR acquire never saved
+    host = mcm.hosts[0]
+    lock = host.NdisAllocateSpinLock()
+
+    def step():
+        host.NdisDprAcquireSpinLock(lock)
+        v = expect_violation(host, "SpinLock", lambda: host.NdisReleaseSpinLock(lock), ddi="NdisReleaseSpinLock",
+                             page="ddi/nf-ndis-ndisreleasespinlock.md")
+        host.NdisDprReleaseSpinLock(lock)
+        return v, host.irql, host._locks_held
+    v, irql, locks = _in_a_step(host, step, irql=DISPATCH_LEVEL)
+    assert "acquired with NdisDprAcquireSpinLock" in v.detail and (irql, locks) == (DISPATCH_LEVEL, 0)
+
+
+@pytest.mark.rule("SpinLock")
+def test_a_spin_lock_held_on_one_host_released_on_another(mcm):
+    a, b = mcm.hosts
+    lock = a.NdisAllocateSpinLock()
+
+    def step():
+        a.NdisAcquireSpinLock(lock)
+        v = expect_violation(mcm, "SpinLock", lambda: b.NdisReleaseSpinLock(lock), ddi="NdisReleaseSpinLock")
+        counts = (a._locks_held, b._locks_held, a.irql, b.irql)
+        a.NdisReleaseSpinLock(lock)
+        return v, counts
+    v, counts = _in_a_step(a, step)
+    assert "allocated on host 'A'" in v.detail and counts == (1, 0, DISPATCH_LEVEL, PASSIVE_LEVEL)
+    assert (a._locks_held, lock.owner) == (0, None)
+
+
+@pytest.mark.rule("SpinLock")
 def test_freeing_a_held_spin_lock(mcm):
     host = mcm.hosts[0]
     lock = host.NdisAllocateSpinLock()
