@@ -19,7 +19,7 @@ from typing import Any
 
 from condis.constants import CALL_PARAMETERS_CHANGED
 from condis.ndis import states as S
-from condis.ndis.core import PENDING, SUCCESS, fields_reader, status_name
+from condis.ndis.core import PENDING, SUCCESS, fields_reader, page_of, status_name
 from condis.ndis.objects import SIDE_CLIENT, Party, Sap, Vc, VcHandle
 from condis.ndis.vc import CM_SIDES, VcDdi
 from condis.structs import CO_CALL_PARAMETERS
@@ -90,6 +90,19 @@ class CallDdi(VcDdi):
             return (f"CallMgrPartyContext is NULL for {party!r}, which the call manager accepted; NDIS passes that "
                     "context in every later ProtocolCmXxx call about the party")
         return None
+
+    def _close_data(self, ddi: str, buffer: Any, size: Any, param: str = "Buffer") -> None:
+        """Data sent with a close or a drop: the size of the buffer, zero when there is none.
+
+        Each page that takes such a buffer (NdisClCloseCall, NdisClDropParty, Ndis(M)CmDispatchIncoming-
+        CloseCall and -DropParty) gives Size as zero for a NULL buffer. A non-zero Size with no buffer
+        is refused rather than passed on or read as "no data": the handler that receives the pair would
+        read Size bytes from NULL, and a driver that sends it has lost track of its data.
+        """
+        if buffer is None and size != 0:
+            raise self._violate("condis.BadParameter", ddi,
+                                f"Size is {size!r} but {param} is NULL; Size is the length of the data at {param}, "
+                                "zero when there is none", page=page_of(ddi))
 
     def _live_parties(self, vc: Vc) -> list[Party]:
         return [p for p in vc.parties if p.state in _LIVE_PARTY]
@@ -376,6 +389,7 @@ class CallDdi(VcDdi):
         self._call_state(ddi, vc, (S.CALL_CONNECTED, S.CALL_CLOSE_INDICATED, S.CALL_ACCEPTED),
                          "a call is closed once it is up or the call manager indicated its close")
         party = self._close_party(ddi, vc, NdisPartyHandle)
+        self._close_data(ddi, Buffer, Size)
         if vc.sends:
             raise self._violate("condis.SendsOutstanding", ddi,
                                 f"{len(vc.sends)} NET_BUFFER_LIST(s) sent on VC {vc.id:#x} are not completed yet; "
@@ -466,6 +480,7 @@ class CallDdi(VcDdi):
             raise self._violate("condis.BadParameter", ddi, f"CloseStatus must be an NDIS_STATUS int, got {close_status!r}")
         vc = self._vch(ddi, h, CM_SIDES)
         self._cm_family(ddi, vc.is_mcm, h)
+        self._close_data(ddi, buffer, size)
         self._call_state(ddi, vc, (S.CALL_CONNECTED, S.CALL_ACCEPTED),
                          "an incoming close applies to a call that is up and that the client is not already closing")
         if vc.multipoint and len(self._live_parties(vc)) > 1:
@@ -554,6 +569,7 @@ class CallDdi(VcDdi):
             raise self._violate("condis.DropLastParty", ddi,
                                 f"{party!r} is the last party of VC {vc.id:#x}; close the call with NdisClCloseCall "
                                 "and this party handle instead", vc=vc)
+        self._close_data(ddi, Buffer, Size)
         fn = self._handler(self._cm_table(vc), "CmDropPartyHandler", "ProtocolCmDropParty", vc)
         previous = party.state
         party.state = S.PARTY_DROPPING
@@ -608,6 +624,7 @@ class CallDdi(VcDdi):
         party = self._party(ddi, party)
         vc = party.vc
         self._cm_family(ddi, vc.is_mcm, party)
+        self._close_data(ddi, buffer, size)
         if party.state != S.PARTY_CONNECTED:
             raise self._violate("condis.CallState", ddi,
                                 f"{party.label}: an incoming drop applies to a connected party that the client is "

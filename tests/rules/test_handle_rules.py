@@ -190,3 +190,45 @@ def test_a_timer_set_with_a_due_time_that_is_not_an_int(mcm):
                                                         irql=DISPATCH_LEVEL),
                      ddi="NdisSetTimerObject")
     assert timer.event is None
+
+
+# Size with no Buffer (each page: Size is zero when Buffer is NULL): refused, the call manager or the
+# client is not called with a length of data that is not there.
+
+@pytest.mark.rule("condis.BadParameter")
+def test_a_call_closed_with_a_size_and_no_buffer(bed):
+    call = place(bed)
+    host = bed.hosts[0]
+    v = expect_violation(bed, "condis.BadParameter", passive(host, lambda: host.NdisClCloseCall(call.vc, None, None, 8)),
+                         ddi="NdisClCloseCall", page="ddi/nf-ndis-ndisclclosecall.md")
+    assert "Size is 8 but Buffer is NULL" in v.detail and call.vc.vc.state == S.CALL_CONNECTED
+    out = []
+    passive(host, lambda: out.append(host.NdisClCloseCall(call.vc, None, b"bye", 3)))()
+    assert call.state in (CLOSING, CLOSED) and out
+
+
+@pytest.mark.rule("condis.BadParameter")
+def test_a_party_dropped_with_a_size_and_no_buffer(bed):
+    call = place(bed, multipoint=True)
+    bed.do(0, bed.clients[0].add_party, call, b"bob")
+    host, party = bed.hosts[0], call.parties[-1].handle
+    v = expect_violation(bed, "condis.BadParameter", passive(host, lambda: host.NdisClDropParty(party, None, 4)),
+                         ddi="NdisClDropParty", page="ddi/nf-ndis-ndiscldropparty.md")
+    assert "Size is 4" in v.detail and party.state == S.PARTY_CONNECTED
+
+
+@pytest.mark.rule("condis.BadParameter")
+def test_an_incoming_close_and_drop_indicated_with_a_size_and_no_buffer(bed):
+    call = place(bed, multipoint=True)
+    bed.do(0, bed.clients[0].add_party, call, b"bob")
+    manager, host = bed.call_managers[0], bed.hosts[0]
+    close, drop = manager.cm("DispatchIncomingCloseCall"), manager.cm("DispatchIncomingDropParty")
+    party = call.parties[-1].handle
+    name = manager.prefix + "DispatchIncomingDropParty"
+    expect_violation(bed, "condis.BadParameter", posted(host, lambda: drop(NDIS_STATUS_SUCCESS, party, None, 2)),
+                     ddi=name, page=f"ddi/nf-ndis-{name.lower()}.md")
+    name = manager.prefix + "DispatchIncomingCloseCall"
+    v = expect_violation(bed, "condis.BadParameter",
+                         posted(host, lambda: close(NDIS_STATUS_SUCCESS, call.vc.vc.h_cm, None, 2)),
+                         ddi=name, page=f"ddi/nf-ndis-{name.lower()}.md")
+    assert "Size is 2" in v.detail and call.vc.vc.state == S.CALL_CONNECTED and party.state == S.PARTY_CONNECTED
