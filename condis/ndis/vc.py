@@ -126,6 +126,7 @@ class VcDdi(AfSapDdi):
                                        self._up(fn, "ProtocolCoCreateVc", af.cm_context, vc.h_cm), 1)
             status = self._sync_only("ProtocolCoCreateVc", status)
             if status != SUCCESS:
+                vc.deleted = True      # the handle the call manager was shown dies with the VC
                 return status, None
             vc.cm_context = ctx
             if cm_binding is None:
@@ -138,6 +139,7 @@ class VcDdi(AfSapDdi):
                                            self._up(fn, "ProtocolCoCreateVc", af.client_context, vc.h_client), 1)
                 status = self._sync_only("ProtocolCoCreateVc", status)
                 if status != SUCCESS:
+                    vc.deleted = True  # as above, for the client's handle
                     return status, None
                 vc.client_context = ctx
         if cm_binding is not None:

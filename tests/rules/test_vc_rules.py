@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from condis import NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_PENDING
+from condis import NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_PENDING, NDIS_STATUS_RESOURCES
 from condis.drivers import signaling as sig
+from condis.drivers.client import AtmClient
+from condis.drivers.cm import AtmCallManager
+from condis.drivers.mcm import AtmMcm
 from condis.ndis import states as S
 from tests.conftest import steps
-from tests.rules.conftest import created_vc, cut_wire, expect_violation, passive, place, posted
+from tests.rules.conftest import created_vc, cut_wire, expect_violation, make_bed, passive, place, posted
 
 # ---------------------------------------------------------------------------- condis.OnlyCreatorDeletes
 
@@ -99,3 +102,62 @@ def test_a_vc_deleted_while_its_call_is_being_made(mcm):
     assert (vc.state, vc.op, vc.activation) == (S.CALL_MAKING, S.OP_PENDING, S.VC_INACTIVE)
     host = mcm.hosts[0]
     expect_violation(mcm, "condis.VcState", passive(host, lambda: host.NdisCoDeleteVc(call.vc)), ddi="NdisCoDeleteVc")
+
+
+# ---------------------------------------------------------------------------- a VC whose creation failed
+
+class _RefusesVcs:
+    """ProtocolCoCreateVc fails, but the handle NDIS showed it is kept."""
+
+    kept = None
+
+    def CmCreateVc(self, ProtocolAfContext, NdisVcHandle):
+        type(self).kept = NdisVcHandle
+        return NDIS_STATUS_RESOURCES, None
+
+
+class McmRefusesVcs(_RefusesVcs, AtmMcm):
+    pass
+
+
+class CmRefusesVcs(_RefusesVcs, AtmCallManager):
+    pass
+
+
+class ClientRefusesVcs(AtmClient):
+    kept = None
+
+    def ClCreateVc(self, ProtocolAfContext, NdisVcHandle):
+        type(self).kept = NdisVcHandle
+        return NDIS_STATUS_RESOURCES, None
+
+
+@pytest.mark.rule("condis.BadHandle")
+@pytest.mark.parametrize("kind, manager", [("mcm", McmRefusesVcs), ("cm", CmRefusesVcs)])
+def test_the_call_managers_handle_to_a_vc_it_refused_is_dead(kind, manager):
+    # ddi: nc-ndis-protocol_co_create_vc.md — a failed ProtocolCoCreateVc leaves no VC behind
+    bed = make_bed(kind, **{kind: manager})
+    host, af = bed.hosts[0], bed.clients[0].af_for()
+    out = []
+    host.post(lambda: out.append(host.NdisCoCreateVc(af.binding.handle, af.ndis_af, object())))
+    bed.run()
+    kept = manager.kept
+    assert out == [(NDIS_STATUS_RESOURCES, None)] and kept is not None and kept.vc not in host.adapters["atm0"].vcs
+    family = "NdisMCm" if kind == "mcm" else "NdisCm"
+    params = sig.call_parameters(b"bob", vci=40)
+    for ddi, action in [(f"{family}ActivateVc", lambda: getattr(host, f"{family}ActivateVc")(kept, params)),
+                        (f"{family}DeactivateVc", lambda: getattr(host, f"{family}DeactivateVc")(kept)),
+                        ("NdisCoGetTapiCallId", lambda: host.NdisCoGetTapiCallId(kept))]:
+        v = expect_violation(bed, "condis.BadHandle", posted(host, action), ddi=ddi)
+        assert "no longer valid" in v.detail
+
+
+@pytest.mark.rule("condis.BadHandle")
+def test_the_clients_handle_to_a_vc_it_refused_is_dead():
+    bed = make_bed("cm", client=ClientRefusesVcs)
+    place(bed)                                   # host B's call manager creates a VC for the call; B's client refuses
+    host, kept = bed.hosts[1], ClientRefusesVcs.kept
+    assert kept is not None and kept.vc not in host.adapters["atm0"].vcs
+    v = expect_violation(bed, "condis.BadHandle", posted(host, lambda: host.NdisCoGetTapiCallId(kept)),
+                         ddi="NdisCoGetTapiCallId")
+    assert "no longer valid" in v.detail
