@@ -309,9 +309,15 @@ class CallDdi(VcDdi):
         ddi = "NdisClModifyCallQoS"
         vc = self._vch(ddi, NdisVcHandle, (SIDE_CLIENT,))
         self._call_params_arg(ddi, CallParameters)
-        self._call_state(ddi, vc, (S.CALL_CONNECTED,), "QoS is changed on an established call")
+        # An offered call whose ProtocolClIncomingCall pended may be negotiated before the client
+        # answers it (ddi: nf-ndis-ndisclincomingcallcomplete.md; cm-13 and fig1-13, step 8).
+        offered = vc.state == S.CALL_OFFERED and vc.op == S.OP_PENDING
+        if not offered:
+            self._call_state(ddi, vc, (S.CALL_CONNECTED,),
+                             "QoS is changed on an established call, or on an offered call whose "
+                             "ProtocolClIncomingCall returned NDIS_STATUS_PENDING")
         fn = self._handler(self._cm_table(vc), "CmModifyCallQoSHandler", "ProtocolCmModifyCallQoS", vc)
-        vc.state = S.CALL_MODIFYING
+        vc.state = S.CALL_OFFER_MODIFYING if offered else S.CALL_MODIFYING
         vc.op = S.OP_IN_HANDLER
         self._qos_reactivated.discard(vc.id)
         status = self._result("ProtocolCmModifyCallQoS", self._up(
@@ -319,11 +325,23 @@ class CallDdi(VcDdi):
         if status == PENDING:
             vc.op = S.OP_PENDING
             return status
-        vc.op = S.OP_NONE
-        vc.state = S.CALL_CONNECTED
+        self._qos_done(vc, status, CallParameters)
         if status == SUCCESS and not self._reactivated_for_qos(vc):
             raise self._qos_not_reactivated("ProtocolCmModifyCallQoS", vc, "returned NDIS_STATUS_SUCCESS")
         return status
+
+    def _qos_done(self, vc: Vc, status: int, params: CO_CALL_PARAMETERS) -> None:
+        """Back to the state the QoS change started from: connected, or offered with the client's
+        answer still pending. A change agreed on an offered call is what the call is now offered
+        with: accepting it is not a change of the call parameters (CALL_PARAMETERS_CHANGED)."""
+        if vc.state == S.CALL_OFFER_MODIFYING:
+            vc.state = S.CALL_OFFERED
+            vc.op = S.OP_PENDING
+            if status == SUCCESS and vc.id in self._offered:
+                self._offered[vc.id] = (_values(params.CallMgrParameters), _values(params.MediaParameters))
+        else:
+            vc.state = S.CALL_CONNECTED
+            vc.op = S.OP_NONE
 
     def _reactivated_for_qos(self, vc: Vc) -> bool:
         if vc.id not in self._qos_reactivated:
@@ -350,12 +368,12 @@ class CallDdi(VcDdi):
         vc = self._vch(ddi, h, CM_SIDES)
         self._cm_family(ddi, vc.is_mcm, h)
         self._call_params_arg(ddi, params)
-        self._completing(ddi, vc, S.CALL_MODIFYING, "ProtocolCmModifyCallQoS")
+        self._completing(ddi, vc, S.CALL_OFFER_MODIFYING if vc.state == S.CALL_OFFER_MODIFYING else S.CALL_MODIFYING,
+                         "ProtocolCmModifyCallQoS")
         if status == SUCCESS and vc.id not in self._qos_reactivated:
             raise self._qos_not_reactivated(ddi, vc, "called with NDIS_STATUS_SUCCESS")
         self._qos_reactivated.discard(vc.id)
-        vc.op = S.OP_NONE
-        vc.state = S.CALL_CONNECTED
+        self._qos_done(vc, status, params)
         fn = self._handler(self._client_cl(vc), "ClModifyCallQoSCompleteHandler", "ProtocolClModifyCallQoSComplete",
                            vc.af.client.protocol)
         self._up(fn, "ProtocolClModifyCallQoSComplete", status, vc.client_context, params)

@@ -30,6 +30,7 @@ _PENDED = {
     S.CALL_MAKING: ("ProtocolCmMakeCall", "MakeCallComplete"),
     S.CALL_CLOSING: ("ProtocolCmCloseCall", "CloseCallComplete"),
     S.CALL_MODIFYING: ("ProtocolCmModifyCallQoS", "ModifyCallQoSComplete"),
+    S.CALL_OFFER_MODIFYING: ("ProtocolCmModifyCallQoS", "ModifyCallQoSComplete"),
 }
 _PARTY_PENDED = {
     S.PARTY_ADDING: ("ProtocolCmAddParty", "AddPartyComplete"),

@@ -137,6 +137,7 @@ CALL_OFFERED = "INCOMING_CALL"            # Ndis(M)CmDispatchIncomingCall outsta
 CALL_ACCEPTED = "ACCEPTED"                # client accepted; waiting for Ndis(M)CmDispatchCallConnected
 CALL_CONNECTED = "CONNECTED"
 CALL_MODIFYING = "MODIFY_QOS"             # NdisClModifyCallQoS outstanding on a connected call
+CALL_OFFER_MODIFYING = "INCOMING_CALL_MODIFY_QOS"  # the same on an offered call the client has not answered
 CALL_CLOSE_INDICATED = "INCOMING_CLOSE"   # Ndis(M)CmDispatchIncomingCloseCall told the client
 CALL_CLOSING = "CLOSE_CALL"               # NdisClCloseCall outstanding
 CALL_TRANSITIONS = {
@@ -144,7 +145,11 @@ CALL_TRANSITIONS = {
     CALL_MAKING: {"ProtocolCmMakeCall -> SUCCESS / Ndis(M)CmMakeCallComplete(SUCCESS)": CALL_CONNECTED,
                   "ProtocolCmMakeCall -> failure / Ndis(M)CmMakeCallComplete(failure)": CALL_IDLE},
     CALL_OFFERED: {"ProtocolClIncomingCall -> SUCCESS / NdisClIncomingCallComplete(SUCCESS)": CALL_ACCEPTED,
-                   "ProtocolClIncomingCall -> failure / NdisClIncomingCallComplete(failure)": CALL_IDLE},
+                   "ProtocolClIncomingCall -> failure / NdisClIncomingCallComplete(failure)": CALL_IDLE,
+                   "NdisClModifyCallQoS (ProtocolClIncomingCall returned PENDING)": CALL_OFFER_MODIFYING},
+    # ddi: nf-ndis-ndisclincomingcallcomplete.md, cm-13 / fig1-13 step 8: the client may negotiate the
+    # QoS of an offered call before it answers it; the call is still offered afterwards.
+    CALL_OFFER_MODIFYING: {"ProtocolCmModifyCallQoS -> status / Ndis(M)CmModifyCallQoSComplete": CALL_OFFERED},
     CALL_ACCEPTED: {"Ndis(M)CmDispatchCallConnected": CALL_CONNECTED,
                     "Ndis(M)CmDispatchIncomingCloseCall": CALL_CLOSE_INDICATED},
     CALL_CONNECTED: {"NdisClModifyCallQoS": CALL_MODIFYING, "NdisClCloseCall": CALL_CLOSING,
@@ -154,6 +159,8 @@ CALL_TRANSITIONS = {
     CALL_CLOSING: {"ProtocolCmCloseCall -> SUCCESS / Ndis(M)CmCloseCallComplete(SUCCESS)": CALL_IDLE,
                    "ProtocolCmCloseCall -> failure / Ndis(M)CmCloseCallComplete(failure)": CALL_CONNECTED},
 }
+# a client's QoS change is outstanding (the call manager reactivates the VC for it)
+CALL_QOS_CHANGING = frozenset({CALL_MODIFYING, CALL_OFFER_MODIFYING})
 # states in which data may flow on the VC (sending-and-receiving-data2.md; NdisClCloseCall page)
 CALL_CARRIES_DATA = frozenset({CALL_CONNECTED, CALL_MODIFYING, CALL_ACCEPTED})
 

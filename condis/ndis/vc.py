@@ -249,7 +249,7 @@ class VcDdi(AfSapDdi):
         self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
         self._call_params_arg(ddi, CallParameters)
         self._activation_allowed(ddi, vc)
-        if vc.state == S.CALL_MODIFYING:
+        if vc.state in S.CALL_QOS_CHANGING:
             self._qos_reactivated.add(vc.id)
         vc.call_params_prev = vc.call_params if vc.activation == S.VC_ACTIVE else None
         vc.activation = S.VC_ACTIVATING
@@ -278,7 +278,7 @@ class VcDdi(AfSapDdi):
         self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
         self._call_params_arg(ddi, CallParameters)
         self._activation_allowed(ddi, vc)
-        if vc.state == S.CALL_MODIFYING:
+        if vc.state in S.CALL_QOS_CHANGING:
             self._qos_reactivated.add(vc.id)
         vc.call_params = CallParameters
         vc.activation = S.VC_ACTIVE
