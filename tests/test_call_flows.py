@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from condis import NDIS_STATUS_PENDING
+from condis import NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
 from condis.demo import testbed as make_testbed
 from condis.drivers.client import UP
 from condis.ndis import states as S
@@ -43,4 +43,29 @@ def test_the_client_negotiates_the_qos_of_an_offered_call_before_answering(kind)
     assert "ProtocolClCallConnected" in names(steps(rec, mark, "B"))
     assert offered.state == UP and vc.state == S.CALL_CONNECTED
     assert bed.clients[0].calls[-1].state == UP
+    bed.sim.finish()
+
+
+@pytest.mark.parametrize("kind", ["mcm", "cm"])
+def test_an_incoming_close_of_a_multipoint_call_with_two_parties(kind):
+    # ddi: nc-ndis-protocol_cl_incoming_close_call.md — the client drops all but the last party,
+    # then closes the call with that one
+    bed = make_testbed(kind, Recorder())
+    rec, a = bed.recorder, bed.clients[0]
+    bed.do(0, a.place_call, b"bob", 1_000_000, True)
+    call = a.calls[-1]
+    bed.do(0, a.add_party, call, b"bob")
+    assert [p.state for p in call.parties] == [UP, UP]
+    first, second = (p.handle for p in call.parties)
+    manager = bed.call_managers[0]
+    mark = len(rec.records)
+    bed.hosts[0].post(manager.cm("DispatchIncomingCloseCall"), NDIS_STATUS_SUCCESS, call.vc.vc.h_cm, None, 0)
+    bed.run()
+    family = manager.prefix
+    seen = [s for s in names(steps(rec, mark, "A")) if "Party" in s or "CloseCall" in s]
+    assert seen == [f"{family}DispatchIncomingCloseCall", "ProtocolClIncomingCloseCall",
+                    "NdisClDropParty", "ProtocolCmDropParty", f"{family}DropPartyComplete", "ProtocolClDropPartyComplete",
+                    "NdisClCloseCall", "ProtocolCmCloseCall", f"{family}CloseCallComplete", "ProtocolClCloseCallComplete"]
+    assert first.state == second.state == S.PARTY_DROPPED
+    assert call.vc.vc.deleted or call.vc.vc.state == S.CALL_IDLE
     bed.sim.finish()

@@ -501,11 +501,12 @@ class CallDdi(VcDdi):
         self._close_data(ddi, buffer, size)
         self._call_state(ddi, vc, (S.CALL_CONNECTED, S.CALL_ACCEPTED),
                          "an incoming close applies to a call that is up and that the client is not already closing")
-        if vc.multipoint and len(self._live_parties(vc)) > 1:
-            raise self._violate("condis.CloseWithParties", ddi,
-                                f"VC {vc.id:#x} has {len(self._live_parties(vc))} parties; drop all but the last with "
-                                "Ndis(M)CmDispatchIncomingDropParty (guide: incoming-request-to-drop-a-party-from-"
-                                "a-multipoint-call.md)", vc=vc)
+        # A multipoint call may be closed from the network with several parties still on it (the
+        # network failed, or the peer released the whole call): the client then drops all but the
+        # last party with NdisClDropParty and closes with that one (ddi:
+        # nc-ndis-protocol_cl_incoming_close_call.md). Parties leaving one at a time while others
+        # stay are indicated with Ndis(M)CmDispatchIncomingDropParty instead
+        # (guide: incoming-request-to-drop-a-party-from-a-multipoint-call.md).
         vc.state = S.CALL_CLOSE_INDICATED
         fn = self._handler(self._client_cl(vc), "ClIncomingCloseCallHandler", "ProtocolClIncomingCloseCall",
                            vc.af.client.protocol)

@@ -164,14 +164,3 @@ def test_the_client_closes_a_call_that_still_has_two_parties(bed):
     v = expect_violation(bed, "condis.CloseWithParties",
                          passive(host, lambda: host.NdisClCloseCall(call.vc, last, None, 0)), ddi="NdisClCloseCall")
     assert "2 parties" in v.detail
-
-
-@pytest.mark.rule("condis.CloseWithParties")
-def test_the_call_manager_indicates_a_close_of_a_call_that_still_has_two_parties(bed):
-    call = two_party_call(bed)
-    manager = bed.call_managers[0]
-    close = manager.cm("DispatchIncomingCloseCall")
-    v = expect_violation(bed, "condis.CloseWithParties",
-                         posted(bed.hosts[0], lambda: close(NDIS_STATUS_SUCCESS, call.vc.vc.h_cm, None, 0)),
-                         ddi=manager.prefix + "DispatchIncomingCloseCall")
-    assert "2 parties" in v.detail and call.vc.vc.state == S.CALL_CONNECTED
