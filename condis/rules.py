@@ -131,6 +131,10 @@ _R = [
          "guide/unbinding-from-an-adapter.md"),
     Rule("condis.LeakQueued", "A timer or work item was still queued when its adapter halted, its binding closed, its driver unloaded or the run ended.",
          "guide/halting-a-miniport-adapter.md"),
+    Rule("condis.LeakWorkItem", "An I/O work item was still allocated when its adapter halted, its driver unloaded or the run ended: it was never freed with NdisFreeIoWorkItem.",
+         "ddi/nf-ndis-ndisallocateioworkitem.md"),
+    Rule("condis.LeakTimer", "A timer object was still allocated when its adapter halted, its driver unloaded or the run ended: it was never freed with NdisFreeTimerObject.",
+         "ddi/nf-ndis-ndisfreetimerobject.md"),
     # --- from the obligation sentences of the CoNDIS pages (condis/verifier/musts.tsv) ---
     Rule("condis.PartyContext", "A call manager's CallMgrPartyContext does not fit the call: non-NULL for a point-to-point call, or NULL for a party it accepted.",
          "ddi/nc-ndis-protocol_cm_make_call.md"),

@@ -110,8 +110,10 @@ class PendingMcm(PendingRequests, AtmMcm):
         return self._pend(self.ndis.NdisMCoOidRequestComplete, adapter.handle, None, request, NDIS_STATUS_SUCCESS)
 
     def MiniportPause(self, adapter, params):
-        _, timer = self.ndis.NdisAllocateTimerObject(adapter.handle, NDIS_TIMER_CHARACTERISTICS(
-            TimerFunction=lambda a, b, c, d: self.ndis.NdisMPauseComplete(adapter.handle)))
+        def paused(a, b, c, d):
+            self.ndis.NdisFreeTimerObject(timer)      # halt follows: nothing of the adapter may be left
+            self.ndis.NdisMPauseComplete(adapter.handle)
+        _, timer = self.ndis.NdisAllocateTimerObject(adapter.handle, NDIS_TIMER_CHARACTERISTICS(TimerFunction=paused))
         self.ndis.NdisSetTimerObject(timer, -10, 0, None)
         return NDIS_STATUS_PENDING
 

@@ -137,19 +137,20 @@ class NdisCore:
         kind = expected.kind if expected.kind.endswith("handle") else f"{expected.kind} handle"
         return self._violate("condis.BadHandle", ddi, f"{param} must be a live {kind} of this host; {why}")
 
-    def _teardown(self, when: str, findings: list[tuple[str, str]]) -> None:
-        """Report what a teardown found left behind (see condis/ndis/leaks.py).
+    def _teardown(self, when: str, findings: list[tuple[str, ...]]) -> None:
+        """Report what a teardown found left behind (see condis/ndis/leaks.py): ``(rule, message)``
+        pairs, or ``(rule, message, page)`` where a page states this case more precisely.
 
         Strict mode raises the first finding, its message counting the others; record mode keeps each.
         """
         if not findings or not self.verifier.checking:
             return
         if not self._record:
-            rule, message = findings[0]
+            rule, message, *page = findings[0]
             more = f" (and {len(findings) - 1} more left behind)" if len(findings) > 1 else ""
-            raise self._violate(rule, when, message + more)
-        for rule, message in findings:
-            self.verifier.found(self, self._violate(rule, when, message))
+            raise self._violate(rule, when, message + more, *page)
+        for rule, message, *page in findings:
+            self.verifier.found(self, self._violate(rule, when, message, *page))
 
     def _status_arg(self, ddi: str, status: Any, param: str = "Status") -> None:
         """A Complete call's final status: an NDIS_STATUS value other than NDIS_STATUS_PENDING."""

@@ -4,15 +4,18 @@ NDIS checks at four moments (issue: the verifier; Driver Verifier does the same 
 
 - after MiniportHaltEx returns: nothing may remain on the adapter — VCs, AFs the MCM registered,
   requests its handlers pended, sends it never completed, its timers or work items still queued
-  (guide: halting-a-miniport-adapter.md);
+  or still allocated (guide: halting-a-miniport-adapter.md; ddi: nc-ndis-miniport_halt.md, which
+  has MiniportHaltEx free every resource of the device, and nf-ndis-ndisallocateioworkitem.md);
 - after NdisCloseAdapterEx closes a binding: nothing of that protocol may remain on it — VCs it
   created or shares, AFs and SAPs, timers or work items it queued for the binding
   (guide: unbinding-from-an-adapter.md, deleting-a-vc.md);
 - after a driver's unload routine returns: no timer or work item of the driver may still be queued
-  (guide: initializing-a-protocol-driver.md, initializing-a-miniport-driver.md);
+  or allocated (guide: initializing-a-protocol-driver.md, initializing-a-miniport-driver.md; ddi:
+  nf-ndis-ndisallocateioworkitem.md, nf-ndis-ndisfreetimerobject.md);
 - when a run ends (``Simulation.finish``): everything above, on every host.
 
-Each finding is a ``(rule, message)`` pair; the rules are the ``condis.Leak*`` and
+Each finding is a ``(rule, message)`` pair, or ``(rule, message, page)`` where a page states the
+case more precisely than the rule's own; the rules are the ``condis.Leak*`` and
 ``condis.NeverCompleted`` entries of :mod:`condis.rules`.
 """
 
@@ -23,7 +26,7 @@ from typing import Any
 
 from condis.ndis import states as S
 
-Finding = tuple[str, str]
+Finding = tuple[str, ...]
 
 # call state -> (the handler that pended, the Complete function an MCM / a call manager calls)
 _PENDED = {
@@ -59,6 +62,7 @@ def run_end(host: Any) -> list[Finding]:
                 out.append(("condis.LeakBinding", f"{b!r} is still open ({b.state}); the protocol never unbound"))
     out.extend(_oids(host, host._oids.values()))
     out.extend(_queued(host, None))
+    out.extend(_allocated(host, None))
     return out
 
 
@@ -70,6 +74,7 @@ def after_halt(host: Any, adapter: Any) -> list[Finding]:
             out.extend(_af(af))
     out.extend(_oids(host, (r for r in host._oids.values() if r.adapter is adapter)))
     out.extend(_queued(host, lambda owner: owner is adapter))
+    out.extend(_allocated(host, lambda owner: owner is adapter, halt=True))
     return out
 
 
@@ -96,9 +101,9 @@ def handles_of(drv: Any) -> set[int]:
 
 
 def after_unload(host: Any, handles: set[int]) -> list[Finding]:
-    """Timers and work items still queued, once the unload routine of the driver that owned
-    ``handles`` (see :func:`handles_of`) returned."""
-    return _queued(host, lambda owner: id(owner) in handles)
+    """Timers and work items still queued or allocated, once the unload routine of the driver that
+    owned ``handles`` (see :func:`handles_of`) returned."""
+    return _queued(host, lambda owner: id(owner) in handles) + _allocated(host, lambda owner: id(owner) in handles)
 
 
 def _vcs(vcs: Iterable[Any]) -> list[Finding]:
@@ -168,4 +173,22 @@ def _queued(host: Any, owned: Any) -> list[Finding]:
         if owned is not None and not owned(getattr(obj, "owner", None)):
             continue
         out.append(("condis.LeakQueued", f"a {ev.kind} ({ev.label}) is still queued"))
+    return out
+
+
+def _allocated(host: Any, owned: Any, halt: bool = False) -> list[Finding]:
+    """Timer objects and work items of ``host`` still allocated and not queued (a queued one is
+    reported by :func:`_queued`), those whose owner ``owned(owner)`` accepts. At a halt the timer's
+    page is MiniportHaltEx's, which has the driver free everything it allocated for the adapter."""
+    out: list[Finding] = []
+    for obj in sorted(host._resources, key=lambda o: o.id):
+        if obj.event is not None or (owned is not None and not owned(obj.owner)):
+            continue
+        if obj.kind == "timer":
+            finding = ("condis.LeakTimer", f"timer object {obj.id:#x} (allocated with {obj.owner!r}) was never freed "
+                       "with NdisFreeTimerObject")
+            out.append(finding + ("ddi/nc-ndis-miniport_halt.md",) if halt else finding)
+        else:
+            out.append(("condis.LeakWorkItem", f"work item {obj.id:#x} (allocated with {obj.owner!r}) was never "
+                        "freed with NdisFreeIoWorkItem"))
     return out

@@ -38,6 +38,8 @@ class SupportDdi(RequestDdi):
     def __init__(self, name: str, sim: Any) -> None:
         super().__init__(name, sim)
         self._tapi: dict[bytes, Any] = {}
+        # timer objects and work items allocated and not yet freed (the teardown checks look here)
+        self._resources: set[IoWorkItem | TimerObject] = set()
         # Low-resources simulation, as Driver Verifier's: the explorer's fault injector (when the
         # simulation has one) may fail any allocation below, as NDIS does when memory runs out.
         faults = getattr(sim, "faults", None)
@@ -148,7 +150,9 @@ class SupportDdi(RequestDdi):
         owner = self._owner_arg("NdisAllocateIoWorkItem", NdisObjectHandle, "NdisObjectHandle")
         if self._fail_alloc is not None and self._fail_alloc("NdisAllocateIoWorkItem"):
             return None     # ddi: nf-ndis-ndisallocateioworkitem.md returns NULL when it cannot allocate
-        return IoWorkItem(self, self._next_id(), owner)
+        wi = IoWorkItem(self, self._next_id(), owner)
+        self._resources.add(wi)
+        return wi
 
     def NdisQueueIoWorkItem(self, NdisIoWorkItemHandle: IoWorkItem, Routine: Callable[[Any, Any], None],
                             WorkItemContext: Any) -> None:
@@ -176,6 +180,7 @@ class SupportDdi(RequestDdi):
         if wi.event is not None:
             raise self._violate("condis.WorkItem", ddi, f"{wi!r} is still queued; free it from its routine or after")
         wi.state = S.FREED
+        self._resources.discard(wi)
 
     def _driver_of_owner(self, owner: Any) -> Any:
         if isinstance(owner, Adapter):
@@ -199,6 +204,7 @@ class SupportDdi(RequestDdi):
             return st.NDIS_STATUS_RESOURCES, None
         t = TimerObject(self, self._next_id(), owner, TimerCharacteristics)
         t.context = TimerCharacteristics.FunctionContext
+        self._resources.add(t)
         return SUCCESS, t
 
     def _timer(self, ddi: str, t: Any) -> TimerObject:
@@ -259,6 +265,7 @@ class SupportDdi(RequestDdi):
         t = self._timer("NdisFreeTimerObject", TimerObject)
         self._cancel_timer(t)
         t.state = S.FREED
+        self._resources.discard(t)
 
     # ------------------------------------------------------------------ NET_BUFFER_LISTs
 

@@ -128,3 +128,82 @@ def test_a_timer_left_queued_at_unload_is_reported():
     bed.sim.run(max_steps=1)
     v = expect_violation(bed, "condis.LeakQueued", bed.sim.finish, ddi="Unload", unchanged=False, more=True)
     assert "a timer (<lambda>) is still queued" in v.detail
+
+
+# ---------------------------------------------------------------------------- allocated, never freed
+
+class LeakyMcm(AtmMcm):
+    """Allocates a timer object and a work item for each adapter, and for the driver, and never frees them."""
+
+    def MiniportInitializeEx(self, NdisMiniportHandle: Any, MiniportDriverContext: Any,
+                             MiniportInitParameters: Any) -> int:
+        status = super().MiniportInitializeEx(NdisMiniportHandle, MiniportDriverContext, MiniportInitParameters)
+        self.leaked = [self.ndis.NdisAllocateTimerObject(NdisMiniportHandle, NDIS_TIMER_CHARACTERISTICS(
+            TimerFunction=lambda *args: None))[1], self.ndis.NdisAllocateIoWorkItem(NdisMiniportHandle)]
+        return status
+
+
+class LeakyDriverMcm(AtmMcm):
+    """Allocates a work item with its miniport driver handle and never frees it."""
+
+    def DriverEntry(self, ndis: Any, DriverObject: Any, RegistryPath: str) -> int:
+        status = super().DriverEntry(ndis, DriverObject, RegistryPath)
+        self.leaked = ndis.NdisAllocateIoWorkItem(self.driver_handle)
+        return status
+
+
+class LeakyTimerClient(AtmClient):
+    """Allocates a timer object with its protocol driver handle and never frees it."""
+
+    def arm(self) -> None:
+        _, self.timer = self.ndis.NdisAllocateTimerObject(self.handle, NDIS_TIMER_CHARACTERISTICS(
+            TimerFunction=lambda *args: None, FunctionContext=None))
+
+
+def _halt(bed):
+    def action():
+        bed.hosts[0].remove_adapter("atm0")
+        bed.run()
+    return action
+
+
+@pytest.mark.rule("condis.LeakTimer")
+def test_a_timer_object_still_allocated_after_miniporthaltex_is_reported():
+    bed = make_bed("mcm", mcm=LeakyMcm)
+    timer, item = bed.call_managers[0].leaked
+    assert timer.event is None                 # allocated, never set: only allocated
+    v = expect_violation(bed, "condis.LeakTimer", _halt(bed), ddi="MiniportHaltEx", unchanged=False, more=True,
+                         page="ddi/nc-ndis-miniport_halt.md")
+    assert f"timer object {timer.id:#x} (allocated with adapter 'atm0') was never freed" in v.detail
+    if bed.sim.verifier.recording:
+        rules = [f.rule for f in bed.sim.verifier.findings if f.ddi == "MiniportHaltEx"]
+        assert rules == ["condis.LeakTimer", "condis.LeakWorkItem"]
+
+
+@pytest.mark.rule("condis.LeakWorkItem")
+def test_a_work_item_still_allocated_after_miniporthaltex_is_reported():
+    bed = make_bed("mcm", mcm=LeakyMcm)
+    timer, item = bed.call_managers[0].leaked
+    bed.hosts[0].NdisFreeTimerObject(timer)
+    v = expect_violation(bed, "condis.LeakWorkItem", _halt(bed), ddi="MiniportHaltEx", unchanged=False, more=True,
+                         page="ddi/nf-ndis-ndisallocateioworkitem.md")
+    assert f"work item {item.id:#x} (allocated with adapter 'atm0') was never freed with NdisFreeIoWorkItem" in v.detail
+
+
+@pytest.mark.rule("condis.LeakWorkItem")
+def test_a_work_item_of_the_miniport_driver_still_allocated_after_its_unload_is_reported():
+    bed = make_bed("mcm", mcm=LeakyDriverMcm)
+    item = bed.call_managers[0].leaked
+    v = expect_violation(bed, "condis.LeakWorkItem", bed.sim.finish, ddi="MiniportDriverUnload", unchanged=False,
+                         more=True)
+    assert f"work item {item.id:#x}" in v.detail and "miniport driver" in v.detail
+
+
+@pytest.mark.rule("condis.LeakTimer")
+def test_a_timer_object_of_a_protocol_still_allocated_after_its_unload_is_reported():
+    bed = make_bed("mcm", client=LeakyTimerClient)
+    bed.do(0, bed.clients[0].arm)
+    timer = bed.clients[0].timer
+    v = expect_violation(bed, "condis.LeakTimer", bed.sim.finish, ddi="Unload", unchanged=False, more=True,
+                         page="ddi/nf-ndis-ndisfreetimerobject.md")
+    assert f"timer object {timer.id:#x} (allocated with protocol driver" in v.detail
