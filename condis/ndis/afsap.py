@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from condis import _status as st
+from condis.constants import DISPATCH_LEVEL
 from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS
 from condis.ndis.objects import Adapter, Af, Binding, RegisteredAf, Sap
@@ -40,16 +41,22 @@ class AfSapDdi(PnpDdi):
                                 "before starting anything else on the binding")
 
     def _af(self, ddi: str, af: Any, param: str = "NdisAfHandle") -> Af:
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         if type(af) is not Af or af.ndis is not self or af.state == S.AF_CLOSED:
             raise self._bad_handle(ddi, param, af, Af)
         return af
 
     def _sap(self, ddi: str, sap: Any) -> Sap:
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         if type(sap) is not Sap or sap.ndis is not self or sap.state == S.SAP_DEREGISTERED:
             raise self._bad_handle(ddi, "NdisSapHandle", sap, Sap)
         return sap
 
     def _binding(self, ddi: str, b: Any) -> Binding:
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         if type(b) is not Binding or b.ndis is not self or b.state not in (S.BINDING_PAUSED, S.BINDING_RUNNING):
             raise self._bad_handle(ddi, "NdisBindingHandle", b, Binding)
         return b

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from condis.constants import CALL_PARAMETERS_CHANGED
+from condis.constants import CALL_PARAMETERS_CHANGED, DISPATCH_LEVEL
 from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS, fields_reader, page_of, status_name
 from condis.ndis.objects import SIDE_CLIENT, Party, Sap, Vc, VcHandle
@@ -74,6 +74,8 @@ class CallDdi(VcDdi):
             raise self._violate("condis.CompleteWithoutPending", ddi, detail, vc=vc)
 
     def _party(self, ddi: str, p: Any, param: str = "NdisPartyHandle") -> Party:
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         if type(p) is not Party or p.ndis is not self or p.state == S.PARTY_DROPPED:
             raise self._bad_handle(ddi, param, p, Party)
         return p
@@ -494,6 +496,8 @@ class CallDdi(VcDdi):
         self._incoming_close("NdisMCmDispatchIncomingCloseCall", CloseStatus, NdisVcHandle, Buffer, Size)
 
     def _incoming_close(self, ddi: str, close_status: int, h: Any, buffer: Any, size: int) -> None:
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         if type(close_status) is not int:
             raise self._violate("condis.BadParameter", ddi, f"CloseStatus must be an NDIS_STATUS int, got {close_status!r}")
         vc = self._vch(ddi, h, CM_SIDES)
@@ -638,6 +642,8 @@ class CallDdi(VcDdi):
         self._incoming_drop("NdisMCmDispatchIncomingDropParty", DropStatus, NdisPartyHandle, Buffer, Size)
 
     def _incoming_drop(self, ddi: str, drop_status: int, party: Any, buffer: Any, size: int) -> None:
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         if type(drop_status) is not int:
             raise self._violate("condis.BadParameter", ddi, f"DropStatus must be an NDIS_STATUS int, got {drop_status!r}")
         party = self._party(ddi, party)

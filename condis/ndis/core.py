@@ -154,6 +154,8 @@ class NdisCore:
 
     def _status_arg(self, ddi: str, status: Any, param: str = "Status") -> None:
         """A Complete call's final status: an NDIS_STATUS value other than NDIS_STATUS_PENDING."""
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         if type(status) is not int:
             raise self._violate("condis.BadParameter", ddi, f"{param} must be an NDIS_STATUS int, got {status!r}")
         if status == PENDING:
@@ -166,6 +168,21 @@ class NdisCore:
     def irql(self) -> int:
         """The IRQL of the code running now on this host."""
         return self._irql
+
+    def _at_dirql(self, ddi: str) -> Violation:
+        """The IRQL violation of a DDI capped at DISPATCH_LEVEL or below, called at DIRQL (from
+        ``Ndis.interrupt``).
+
+        Each such DDI tests ``self._irql > DISPATCH_LEVEL`` in the first check it makes, before it
+        looks at its arguments or changes anything: the handle and status checks every DDI opens
+        with (``_vch``, ``_binding``, ``_af``, ``_sap``, ``_party``, ``_status_arg``, ...), or the
+        IRQL tests of ``_passive_only`` and ``_dispatch_only``. The send path folds it into the one
+        test that accepts the usual send. Outside an interrupt that is one comparison per DDI call.
+        With the verifier off, the lean send routes (condis/ndis/data.py) test nothing, the IRQL
+        included.
+        """
+        return self._violate(irql_rule(ddi), ddi,
+                             f"called at DIRQL (from an interrupt); its page allows {FUNCTIONS[ddi][0]}")
 
     def _passive_only(self, ddi: str) -> None:
         if self._irql != PASSIVE_LEVEL:

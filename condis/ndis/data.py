@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from condis.constants import NDIS_RECEIVE_FLAGS_RESOURCES
+from condis.constants import DISPATCH_LEVEL, NDIS_RECEIVE_FLAGS_RESOURCES
 from condis.ndis import states as S
 from condis.ndis.calls import CallDdi
 from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Vc, VcHandle
@@ -56,20 +56,22 @@ class DataDdi(CallDdi):
     def NdisCoSendNetBufferLists(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST, SendFlags: int) -> None:
         # The usual send, accepted in one test: one NET_BUFFER_LIST of the client's, not freed and
         # not being sent already, on the client's handle of a live VC of this host (its route is
-        # set) whose call is up on an active VC. Anything else takes the full checks below, which
-        # say what is wrong.
+        # set) whose call is up on an active VC, at DISPATCH_LEVEL or below (not from an interrupt;
+        # the IRQL is read here once, for the manners check too). Anything else takes the full
+        # checks below, which say what is wrong.
         h, nbl = NdisVcHandle, NetBufferLists
         if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and h.route is not None:
             send, ctx, vc = h.route, h.route_ctx, h.vc
             if (vc.ndis is self and nbl.SourceHandle is h and nbl.Next is None and not nbl.Freed
-                    and nbl.Pool is not None and vc.activation == _ACTIVE and vc.state in _SEND_STATES):
+                    and nbl.Pool is not None and vc.activation == _ACTIVE and vc.state in _SEND_STATES
+                    and (irql := self._irql) <= DISPATCH_LEVEL):
                 sends = vc.sends
                 if sends is None:
                     sends = vc.sends = set()
                 if nbl not in sends:
                     sends.add(nbl)
                     if self.tracer is None:     # nothing to record: the manners check of _up, inline
-                        irql, locks = self._irql, self._locks_held
+                        locks = self._locks_held
                         send(ctx, nbl, SendFlags)
                         if self._irql != irql or self._locks_held != locks:
                             self._handler_manners("MiniportCoSendNetBufferLists", irql, locks)
@@ -108,16 +110,18 @@ class DataDdi(CallDdi):
     def NdisMCoSendNetBufferListsComplete(self, NdisVcHandle: VcHandle, NetBufferLists: NET_BUFFER_LIST,
                                           SendCompleteFlags: int) -> None:
         # The usual completion, accepted in one test: one NET_BUFFER_LIST the client sent on this VC,
-        # completed with the miniport's handle of a live VC of this host (its route is set).
+        # completed with the miniport's handle of a live VC of this host (its route is set), at
+        # DISPATCH_LEVEL or below.
         h, nbl = NdisVcHandle, NetBufferLists
         if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and h.route is not None:
             done, ctx, vc = h.route, h.route_ctx, h.vc
-            if vc.ndis is self and nbl.SourceHandle is vc.h_client and nbl.Next is None and not nbl.Freed:
+            if (vc.ndis is self and nbl.SourceHandle is vc.h_client and nbl.Next is None and not nbl.Freed
+                    and (irql := self._irql) <= DISPATCH_LEVEL):
                 sends = vc.sends
                 if sends is not None and nbl in sends:
                     sends.discard(nbl)
                     if self.tracer is None:     # nothing to record: the manners check of _up, inline
-                        irql, locks = self._irql, self._locks_held
+                        locks = self._locks_held
                         done(ctx, nbl, SendCompleteFlags)
                         if self._irql != irql or self._locks_held != locks:
                             self._handler_manners("ProtocolCoSendNetBufferListsComplete", irql, locks)

@@ -13,10 +13,9 @@ from typing import Any
 
 from condis import _status as st
 from condis._ddi_table import FUNCTIONS
-from condis.constants import DIRQL, DISPATCH_LEVEL
+from condis.constants import DIRQL
 from condis.errors import Violation
 from condis.ndis import leaks as _leaks
-from condis.ndis.core import irql_rule, max_irql
 from condis.ndis.support import SupportDdi
 from condis.sim import Simulation
 
@@ -75,24 +74,17 @@ class Ndis(SupportDdi):
         """Run ``fn(*args)`` now at DIRQL, as a NIC's interrupt service routine runs.
 
         Every DDI whose page caps its IRQL at DISPATCH_LEVEL or below is refused there with the IRQL
-        rule ddi-index.tsv names for it. The guards exist only while ``fn`` runs: outside an
-        interrupt no DDI pays for the check.
+        rule ddi-index.tsv names for it, however the driver reaches it (a bound method taken before
+        the interrupt too): the DDIs test the IRQL themselves, at their entry checks (``_at_dirql``
+        in condis/ndis/core.py), where a test of one attribute costs next to nothing outside an
+        interrupt.
         """
         saved_irql = self._irql
-        shadowed = {name: self.__dict__[name] for name in FUNCTIONS if name in self.__dict__}
-        for name in FUNCTIONS:
-            if max_irql(name) <= DISPATCH_LEVEL:
-                setattr(self, name, _irql_guard(self, name))
         self._irql = DIRQL
         try:
             return fn(*args)
         finally:
             self._irql = saved_irql
-            for name in FUNCTIONS:
-                if name in shadowed:
-                    setattr(self, name, shadowed[name])
-                elif name in self.__dict__:
-                    delattr(self, name)
 
     # ------------------------------------------------------------------ tracing
 
@@ -183,14 +175,6 @@ def _unchecked_class(cls: type) -> type:
         if lean is not None:
             body[name] = lean
     return type(f"Unchecked{cls.__name__}", (cls,), body)
-
-
-def _irql_guard(host: Ndis, name: str) -> Callable[..., Any]:
-    def guard(*args: Any) -> Any:
-        host.verifier.found(host, host._violate(irql_rule(name), name, f"called at DIRQL (from an interrupt); its "
-                                                f"page allows {FUNCTIONS[name][0]}"))
-        return REFUSALS[name]     # record mode: refused, nothing done
-    return guard
 
 
 def _traced_ddi(host: Ndis, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from condis import _status as st
 from condis.constants import (
+    DISPATCH_LEVEL,
     PASSIVE_LEVEL,
     NdisHaltDeviceDisabled,
     NetEventPause,
@@ -257,6 +258,8 @@ class PnpDdi(RegistrationDdi):
 
     def NdisMPauseComplete(self, MiniportAdapterHandle: Adapter) -> None:
         ddi = "NdisMPauseComplete"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         ad = MiniportAdapterHandle
         if not isinstance(ad, Adapter) or ad.ndis is not self:
             raise self._bad_handle(ddi, "MiniportAdapterHandle", ad, Adapter)
@@ -408,6 +411,8 @@ class PnpDdi(RegistrationDdi):
 
     def NdisCompleteUnbindAdapterEx(self, UnbindContext: UnbindContext) -> None:
         ddi = "NdisCompleteUnbindAdapterEx"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         ctx = UnbindContext
         if type(ctx).__name__ != "UnbindContext" or ctx.state != S.BIND_PENDING:
             raise self._violate("condis.CompleteWithoutPending", ddi,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from condis.constants import DISPATCH_LEVEL
 from condis.ndis import states as S
 from condis.ndis.core import PENDING
 from condis.ndis.data import DataDdi
@@ -184,6 +185,8 @@ class RequestDdi(DataDdi):
     def NdisMCoOidRequestComplete(self, MiniportAdapterHandle: Adapter, NdisMiniportVcHandle: VcHandle | None,
                                   Request: NDIS_OID_REQUEST, Status: int) -> None:
         ddi = "NdisMCoOidRequestComplete"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         ad = MiniportAdapterHandle
         if type(ad) is not Adapter or ad.ndis is not self or ad.state == S.ADAPTER_HALTED:
             raise self._bad_handle(ddi, "MiniportAdapterHandle", ad, Adapter)
@@ -199,6 +202,8 @@ class RequestDdi(DataDdi):
         """Pass a miniport's status to the protocols above it: for a VC, the protocols that share the
         VC; else every binding of the adapter (guide: condis-miniport-driver-status-indications.md)."""
         ddi = "NdisMCoIndicateStatusEx"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         ad = MiniportAdapterHandle
         if type(ad) is not Adapter or ad.ndis is not self or ad.state == S.ADAPTER_HALTED:
             raise self._bad_handle(ddi, "MiniportAdapterHandle", ad, Adapter)

@@ -70,6 +70,8 @@ class SupportDdi(RequestDdi):
 
     def NdisAcquireSpinLock(self, _SpinLock: SpinLock) -> None:
         ddi = "NdisAcquireSpinLock"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         lock = self._lock(ddi, _SpinLock)
         if lock.owner is not None:
             raise self._violate("SpinLock", ddi, f"{lock!r} is already held; acquiring it again deadlocks this "
@@ -98,6 +100,8 @@ class SupportDdi(RequestDdi):
 
     def NdisReleaseSpinLock(self, _SpinLock: SpinLock) -> None:
         ddi = "NdisReleaseSpinLock"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         lock = self._lock(ddi, _SpinLock)
         self._releasing(ddi, lock, "NdisAcquireSpinLock")
         self._dispatch_only(ddi)
@@ -107,6 +111,8 @@ class SupportDdi(RequestDdi):
 
     def NdisDprAcquireSpinLock(self, _SpinLock: SpinLock) -> None:
         ddi = "NdisDprAcquireSpinLock"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         lock = self._lock(ddi, _SpinLock)
         self._dispatch_only(ddi)
         if lock.owner is not None:
@@ -118,6 +124,8 @@ class SupportDdi(RequestDdi):
 
     def NdisDprReleaseSpinLock(self, _SpinLock: SpinLock) -> None:
         ddi = "NdisDprReleaseSpinLock"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         lock = self._lock(ddi, _SpinLock)
         self._dispatch_only(ddi)
         self._releasing(ddi, lock, "NdisDprAcquireSpinLock")
@@ -126,6 +134,8 @@ class SupportDdi(RequestDdi):
 
     def NDIS_RAISE_IRQL_TO_DISPATCH(self) -> int:
         """Raise to DISPATCH_LEVEL; returns the previous IRQL (the macro's _pIrql_ OUT value)."""
+        if self._irql > DISPATCH_LEVEL:     # "raising" from DIRQL would lower the IRQL
+            raise self._at_dirql("NDIS_RAISE_IRQL_TO_DISPATCH")
         old = self._irql
         self._irql = DISPATCH_LEVEL
         return old
@@ -141,6 +151,8 @@ class SupportDdi(RequestDdi):
     # ------------------------------------------------------------------ work items
 
     def _owner_arg(self, ddi: str, h: Any, param: str) -> Any:
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         if not isinstance(h, _OWNERS) or h.ndis is not self:
             raise self._violate("condis.BadHandle", ddi,
                                 f"{param} must be a miniport adapter, binding or driver handle of this host; got {h!r}")
@@ -157,6 +169,8 @@ class SupportDdi(RequestDdi):
     def NdisQueueIoWorkItem(self, NdisIoWorkItemHandle: IoWorkItem, Routine: Callable[[Any, Any], None],
                             WorkItemContext: Any) -> None:
         ddi = "NdisQueueIoWorkItem"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         wi = NdisIoWorkItemHandle
         if type(wi) is not IoWorkItem or wi.ndis is not self or wi.state == S.FREED:
             raise self._bad_handle(ddi, "NdisIoWorkItemHandle", wi, IoWorkItem)
@@ -174,6 +188,8 @@ class SupportDdi(RequestDdi):
 
     def NdisFreeIoWorkItem(self, NdisIoWorkItemHandle: IoWorkItem) -> None:
         ddi = "NdisFreeIoWorkItem"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         wi = NdisIoWorkItemHandle
         if type(wi) is not IoWorkItem or wi.ndis is not self or wi.state == S.FREED:
             raise self._bad_handle(ddi, "NdisIoWorkItemHandle", wi, IoWorkItem)
@@ -216,6 +232,8 @@ class SupportDdi(RequestDdi):
                            FunctionContext: Any = None) -> bool:
         """Arm a timer; DueTime is in 100 ns units, negative for relative (returns True if it was armed)."""
         ddi = "NdisSetTimerObject"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         t = self._timer(ddi, TimerObject)
         if type(DueTime) is not int:
             raise self._violate("condis.BadParameter", ddi, f"DueTime must be an int of 100 ns units, got {DueTime!r}")
@@ -262,7 +280,10 @@ class SupportDdi(RequestDdi):
         return self._cancel_timer(t)
 
     def NdisFreeTimerObject(self, TimerObject: TimerObject) -> None:
-        t = self._timer("NdisFreeTimerObject", TimerObject)
+        ddi = "NdisFreeTimerObject"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
+        t = self._timer(ddi, TimerObject)
         self._cancel_timer(t)
         t.state = S.FREED
         self._resources.discard(t)
@@ -272,6 +293,8 @@ class SupportDdi(RequestDdi):
     def NdisAllocateNetBufferListPool(self, NdisHandle: Any, Parameters: NET_BUFFER_LIST_POOL_PARAMETERS
                                       ) -> NblPool | None:
         ddi = "NdisAllocateNetBufferListPool"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         owner = None if NdisHandle is None else self._owner_arg(ddi, NdisHandle, "NdisHandle")
         if not isinstance(Parameters, NET_BUFFER_LIST_POOL_PARAMETERS):
             raise self._violate("condis.BadParameter", ddi,
@@ -294,6 +317,8 @@ class SupportDdi(RequestDdi):
         pool.state = S.FREED
 
     def _pool(self, ddi: str, pool: Any) -> NblPool:
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         if type(pool) is not NblPool or pool.ndis is not self or pool.state == S.FREED:
             raise self._bad_handle(ddi, "PoolHandle", pool, NblPool)
         return pool
@@ -324,6 +349,8 @@ class SupportDdi(RequestDdi):
 
     def NdisFreeNetBufferList(self, NetBufferList: NET_BUFFER_LIST) -> None:
         ddi = "NdisFreeNetBufferList"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         nbl = NetBufferList
         if type(nbl) is not NET_BUFFER_LIST or nbl.Pool is None or nbl.Pool.ndis is not self:
             raise self._violate("condis.NblState", ddi,
@@ -348,6 +375,8 @@ class SupportDdi(RequestDdi):
         return SUCCESS, vc.tapi_call_id
 
     def NdisClGetProtocolVcContextFromTapiCallId(self, TapiCallId: bytes) -> tuple[int, Any]:
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql("NdisClGetProtocolVcContextFromTapiCallId")
         vc = self._tapi.get(bytes(TapiCallId)) if isinstance(TapiCallId, (bytes, bytearray)) else None
         if vc is None or vc.deleted or vc.af is None:
             return st.NDIS_STATUS_FAILURE, None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from condis import _status as st
+from condis.constants import DISPATCH_LEVEL
 from condis.ndis import states as S
 from condis.ndis.afsap import AfSapDdi
 from condis.ndis.core import PENDING, SUCCESS
@@ -44,6 +45,8 @@ class VcDdi(AfSapDdi):
 
     def _vch(self, ddi: str, h: Any, sides: tuple[str, ...], param: str = "NdisVcHandle") -> Vc:
         """The VC behind a handle, refusing stale handles and handles of the wrong driver."""
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         if type(h) is not VcHandle or h.vc.ndis is not self or h.vc.deleted:
             raise self._bad_handle(ddi, param, h, VcHandle)
         if h.side not in sides:
@@ -165,6 +168,8 @@ class VcDdi(AfSapDdi):
                         ) -> tuple[int, VcHandle | None]:
         """An MCM creates a VC for an incoming call (guide: creating-a-vc.md, fig1-06)."""
         ddi = "NdisMCmCreateVc"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._at_dirql(ddi)
         ad = MiniportAdapterHandle
         if type(ad) is not Adapter or ad.ndis is not self or ad.state == S.ADAPTER_HALTED:
             raise self._bad_handle(ddi, "MiniportAdapterHandle", ad, Adapter)

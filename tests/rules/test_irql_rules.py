@@ -14,6 +14,7 @@ from condis import (
     NDIS_TIMER_CHARACTERISTICS,
     PASSIVE_LEVEL,
 )
+from condis.drivers.mcm import AtmMcm
 from tests.rules.conftest import expect_violation, make_bed, manager_vc, nbl_for, passive, place, posted
 
 
@@ -220,3 +221,42 @@ def test_a_one_shot_timer_is_cancelled_at_dirql(mcm):
     out = []
     posted(host, lambda: out.append(host.NdisCancelTimerObject(timer)))()    # DISPATCH_LEVEL is fine for it
     assert out == [True] and timer.event is None
+
+
+# ---------------------------------------------------------------------------- DIRQL, however the DDI is reached
+
+class _HoldsSends(AtmMcm):
+    """Keeps the sends it is given; the test completes them."""
+
+    held: list = []
+
+    def MiniportCoSendNetBufferLists(self, MiniportVcContext, NetBufferLists, SendFlags):
+        self.held.append(NetBufferLists)
+
+
+@pytest.mark.rule("Irql_MCO_Function")
+def test_a_send_completion_reached_through_a_reference_taken_before_the_interrupt():
+    bed = make_bed("mcm", mcm=_HoldsSends)
+    call = place(bed)
+    host = bed.hosts[0]
+    _HoldsSends.held = []
+    bed.do(0, bed.clients[0].send, call, b"data")
+    nbl, = _HoldsSends.held
+    vc = call.vc.vc
+    complete = host.NdisMCoSendNetBufferListsComplete       # taken before the interrupt
+    v = expect_violation(bed, "Irql_MCO_Function", lambda: host.interrupt(complete, vc.h_miniport, nbl, 0),
+                         ddi="NdisMCoSendNetBufferListsComplete")
+    assert "DIRQL" in v.detail and vc.sends == {nbl}
+    posted(host, lambda: complete(vc.h_miniport, nbl, 0))()  # at DISPATCH_LEVEL it goes through
+    assert not vc.sends
+
+
+@pytest.mark.rule("Irql_Connection_Function")
+def test_a_send_reached_through_a_reference_taken_before_the_interrupt(mcm):
+    call = place(mcm)
+    host = mcm.hosts[0]
+    send = host.NdisCoSendNetBufferLists
+    nbl = nbl_for(host, call.af.binding.pool, call.vc)
+    v = expect_violation(mcm, "Irql_Connection_Function", lambda: host.interrupt(send, call.vc, nbl, 0),
+                         ddi="NdisCoSendNetBufferLists")
+    assert "DIRQL" in v.detail and not call.vc.vc.sends
