@@ -69,7 +69,7 @@ _R = [
     Rule("condis.BindState", "A binding operation was called in a binding state that does not allow it.",
          "guide/binding-to-an-adapter.md"),
     Rule("condis.CloseWithAfs", "A binding was closed while it still had address families open or registered.",
-         "guide/closing-an-address-family-in-a-condis-client.md"),
+         "ddi/nf-ndis-ndisclcloseaddressfamily.md"),
     # --- AFs and SAPs ---
     Rule("condis.AfState", "An address-family operation was called in an AF state that does not allow it.",
          "guide/registering-and-opening-an-address-family.md"),
@@ -130,7 +130,7 @@ _R = [
     Rule("condis.LeakBinding", "A binding was still open when the run ended: the protocol never unbound.",
          "guide/unbinding-from-an-adapter.md"),
     Rule("condis.LeakQueued", "A timer or work item was still queued when its adapter halted, its binding closed, its driver unloaded or the run ended.",
-         "guide/halting-a-miniport-adapter.md"),
+         "ddi/nf-ndis-ndiscanceltimerobject.md"),
     Rule("condis.LeakWorkItem", "An I/O work item was still allocated when its adapter halted, its driver unloaded or the run ended: it was never freed with NdisFreeIoWorkItem.",
          "ddi/nf-ndis-ndisallocateioworkitem.md"),
     Rule("condis.LeakTimer", "A timer object was still allocated when its adapter halted, its driver unloaded or the run ended: it was never freed with NdisFreeTimerObject.",

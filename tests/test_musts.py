@@ -12,7 +12,9 @@ import pytest
 from condis.rules import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT.parent / "shared" / "reference"
+# beside the repository, or above it for a worktree deeper down
+REFERENCE = next((p / "shared" / "reference" for p in ROOT.parents if (p / "shared" / "reference").is_dir()),
+                 ROOT.parent / "shared" / "reference")
 
 
 def _tool():

@@ -262,7 +262,8 @@ class AfSapDdi(PnpDdi):
         if af.state != S.AF_OPEN or af.notify != S.NOTIFY_NONE:
             raise self._violate("condis.AfState", ddi,
                                 f"{af.label} (notification {af.notify}): a call manager asks a client to close an "
-                                "AF that is OPEN, once (guide: closing-a-condis-call-manager-or-mcm.md)")
+                                "AF that is OPEN, once (guide: closing-a-condis-call-manager-or-mcm.md)",
+                                page="guide/closing-a-condis-call-manager-or-mcm.md")
         fn = self._handler(af.client.protocol.cl, "ClNotifyCloseAfHandler", "ProtocolClNotifyCloseAf",
                            af.client.protocol)
         af.notify = S.NOTIFY_IN_HANDLER
@@ -346,7 +347,8 @@ class AfSapDdi(PnpDdi):
         ddi = "NdisClDeregisterSap"
         sap = self._sap(ddi, NdisSapHandle)
         if sap.state != S.SAP_REGISTERED:
-            raise self._violate("condis.SapState", ddi, f"{sap.label} must be REGISTERED to deregister it")
+            raise self._violate("condis.SapState", ddi, f"{sap.label} must be REGISTERED to deregister it",
+                                page="guide/deregistering-a-sap.md")
         sap.state = S.SAP_DEREGISTERING
         af = sap.af
         fn = self._handler(af.cm, "CmDeregisterSapHandler", "ProtocolCmDeregisterSap", af.registered)

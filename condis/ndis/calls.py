@@ -61,11 +61,11 @@ class CallDdi(VcDdi):
 
     # ------------------------------------------------------------------ helpers
 
-    def _call_state(self, ddi: str, vc: Vc, allowed: tuple[str, ...], why: str) -> None:
+    def _call_state(self, ddi: str, vc: Vc, allowed: tuple[str, ...], why: str, page: str | None = None) -> None:
         if vc.state not in allowed:
             raise self._violate("condis.CallState", ddi,
                                 f"VC {vc.id:#x} is in call state {vc.state}, expected {' or '.join(allowed)}; {why}",
-                                vc=vc)
+                                page=page, vc=vc)
 
     def _completing(self, ddi: str, vc: Vc, state: str, handler: str) -> None:
         if vc.state != state or vc.op != S.OP_PENDING:
@@ -130,7 +130,9 @@ class CallDdi(VcDdi):
         if vc.activation != S.VC_INACTIVE:
             raise self._violate("condis.VcActivation", ddi,
                                 f"VC {vc.id:#x} is still {vc.activation} from its previous call; the call manager "
-                                "deactivates it before it can carry another (guide: deactivating-a-vc.md)", vc=vc)
+                                "deactivates it before it can carry another (guide: deactivating-a-vc.md)",
+                                page="ddi/nf-ndis-ndismcmdeactivatevc.md" if vc.is_mcm else "ddi/nf-ndis-ndiscmdeactivatevc.md",
+                                vc=vc)
         if vc.af.state != S.AF_OPEN:
             raise self._violate("condis.AfState", ddi, f"{vc.af.label} must be OPEN to make a call", vc=vc)
         self._no_open_pending(ddi, vc.af.client)
@@ -299,7 +301,8 @@ class CallDdi(VcDdi):
     def _dispatch_call_connected(self, ddi: str, h: Any) -> None:
         vc = self._vch(ddi, h, CM_SIDES)
         self._cm_family(ddi, vc.is_mcm, h)
-        self._call_state(ddi, vc, (S.CALL_ACCEPTED,), "the client must have accepted the incoming call")
+        self._call_state(ddi, vc, (S.CALL_ACCEPTED,), "the client must have accepted the incoming call",
+                         page="guide/indicating-an-incoming-call.md")
         vc.state = S.CALL_CONNECTED
         fn = self._handler(self._client_cl(vc), "ClCallConnectedHandler", "ProtocolClCallConnected",
                            vc.af.client.protocol)
@@ -526,7 +529,8 @@ class CallDdi(VcDdi):
         if not vc.multipoint:
             raise self._violate("condis.PartyHandle", ddi,
                                 f"VC {vc.id:#x} carries a point-to-point call; parties are added to a call made "
-                                "with a ProtocolPartyContext (guide: adding-a-party-to-a-multipoint-call.md)", vc=vc)
+                                "with a ProtocolPartyContext (guide: adding-a-party-to-a-multipoint-call.md)",
+                                page="guide/adding-a-party-to-a-multipoint-call.md", vc=vc)
         self._call_state(ddi, vc, (S.CALL_CONNECTED,), "parties join an established multipoint call")
         fn = self._handler(self._cm_table(vc), "CmAddPartyHandler", "ProtocolCmAddParty", vc)
         party = Party(self, self._next_id(), vc, ProtocolPartyContext)
@@ -658,7 +662,8 @@ class CallDdi(VcDdi):
             raise self._violate("condis.DropLastParty", ddi,
                                 f"{party!r} is the last party of VC {vc.id:#x}; indicate "
                                 f"{ddi.replace('DropParty', 'CloseCall')} instead (guide: incoming-request-to-drop-"
-                                "a-party-from-a-multipoint-call.md)", vc=vc)
+                                "a-party-from-a-multipoint-call.md)",
+                                page="guide/incoming-request-to-drop-a-party-from-a-multipoint-call.md", vc=vc)
         fn = self._handler(self._client_cl(vc), "ClIncomingDropPartyHandler", "ProtocolClIncomingDropParty",
                            vc.af.client.protocol)
         party.state = S.PARTY_DROP_INDICATED

@@ -21,7 +21,17 @@ from condis.rules import RULES
 
 PENDING = st.NDIS_STATUS_PENDING
 # rules about what a handler returned: the handler's page is the one to read
-_HANDLER_PAGE_RULES = frozenset({"condis.HandlerReturn", "condis.NoPendingHere"})
+_HANDLER_PAGE_RULES = frozenset({"condis.HandlerReturn", "condis.NoPendingHere", "condis.PartyContext"})
+# rules each function's own page states for its own parameters: which handle it takes and from
+# whom, which driver calls it (the NdisMCm / NdisCm pages each say who may call them), for a
+# Complete function, that it completes a request whose handler returned NDIS_STATUS_PENDING, and
+# the CallMgrPartyContext it takes; where and how often a registration function is called
+_FUNCTION_PAGE_RULES = frozenset({"condis.BadHandle", "condis.BadParameter", "condis.WrongCaller",
+                                  "condis.CompleteWithoutPending", "condis.PendingStatus", "condis.PartyContext",
+                                  "condis.Timer", "condis.Registration"})
+# which structure registers a handler, by the prefix of its field there
+_HANDLER_TABLES = {"Cl": "ddi/ns-ndis-_ndis_co_client_optional_handlers.md",
+                   "Cm": "ddi/ns-ndis-_ndis_co_call_manager_optional_handlers.md"}
 SUCCESS = st.NDIS_STATUS_SUCCESS
 
 
@@ -115,7 +125,7 @@ class NdisCore:
         the rule's own page (a pack path, as every page of a Violation is).
         """
         if page is None:
-            if rule.startswith("Irql_") and ddi in FUNCTIONS:
+            if (rule.startswith("Irql_") or rule in _FUNCTION_PAGE_RULES) and ddi in FUNCTIONS:
                 page = FUNCTIONS[ddi][2]
             elif rule in _HANDLER_PAGE_RULES and ddi in CALLBACKS:
                 page = CALLBACKS[ddi][1]   # the handler's own page says what it may return
@@ -251,7 +261,8 @@ class NdisCore:
         fn = getattr(table, field, None) if table is not None else None
         if fn is None:
             raise self._violate("condis.MissingHandler", name,
-                                f"{owner!r} registered no {field}, which NDIS needs here")
+                                f"{owner!r} registered no {field}, which NDIS needs here",
+                                page=_HANDLER_TABLES.get(field[:2]))
         return fn
 
     # ---------------------------------------------------------------- deferral and events

@@ -101,7 +101,8 @@ class DataDdi(CallDdi):
             sends = vc.sends = set()
         for nbl in nbls:
             if nbl in sends:
-                raise self._violate("condis.NblState", ddi, f"{nbl!r} is already being sent on VC {vc.id:#x}", vc=vc)
+                raise self._violate("condis.NblState", ddi, f"{nbl!r} is already being sent on VC {vc.id:#x}",
+                                    page="guide/sending-net-buffer-structures-from-condis-drivers.md", vc=vc)
         sends.update(nbls)
         mp = vc.adapter.miniport
         self._up(mp.co.CoSendNetBufferListsHandler, "MiniportCoSendNetBufferLists", vc.miniport_context,

@@ -172,7 +172,10 @@ def _queued(host: Any, owned: Any) -> list[Finding]:
         obj = ev.args[0] if ev.args else None
         if owned is not None and not owned(getattr(obj, "owner", None)):
             continue
-        out.append(("condis.LeakQueued", f"a {ev.kind} ({ev.label}) is still queued"))
+        # ddi: nf-ndis-ndiscanceltimerobject.md (cancel timers when halting or unloading),
+        # nf-ndis-ndisallocateioworkitem.md (free work items before halt or unload)
+        page = "ddi/nf-ndis-ndiscanceltimerobject.md" if ev.kind == "timer" else "ddi/nf-ndis-ndisallocateioworkitem.md"
+        out.append(("condis.LeakQueued", f"a {ev.kind} ({ev.label}) is still queued", page))
     return out
 
 

@@ -30,6 +30,8 @@ from condis.ndis.requests import RequestDdi
 from condis.structs import NDIS_TIMER_CHARACTERISTICS, NET_BUFFER, NET_BUFFER_LIST, NET_BUFFER_LIST_POOL_PARAMETERS
 
 _OWNERS = (Adapter, Binding, MiniportDriver, ProtocolDriver)
+# ddi: nf-ndis-ndisreleasespinlock.md — each acquire takes one release before the lock is acquired again
+_RECIPROCAL = "ddi/nf-ndis-ndisreleasespinlock.md"
 
 
 class SupportDdi(RequestDdi):
@@ -65,7 +67,8 @@ class SupportDdi(RequestDdi):
     def NdisFreeSpinLock(self, SpinLock: SpinLock) -> None:
         lock = self._lock("NdisFreeSpinLock", SpinLock)
         if lock.owner is not None:
-            raise self._violate("SpinLock", "NdisFreeSpinLock", f"{lock!r} is still held")
+            raise self._violate("SpinLock", "NdisFreeSpinLock", f"{lock!r} is still held; release it first",
+                                page="ddi/nf-ndis-ndisfreespinlock.md")
         lock.allocated = False
 
     def NdisAcquireSpinLock(self, _SpinLock: SpinLock) -> None:
@@ -75,7 +78,7 @@ class SupportDdi(RequestDdi):
         lock = self._lock(ddi, _SpinLock)
         if lock.owner is not None:
             raise self._violate("SpinLock", ddi, f"{lock!r} is already held; acquiring it again deadlocks this "
-                                "processor")
+                                "processor", page=_RECIPROCAL)
         lock.old_irql = self._irql
         lock.owner = self
         lock.acquired_by = ddi
@@ -91,7 +94,7 @@ class SupportDdi(RequestDdi):
         at DISPATCH_LEVEL): crossing them leaves the IRQL wrong.
         """
         if lock.owner is None:
-            raise self._violate("SpinLock", ddi, f"{lock!r} is not held")
+            raise self._violate("SpinLock", ddi, f"{lock!r} is not held", page=_RECIPROCAL)
         if lock.acquired_by != acquire:
             raise self._violate("SpinLock", ddi,
                                 f"{lock!r} was acquired with {lock.acquired_by}; release it with the function "
@@ -116,7 +119,8 @@ class SupportDdi(RequestDdi):
         lock = self._lock(ddi, _SpinLock)
         self._dispatch_only(ddi)
         if lock.owner is not None:
-            raise self._violate("SpinLock", ddi, f"{lock!r} is already held; acquiring it again deadlocks")
+            raise self._violate("SpinLock", ddi, f"{lock!r} is already held; acquiring it again deadlocks",
+                                page=_RECIPROCAL)
         lock.old_irql = DISPATCH_LEVEL
         lock.owner = self
         lock.acquired_by = ddi
@@ -313,7 +317,8 @@ class SupportDdi(RequestDdi):
         pool = self._pool(ddi, PoolHandle)
         if pool.outstanding:
             raise self._violate("condis.NblState", ddi,
-                                f"{pool!r} still has {pool.outstanding} NET_BUFFER_LIST(s) allocated; free them first")
+                                f"{pool!r} still has {pool.outstanding} NET_BUFFER_LIST(s) allocated; free them first",
+                                page="ddi/nf-nblapi-ndisfreenetbufferlistpool.md")
         pool.state = S.FREED
 
     def _pool(self, ddi: str, pool: Any) -> NblPool:

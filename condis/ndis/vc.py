@@ -362,7 +362,8 @@ class VcDdi(AfSapDdi):
         # before it reports the VC deactivated (guide: deactivating-a-vc.md).
         return self._violate("condis.DeactivateWithSends", name,
                              f"{what} for VC {vc.id:#x} while {len(vc.sends)} NET_BUFFER_LIST(s) sent on it are not "
-                             "completed; complete them with NdisMCoSendNetBufferListsComplete first", vc=vc)
+                             "completed; complete them with NdisMCoSendNetBufferListsComplete first",
+                             page="guide/deactivating-a-vc.md" if name == "NdisMCmDeactivateVc" else None, vc=vc)
 
     def _deactivation_allowed(self, ddi: str, vc: Vc) -> None:
         """A deactivation while an activation or deactivation is in flight is refused. An INACTIVE VC

@@ -42,7 +42,10 @@ from condis.drivers.miniport import AtmMiniport
 from condis.ndis.snapshot import snapshot
 from condis.trace import Recorder
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
+# the reference pack beside the repository: /work/shared/reference for /work/main, and for a worktree
+# deeper down, the first such folder above it
+REFERENCE = next((p / "shared" / "reference" for p in Path(__file__).resolve().parents[3:]
+                  if (p / "shared" / "reference").is_dir()), Path(__file__).resolve().parents[3] / "shared" / "reference")
 MODES = (os.environ["CONDIS_VERIFY"],) if os.environ.get("CONDIS_VERIFY") else ("strict", "record")
 _mode = ["strict"]      # the mode testbeds are built in, set for each test by verify_mode
 
@@ -89,13 +92,17 @@ def expect_violation(where: Any, rule: str, action: Callable[[], Any], *, ddi: s
         assert v.ddi == ddi, f"reported in {v.ddi}, expected {ddi}: {v}"
     # The rule's own page, or the page of the function or handler it was broken in (IRQL limits and
     # what a handler may return are written there).
-    pages = {RULES[rule].page, FUNCTIONS.get(v.ddi, (None, None, None))[2], CALLBACKS.get(v.ddi, (None, None))[1]}
     if page is not None:
         assert v.page == page, f"page {v.page!r}, expected {page!r}"
-    else:
-        assert v.page in pages, f"page {v.page!r}, expected one of {sorted(p for p in pages if p)}"
     if REFERENCE.is_dir():
         assert (REFERENCE / v.page).is_file(), f"{v.page} is not in the reference pack"
+        page_states(v)
+    else:
+        # without the pack: the rule's own page, or the page of the function or handler it was
+        # broken in, or a page the test names
+        pages = {RULES[rule].page, FUNCTIONS.get(v.ddi, (None, None, None))[2], CALLBACKS.get(v.ddi, (None, None))[1],
+                 page}
+        assert v.page in pages, f"page {v.page!r}, expected one of {sorted(p for p in pages if p)}"
     if all(_traced(h) for h in hosts):
         recorded = sum(_recorded(h) - m for h, m in zip(hosts, marks, strict=True))
         assert recorded == len(found), f"the trace holds {recorded} violations for {len(found)} reported"
@@ -106,6 +113,66 @@ def expect_violation(where: Any, rule: str, action: Callable[[], Any], *, ddi: s
         if unchanged:
             assert a == b, f"host {host.name} changed: {changes(b, a)}"
     return v
+
+
+# What a page must say, besides the DDI's name, to state the rule: one of these words, case aside.
+RULE_TERMS: dict[str, tuple[str, ...]] = {
+    "condis.CompleteWithoutPending": ("NDIS_STATUS_PENDING",),
+    "condis.PendingStatus": ("status",),
+    "condis.BadHandle": ("handle",),
+    "condis.PartyHandle": ("party",),
+    "condis.PartyContext": ("CallMgrPartyContext",),
+    "condis.DropLastParty": ("last",),
+    "condis.CloseWithParties": ("part",),
+    "condis.VcActivation": ("activat",),
+    "condis.CallState": ("call",),
+    "condis.NblPool": ("fAllocateNetBuffer",),
+    "condis.NblState": ("NET_BUFFER_LIST",),
+    "condis.LeakTimer": ("free",),
+    "condis.LeakWorkItem": ("NdisFreeIoWorkItem",),
+    "condis.LeakQueued": ("timer", "work item"),
+    "SpinLock": ("spin lock",),
+    "SpinLockBalanced": ("NdisReleaseSpinLock",),
+    "condis.Timer": ("NdisAllocateTimerObject",),
+    "condis.WorkItem": ("NdisAllocateIoWorkItem",),
+    "condis.SendOnInactiveVc": ("activated",),
+    "condis.DeactivateWithSends": ("send",),
+    "condis.MissingHandler": ("handler",),
+    "condis.HandlerIrql": ("IRQL",),
+    "condis.CloseWithAfs": ("NdisClCloseAddressFamily",),
+    "condis.AfState": ("address famil",),
+    "condis.SapState": ("SAP",),
+}
+# Rules whose page states them for every function or handler alike, so it need not name the one at
+# hand: how a handler returns (IRQL, locks), what a teardown finds (raised at the moment, or at the
+# DDI that started it), that data flows on an activated VC, that a binding whose AF open is pending
+# starts nothing else, that a handler NDIS needs is registered, that a NET_BUFFER_LIST is not used
+# once freed.
+GENERAL_RULES = frozenset({"condis.HandlerIrql", "SpinLockBalanced", "condis.LeakVc", "condis.LeakAf", "condis.LeakSap",
+                           "condis.LeakSend", "condis.LeakBinding", "condis.LeakQueued", "condis.LeakTimer",
+                           "condis.LeakWorkItem", "condis.NeverCompleted", "condis.SendOnInactiveVc",
+                           "condis.OpenAfPending", "condis.MissingHandler", "condis.NblState"})
+
+
+def _names(ddi: str) -> set[str]:
+    """How pages write a DDI's name: as it is, or for the NdisCm / NdisMCm pair as Ndis(M)Cm."""
+    out = {ddi}
+    for prefix in ("NdisMCm", "NdisCm"):
+        if ddi.startswith(prefix):
+            out.add("Ndis(M)Cm" + ddi[len(prefix):])
+            out.add("Ndis\\(M\\)Cm" + ddi[len(prefix):])   # the guide's markdown escapes
+    return out
+
+
+def page_states(v: Violation) -> None:
+    """The page a Violation cites states its rule: it names the function or handler the rule was
+    broken in (teardown findings name the moment instead) and a key term of the rule."""
+    text = (REFERENCE / v.page).read_text(encoding="utf-8")
+    if (v.ddi in FUNCTIONS or v.ddi in CALLBACKS) and v.rule not in GENERAL_RULES:
+        assert any(n in text for n in _names(v.ddi)), f"{v.page} never names {v.ddi}: {v}"
+    terms = RULE_TERMS.get(v.rule, ())
+    assert not terms or any(t.lower() in text.lower() for t in terms), \
+        f"{v.page} has none of {terms} for rule {v.rule}: {v}"
 
 
 def _violations(sim: Simulation, action: Callable[[], Any]) -> list[Violation]:

@@ -72,7 +72,7 @@ def test_an_add_party_completed_with_success_and_no_party_context():
     v = expect_violation(bed, "condis.PartyContext",
                          posted(host, lambda: host.NdisMCmAddPartyComplete(NDIS_STATUS_SUCCESS, party.ndis_party, None,
                                                                             party.params)),
-                         ddi="NdisMCmAddPartyComplete")
+                         ddi="NdisMCmAddPartyComplete", page="ddi/nf-ndis-ndismcmaddpartycomplete.md")
     assert "NULL" in v.detail
 
 

@@ -38,7 +38,8 @@ def test_a_call_reported_connected_twice(bed):
     vc = manager_vc(bed, host=1)
     connected = bed.call_managers[1].cm("DispatchCallConnected")
     v = expect_violation(bed, "condis.CallState", posted(bed.hosts[1], lambda: connected(vc.ndis_vc)),
-                         ddi=bed.call_managers[1].prefix + "DispatchCallConnected")
+                         ddi=bed.call_managers[1].prefix + "DispatchCallConnected",
+                         page="guide/indicating-an-incoming-call.md")
     assert "expected ACCEPTED" in v.detail
 
 
@@ -85,7 +86,7 @@ def test_a_miniport_completes_an_activation_that_did_not_pend(cm):
     v = expect_violation(cm, "condis.CompleteWithoutPending",
                          posted(host, lambda: host.NdisMCoActivateVcComplete(NDIS_STATUS_SUCCESS, vc.h_miniport,
                                                                             vc.call_params)),
-                         ddi="NdisMCoActivateVcComplete")
+                         ddi="NdisMCoActivateVcComplete", page="ddi/nf-ndis-ndismcoactivatevccomplete.md")
     assert "ACTIVE" in v.detail
 
 
@@ -126,7 +127,7 @@ def test_a_party_added_to_a_point_to_point_call(bed):
     host = bed.hosts[0]
     v = expect_violation(bed, "condis.PartyHandle",
                          passive(host, lambda: host.NdisClAddParty(call.vc, object(), call.params)),
-                         ddi="NdisClAddParty")
+                         ddi="NdisClAddParty", page="guide/adding-a-party-to-a-multipoint-call.md")
     assert "point-to-point" in v.detail
 
 

@@ -53,3 +53,18 @@ def test_the_scan_finds_the_markers_pytest_sees(request):
             if Path(str(item.path)).parent == Path(__file__).parent}
     scanned = {rule for rule, files in marked().items() if any(f.startswith("rules/") for f in files)}
     assert seen <= scanned
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_the_rules_page_is_in_the_pack_and_states_it(rule):
+    """A rule's own page exists and has the rule's key term (conftest.RULE_TERMS); every test that
+    breaks the rule checks, through ``expect_violation``, that the page its Violation cites names the
+    function or handler the rule was broken in."""
+    from tests.rules.conftest import REFERENCE, RULE_TERMS
+    if not REFERENCE.is_dir():
+        pytest.skip(f"the reference pack is not at {REFERENCE}")
+    page = REFERENCE / RULES[rule].page
+    assert page.is_file(), f"{RULES[rule].page} is not in the reference pack"
+    terms = RULE_TERMS.get(rule, ())
+    text = page.read_text(encoding="utf-8").lower()
+    assert not terms or any(t.lower() in text for t in terms), f"{RULES[rule].page} has none of {terms}"

@@ -154,3 +154,13 @@ def test_a_hand_built_net_buffer_list_sent(bed):
     v = expect_violation(bed, "condis.BadParameter", passive(host, lambda: host.NdisCoSendNetBufferLists(
         call.vc, NET_BUFFER_LIST(SourceHandle=call.vc), 0)), ddi="NdisCoSendNetBufferLists")
     assert "not allocated from a NET_BUFFER_LIST pool" in v.detail
+
+
+@pytest.mark.rule("condis.BadParameter")
+def test_a_net_buffer_list_sent_with_another_handle_as_its_sourcehandle(mcm):
+    call = place(mcm)
+    host = mcm.hosts[0]
+    nbl = nbl_for(host, call.af.binding.pool, call.vc.vc.h_cm)       # the call manager's handle, not the sender's
+    v = expect_violation(mcm, "condis.BadParameter", posted(host, lambda: host.NdisCoSendNetBufferLists(call.vc, nbl, 0)),
+                         ddi="NdisCoSendNetBufferLists", page="ddi/nf-ndis-ndiscosendnetbufferlists.md")
+    assert "SourceHandle must be the sender's NdisVcHandle" in v.detail and not call.vc.vc.sends
