@@ -215,11 +215,12 @@ class SupportDdi(RequestDdi):
                                 ) -> tuple[int, TimerObject | None]:
         ddi = "NdisAllocateTimerObject"
         owner = self._owner_arg(ddi, NdisHandle, "NdisHandle")
-        if not isinstance(TimerCharacteristics, NDIS_TIMER_CHARACTERISTICS) or not callable(
-                TimerCharacteristics.TimerFunction):
+        if not isinstance(TimerCharacteristics, NDIS_TIMER_CHARACTERISTICS):
             raise self._violate("condis.BadParameter", ddi,
-                                f"TimerCharacteristics must be NDIS_TIMER_CHARACTERISTICS with a TimerFunction; got "
-                                f"{TimerCharacteristics!r}")
+                                f"TimerCharacteristics must be NDIS_TIMER_CHARACTERISTICS; got {TimerCharacteristics!r}")
+        if not callable(TimerCharacteristics.TimerFunction):
+            # ddi: nf-ndis-ndisallocatetimerobject.md — invalid characteristics are a documented status
+            return st.NDIS_STATUS_BAD_CHARACTERISTICS, None
         if self._fail_alloc is not None and self._fail_alloc(ddi):
             return st.NDIS_STATUS_RESOURCES, None
         t = TimerObject(self, self._next_id(), owner, TimerCharacteristics)

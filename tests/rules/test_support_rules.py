@@ -6,6 +6,7 @@ import pytest
 
 from condis import (
     NDIS_OID_REQUEST,
+    NDIS_STATUS_BAD_CHARACTERISTICS,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     NDIS_TIMER_CHARACTERISTICS,
@@ -169,3 +170,11 @@ def test_a_pool_with_a_data_size_but_no_net_buffers(mcm):
         page="support/ns-nblapi-net_buffer_list_pool_parameters.md")
     assert "needs fAllocateNetBuffer TRUE" in v.detail
     assert out == ([None] if mcm.sim.verifier.recording else [])
+
+
+def test_a_timer_object_allocated_without_a_timer_function_is_refused_with_bad_characteristics(mcm):
+    # ddi: nf-ndis-ndisallocatetimerobject.md — NDIS_STATUS_BAD_CHARACTERISTICS, nothing allocated
+    host = mcm.hosts[0]
+    before = len(host._resources)
+    out = host.NdisAllocateTimerObject(host.adapters["atm0"], NDIS_TIMER_CHARACTERISTICS(TimerFunction=None))
+    assert out == (NDIS_STATUS_BAD_CHARACTERISTICS, None) and len(host._resources) == before
