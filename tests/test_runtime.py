@@ -239,7 +239,10 @@ def test_cli_lists_and_explains_rules(capsys):
     assert main(["rules"]) == 0
     assert "condis.CompleteWithoutPending" in capsys.readouterr().out
     assert main(["rules", "Irql_MCM_Function"]) == 0
-    assert "rules/ndis-irql-mcm-function.md" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "page: Irql_MCM_Function Rule (NDIS)\n" in out
+    assert "https://learn.microsoft.com/windows-hardware/drivers/devtest/ndis-irql-mcm-function\n" in out
+    assert "rules/" not in out
     assert main(["rules", "NoSuchRule"]) == 2
 
 

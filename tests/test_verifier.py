@@ -227,8 +227,10 @@ def test_condis_rules_explains_a_rule_with_every_place_the_pages_state_it(capsys
     assert main(["rules", "condis.VcState"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("condis.VcState\n  A VC was deleted while a call on it")
-    assert "stated in: ddi/nf-ndis-ndiscodeletevc.md" in out
-    assert "    ddi/nf-ndis-ndismcmdeletevc.md: " in out
+    assert ("  page: NdisCoDeleteVc function (ndis.h)\n"
+            "        https://learn.microsoft.com/windows-hardware/drivers/ddi/ndis/nf-ndis-ndiscodeletevc\n") in out
+    assert ("    NdisMCmDeleteVc function (ndis.h) "
+            "(https://learn.microsoft.com/windows-hardware/drivers/ddi/ndis/nf-ndis-ndismcmdeletevc):\n") in out
     assert main(["rules", "condis.NoSuchRule"]) == 2
 
 

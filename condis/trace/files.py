@@ -25,13 +25,73 @@ def write_jsonl(records: Iterable[Record], path: str | Path) -> int:
     return n
 
 
+# What condis writes, by what a file starts with: (kind, what reads it).
+_KINDS = {
+    "trace": "condis trace show|html|mermaid|chrome FILE",
+    "schedule": "condis replay FILE",
+    "chrome": "Perfetto (https://ui.perfetto.dev) or chrome://tracing",
+    "report": "a JSON reader: it is the verifier's report (condis demo --report)",
+    "html": "a web browser",
+    "mermaid": "a Mermaid renderer",
+    "junit": "a CI system's test report viewer",
+}
+
+
+def file_kind(path: str | Path) -> str:
+    """What kind of condis file ``path`` is: one of trace, schedule, chrome, report, html, mermaid,
+    junit, or "unknown" (also for a file that cannot be read)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = f.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return "unknown"
+    start = head.lstrip()
+    first = start.split("\n", 1)[0]
+    if first.startswith("{"):
+        try:
+            line = json.loads(first)
+        except ValueError:
+            line = None
+        if isinstance(line, dict) and line.get("format") == FORMAT:
+            return "trace"
+        if '"condis-schedule/' in head:
+            return "schedule"
+        if '"traceEvents"' in head:
+            return "chrome"
+        if '"violations"' in head and '"mode"' in head:
+            return "report"
+    if start.lower().startswith(("<!doctype html", "<html")):
+        return "html"
+    if start.startswith("sequenceDiagram"):
+        return "mermaid"
+    if start.startswith("<?xml") and "<testsuites" in head:
+        return "junit"
+    return "unknown"
+
+
+def wrong_kind(path: str | Path, wanted: str) -> str | None:
+    """None if ``path`` is a ``wanted`` file; else a sentence saying what it is and what opens it."""
+    kind = file_kind(path)
+    if kind == wanted:
+        return None
+    names = {"trace": "a condis trace (JSON Lines)", "schedule": "a condis schedule file", "chrome": "a Chrome trace",
+             "report": "a verifier report", "html": "an HTML page", "mermaid": "a Mermaid diagram",
+             "junit": "a JUnit report"}
+    if kind == "unknown":
+        return f"{path} is not {names[wanted]}"
+    return f"{path} is {names[kind]}, not {names[wanted]}; open it with {_KINDS[kind].replace('FILE', str(path))}"
+
+
 def read_jsonl(path: str | Path) -> list[Record]:
     """Read a trace written by :func:`write_jsonl`."""
     records = []
     with open(path, encoding="utf-8") as f:
-        header = json.loads(f.readline() or "{}")
-        if header.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a condis trace (first line {header!r})")
+        try:
+            header = json.loads(f.readline() or "{}")
+        except ValueError:
+            header = {}
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ValueError(wrong_kind(path, "trace") or f"{path}: not a condis trace")
         if header.get("version") != VERSION:
             raise ValueError(f"{path}: condis trace version {header.get('version')}, this condis reads {VERSION}")
         for line in f:
