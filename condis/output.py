@@ -76,8 +76,8 @@ class Progress:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
-        elif self.done != self._written:
-            self._line()     # where it ended
+        elif self.done != self._written and (self.total or self._written):
+            self._line()     # where it ended (a short run of unknown length says nothing)
 
     def __enter__(self) -> Progress:
         return self

@@ -138,19 +138,76 @@ def mermaid(records: Iterable[Record]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Which Complete call finishes a request whose handler returned NDIS_STATUS_PENDING.
+_COMPLETES: dict[str, tuple[str, ...]] = {
+    "ProtocolBindAdapterEx": ("NdisCompleteBindAdapterEx",),
+    "ProtocolUnbindAdapterEx": ("NdisCompleteUnbindAdapterEx",),
+    "MiniportPause": ("NdisMPauseComplete",),
+    "MiniportCoActivateVc": ("NdisMCoActivateVcComplete",),
+    "MiniportCoDeactivateVc": ("NdisMCoDeactivateVcComplete",),
+    "MiniportCoOidRequest": ("NdisMCoOidRequestComplete",),
+    "ProtocolCoOidRequest": ("NdisCoOidRequestComplete", "NdisMCmOidRequestComplete"),
+    "ProtocolClIncomingCall": ("NdisClIncomingCallComplete",),
+    "ProtocolClNotifyCloseAf": ("NdisClNotifyCloseAddressFamilyComplete",),
+}
+for _op, _ddi in (("OpenAf", "OpenAddressFamily"), ("CloseAf", "CloseAddressFamily"), ("RegisterSap", "RegisterSap"),
+                  ("DeregisterSap", "DeregisterSap"), ("MakeCall", "MakeCall"), ("CloseCall", "CloseCall"),
+                  ("AddParty", "AddParty"), ("DropParty", "DropParty"), ("ModifyCallQoS", "ModifyCallQoS")):
+    _COMPLETES[f"ProtocolCm{_op}"] = (f"NdisCm{_ddi}Complete", f"NdisMCm{_ddi}Complete")
+
+
+def pended(records: Iterable[Record]) -> list[tuple[Record, Record | None]]:
+    """Each handler call that returned NDIS_STATUS_PENDING, with the Complete call that finished it
+    (None if none did): the first later Complete call of the same kind by the same driver on the
+    same host, in the order the requests pended."""
+    waiting: dict[tuple[str, str, str], list[int]] = {}
+    out: list[tuple[Record, Record | None]] = []
+    finishes: dict[str, list[str]] = {}
+    for handler, ddis in _COMPLETES.items():
+        for ddi in ddis:
+            finishes.setdefault(ddi, []).append(handler)
+    for r in records:
+        if r.kind == "handler" and r.name in _COMPLETES and r.result.startswith("NDIS_STATUS_PENDING"):
+            waiting.setdefault((r.host, r.driver, r.name), []).append(len(out))
+            out.append((r, None))
+        elif r.kind == "ddi" and r.name in finishes:
+            for handler in finishes[r.name]:
+                queue = waiting.get((r.host, r.driver, handler))
+                if queue:
+                    i = queue.pop(0)
+                    out[i] = (out[i][0], r)
+                    break
+    return out
+
+
 def chrome(records: Iterable[Record]) -> dict:
-    """The Chrome trace-event format: one process per host, one thread per driver role; calls are
-    complete events nested by their parent, at virtual time (microseconds)."""
+    """The Chrome trace-event format: one process per host, one thread per driver role; every record
+    an instant event at virtual time (microseconds), and every pended request a span from its
+    handler's NDIS_STATUS_PENDING return to its Complete call (to the end of the run if none came),
+    so Perfetto shows how long each stayed pending."""
+    records = list(records)
     events = []
     pids: dict[str, int] = {}
     tids: dict[tuple[str, str], int] = {}
+
+    def at(r: Record) -> float:
+        return r.t / 1000 + r.seq * 1e-3     # order within one instant of virtual time
+
     for r in records:
         pid = pids.setdefault(r.host or "wire", len(pids) + 1)
         tid = tids.setdefault((r.host, r.role or r.kind), len(tids) + 1)
-        ts = r.t / 1000 + r.seq * 1e-3     # order within one instant of virtual time
-        ev = {"name": r.name, "cat": r.kind, "ph": "i", "s": "t", "ts": ts, "pid": pid, "tid": tid,
+        ev = {"name": r.name, "cat": r.kind, "ph": "i", "s": "t", "ts": at(r), "pid": pid, "tid": tid,
               "args": {"args": r.args, "result": r.result, "irql": r.irql, "driver": r.driver}}
         events.append(ev)
+    end = max((at(r) for r in records), default=0.0)
+    for n, (start, done) in enumerate(pended(records), 1):
+        pid, tid = pids[start.host or "wire"], tids[(start.host, start.role or start.kind)]
+        name = f"{start.name} pending"
+        common = {"name": name, "cat": "pending", "id": n, "pid": pid, "tid": tid}
+        events.append({**common, "ph": "b", "ts": at(start),
+                       "args": {"args": start.args, "driver": start.driver,
+                                "completed_by": f"{done.name}({done.args})" if done is not None else "never completed"}})
+        events.append({**common, "ph": "e", "ts": at(done) if done is not None else end})
     meta = [{"name": "process_name", "ph": "M", "pid": pid, "args": {"name": f"host {host}"}}
             for host, pid in pids.items()]
     meta += [{"name": "thread_name", "ph": "M", "pid": pids[host or "wire"], "tid": tid, "args": {"name": role}}
