@@ -110,8 +110,8 @@ def test_explore_junit_fails_a_case_per_failing_schedule(tmp_path, capsys):
     out, junit = tmp_path / "f.json", tmp_path / "explore.xml"
     assert main(["explore", BUG, "-n", "200", "-o", str(out), "--junit", str(junit)]) == 1
     captured = capsys.readouterr()
-    assert "junit:" in captured.out and "shrinking: " in captured.err       # progress on stderr only
-    assert "exploring" not in captured.out and "shrinking" not in captured.out
+    assert "junit:" in captured.out and "exploring " in captured.err and "shrunk from" in captured.err
+    assert "exploring" not in captured.out and "shrunk" not in captured.out     # progress on stderr only
     suite = ET.parse(junit).getroot().find("testsuite")
     assert (suite.get("tests"), suite.get("failures")) == ("2", "2")
     explored, schedule = list(suite)
