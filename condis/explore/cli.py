@@ -69,7 +69,7 @@ def explore_command(args: argparse.Namespace) -> int:
             other.save(path)
             saved.append((path, other))
             print(f"failing schedule: {path}  ({other.failure})")
-    if args.junit:
+    if getattr(args, "junit", None):
         _explore_junit(args.junit, args, report.ran, elapsed, saved)
         print(f"junit: {args.junit}")
     return 1 if report.failures else 0
