@@ -44,7 +44,6 @@ MODES = ("strict", "record", "off")
 CONTEXT = 24
 
 
-
 class Finding:
     """One violation the verifier saw: the rule, where, when, and what led up to it."""
 
@@ -114,7 +113,9 @@ class Verifier:
         recent: list[str] = []
         if tracer is not None:
             # the events of this host, from the end back: one recorder may hold a whole run of several hosts
-            for r in reversed(tracer.records):
+            for scanned, r in enumerate(reversed(tracer.records)):
+                if scanned == 64 * CONTEXT:      # far enough back: the rest is other hosts' busy stretch
+                    break
                 if r.host == host.name and r.kind != "violation":
                     recent.append(_line(r))
                     if len(recent) == CONTEXT:
