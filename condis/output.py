@@ -94,9 +94,13 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], stream: TextIO 
     if is_terminal(stream):
         from rich.console import Console
         from rich.table import Table
-        t = Table(*headers, title=title or None, show_lines=False, highlight=False)
+        from rich.text import Text
+        t = Table(title=title or None, show_lines=False, highlight=False)
+        for h in headers:
+            t.add_column(h, overflow="fold")     # a long address folds onto the next line, never "…"
         for row in rows:
-            t.add_row(*row)
+            # addresses as terminal hyperlinks: still one link when folded over two lines
+            t.add_row(*(Text(c, style=f"link {c}") if c.startswith("https://") else Text(c) for c in row))
         Console(file=stream).print(t)
         return
     if title:

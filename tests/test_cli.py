@@ -192,8 +192,10 @@ def test_tables_are_tab_separated_off_a_terminal_and_drawn_on_one():
     table(("a", "b"), [("1", "2")], stream=log)
     assert log.getvalue() == "a\tb\n1\t2\n"
     tty = _Tty()
-    table(("a", "b"), [("1", "2")], stream=tty)
-    assert "┃" in tty.getvalue() or "│" in tty.getvalue()
+    table(("a", "page"), [("[rule]", "https://learn.microsoft.com/x")], stream=tty)
+    drawn = tty.getvalue()
+    assert "┃" in drawn and "[rule]" in drawn                        # drawn, and text is not markup
+    assert "\x1b]8;" in drawn and ";https://learn.microsoft.com/x\x1b\\" in drawn     # a terminal hyperlink
 
 
 def test_junit_xml_counts_failures_and_escapes_text():
