@@ -43,3 +43,42 @@ def test_the_walk_through_runs_as_written_and_prints_what_the_readme_shows(tmp_p
     assert file_kind(trace) == "trace"
     names = [r.name for r in read_jsonl(trace)]
     assert names.count("NdisClMakeCall") == 1 and "ProtocolClMakeCallComplete" in names and "NdisCoDeleteVc" in names
+
+
+PENDED_CLOSE_AF = '''
+import condis
+from condis.drivers.mcm import AtmMcm
+
+_close_af = AtmMcm.CmCloseAf
+
+
+def _pend_close_af(self, CallMgrAfContext):
+    """The close of an AF pended, and completed later at DISPATCH_LEVEL."""
+    _close_af(self, CallMgrAfContext)
+    self.ndis.post(self.ndis.NdisMCmCloseAddressFamilyComplete, condis.NDIS_STATUS_SUCCESS,
+                   CallMgrAfContext.ndis_af, irql=condis.DISPATCH_LEVEL, owner=("atmmcm", "MCM"))
+    return condis.NDIS_STATUS_PENDING
+
+
+AtmMcm.CmCloseAf = _pend_close_af
+'''
+
+
+def test_the_walk_through_client_finishes_an_unbind_that_waits_for_its_af_to_close(tmp_path):
+    code = _blocks(_section("Write your own driver"), "python")
+    script = tmp_path / "first_driver.py"
+    script.write_text(PENDED_CLOSE_AF + "\n\n".join(code), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert "condis verifier: no violations\n" in done.stdout
+    from condis.trace.files import read_jsonl
+    steps = [(r.host, r.name, r.result) for r in read_jsonl(tmp_path / "first-call.jsonl")
+             if r.host == "A" and r.driver == "myclient" and r.kind in ("ddi", "handler")]
+    names = [name for _, name, _ in steps]
+    unbind = names.index("ProtocolUnbindAdapterEx")
+    assert steps[unbind][2] == "NDIS_STATUS_PENDING"
+    assert names[unbind:] == ["ProtocolUnbindAdapterEx", "NdisClCloseAddressFamily", "ProtocolClCloseAfComplete",
+                              "NdisQueueIoWorkItem", "WorkItemRoutine", "NdisFreeIoWorkItem",
+                              "NdisFreeNetBufferListPool", "NdisCloseAdapterEx", "NdisCompleteUnbindAdapterEx",
+                              "Unload", "NdisDeregisterProtocolDriver"]
