@@ -14,6 +14,7 @@ from xml.etree import ElementTree as ET
 
 from condis._ddi_table import FUNCTIONS
 from condis.cli import build_parser, main
+from condis.errors import cite, page_link
 from condis.output import Case, Progress, junit_xml, table
 from condis.rules import RULES
 
@@ -42,7 +43,7 @@ def test_rules_lists_each_rule_with_its_page_title_and_address(capsys):
     assert lines[0] == "rule\twhat it catches\tpage\taddress"
     rows = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
     assert set(rows) == set(RULES)
-    assert rows["condis.CompleteWithoutPending"][2:] == ["NdisMCmCloseCallComplete function (ndis.h)", SEED_URL]
+    assert rows["condis.CompleteWithoutPending"][2:] == list(page_link(RULES["condis.CompleteWithoutPending"].page))
     assert all(row[3].startswith("https://learn.microsoft.com/") for row in rows.values())
     assert not any("seed/" in line or ".md" in line for line in lines)
 
@@ -119,7 +120,7 @@ def test_explore_junit_fails_a_case_per_failing_schedule(tmp_path, capsys):
     assert explored.find("failure").get("message").startswith("1 failing schedule(s): violation condis.CallState")
     assert schedule.get("name") == f"{BUG}: {out}"
     assert f"condis replay {out}" in schedule.find("failure").text
-    assert "see Making a Call: https://learn.microsoft.com/" in schedule.find("failure").get("message")
+    assert f"see {cite(RULES['condis.CallState'].page)}" in schedule.find("failure").get("message")
 
 
 def test_a_clean_exploration_passes_its_junit_case(tmp_path, capsys):
