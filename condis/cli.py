@@ -13,7 +13,7 @@ import time
 
 from condis import __version__
 
-_FORMATTER = argparse.RawDescriptionHelpFormatter
+_FORMATTER = argparse.HelpFormatter
 _TITLES = {"mcm": "Through the MCM", "cm": "Through the stand-alone call manager and miniport"}
 
 
