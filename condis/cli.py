@@ -267,6 +267,9 @@ def _rules(rule_id: str | None) -> int:
             print(f"    {name:<{width}}  {level}" if irql else f"    {name}")
         if irql:
             print("  a violation names the function's own page, where its IRQL is written")
+    else:
+        print("  functions: the DDI index names functions for Static Driver Verifier rules only; "
+              "the pages below say where this one applies")
     from condis.verifier import statements
     rows = statements(rule.id)
     if rows:

@@ -65,6 +65,13 @@ def test_a_rule_the_index_names_lists_the_functions_it_covers(capsys):
     assert "  functions it covers (4):\n    NdisAcquireSpinLock\n" in out
 
 
+def test_a_condis_rule_says_the_index_names_no_functions_for_it(capsys):
+    assert main(["rules", "condis.CallState"]) == 0
+    out = capsys.readouterr().out
+    assert "  functions: the DDI index names functions for Static Driver Verifier rules only" in out
+    assert "functions it covers" not in out
+
+
 def test_an_unknown_rule_suggests_the_nearest_ones(capsys):
     assert main(["rules", "condis.CalState"]) == 2
     err = capsys.readouterr().err
