@@ -152,7 +152,8 @@ def test_replay_writes_trace_mermaid_chrome_and_junit(tmp_path, capsys):
     assert main(["trace", "show", str(files["jsonl"])]) == 0
     assert "!! NdisMCmDispatchIncomingCloseCall" in capsys.readouterr().out
     assert files["mmd"].read_text().startswith("sequenceDiagram\n")
-    assert json.loads(files["json"].read_text())["traceEvents"]
+    [violation] = [e for e in json.loads(files["json"].read_text())["traceEvents"] if e.get("cat") == "violation"]
+    assert (violation["args"]["page"], violation["args"]["url"]) == page_link(RULES["condis.CallState"].page)
     [case] = ET.parse(files["xml"]).getroot().find("testsuite")
     assert case.find("failure").get("message").startswith("violation condis.CallState")
 

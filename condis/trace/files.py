@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from condis.errors import page_link
 from condis.trace.lanes import drawable
 from condis.trace.recorder import Record
 
@@ -196,8 +197,12 @@ def chrome(records: Iterable[Record]) -> dict:
     for r in records:
         pid = pids.setdefault(r.host or "wire", len(pids) + 1)
         tid = tids.setdefault((r.host, r.role or r.kind), len(tids) + 1)
-        ev = {"name": r.name, "cat": r.kind, "ph": "i", "s": "t", "ts": at(r), "pid": pid, "tid": tid,
-              "args": {"args": r.args, "result": r.result, "irql": r.irql, "driver": r.driver}}
+        if r.kind == "violation":       # its result is the page it broke: shown by title and address
+            title, url = page_link(r.result)
+            args = {"message": r.args, "page": title, "url": url, "irql": r.irql, "driver": r.driver}
+        else:
+            args = {"args": r.args, "result": r.result, "irql": r.irql, "driver": r.driver}
+        ev = {"name": r.name, "cat": r.kind, "ph": "i", "s": "t", "ts": at(r), "pid": pid, "tid": tid, "args": args}
         events.append(ev)
     end = max((at(r) for r in records), default=0.0)
     for n, (start, done) in enumerate(pended(records), 1):
