@@ -163,6 +163,12 @@ def test_the_demo_page_renders_in_a_headless_browser(tmp_path):
                           "--dump-dom", page.as_uri() + "?text=NdisClCloseCall("], capture_output=True, text=True,
                          timeout=120).stdout
     assert wanted >= 4 and f'data-shown="{wanted}"' in dom
+    # the set-up row opens: every step is shown, the set-up's under its row
+    dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=2000",
+                          "--dump-dom", page.as_uri() + "?setup=open"], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert f'data-shown="{total}"' in dom and dom.count('class="diagram open"') == 2
+    assert dom.count('aria-expanded="true"') == 2
 
 
 @needs_browser

@@ -125,10 +125,11 @@ _SCRIPT = """
   document.querySelectorAll('#violations a.step-link').forEach(function(a){
     a.addEventListener('click',function(){ sel.value=''; txt.value=''; apply(); });
   });
-  // a filter can come with the address: page.html?vc=A:VC%200x10&text=CloseCall
+  // a filter can come with the address: page.html?vc=A:VC%200x10&text=CloseCall&setup=open
   var q=new URLSearchParams(location.search);
   if(q.get('vc')) sel.value=q.get('vc');
   if(q.get('text')) txt.value=q.get('text');
+  if(q.get('setup')==='open') document.querySelectorAll('.setup-row button').forEach(function(b){ b.click(); });
   sel.addEventListener('change',apply); txt.addEventListener('input',apply); apply();
   document.body.dataset.ready='1';
 })();
