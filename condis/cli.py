@@ -242,11 +242,7 @@ def _rules(rule_id: str | None) -> int:
     from condis.output import table
     from condis.rules import RULES
     if rule_id is None:
-        rows = []
-        for r in RULES.values():
-            title, url = page_link(r.page)
-            rows.append((r.id, r.summary, title, url))
-        table(("rule", "what it catches", "page", "address"), rows)
+        table(("rule", "what it catches", "page", "address"), [(r.id, r.summary, r.title, r.url) for r in RULES.values()])
         return 0
     rule = RULES.get(rule_id)
     if rule is None:
@@ -256,8 +252,7 @@ def _rules(rule_id: str | None) -> int:
         hint = f"; did you mean {', '.join(by_lower[n] for n in near)}?" if near else ""
         print(f"condis rules: no rule {rule_id!r}{hint} (`condis rules` lists them all)", file=sys.stderr)
         return 2
-    title, url = page_link(rule.page)
-    print(f"{rule.id}\n  {rule.summary}\n  page: {title}\n        {url}")
+    print(f"{rule.id}\n  {rule.summary}\n  page: {rule.title}\n        {rule.url}")
     covered = _covered(rule.id)
     if covered:
         irql = rule.id.startswith("Irql_")

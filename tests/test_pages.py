@@ -57,3 +57,9 @@ def test_the_seed_page_is_the_documentation_of_ndismcmclosecallcomplete():
 
 def test_a_path_outside_the_table_is_shown_as_it_is():
     assert cite("guide/no-such-page.md") == "guide/no-such-page.md"
+
+
+def test_a_rule_names_its_page_by_title_and_address():
+    rule = RULES["condis.CompleteWithoutPending"]
+    assert (rule.title, rule.url) == PAGES[rule.page]
+    assert all((r.title, r.url) == PAGES[r.page] for r in RULES.values())
