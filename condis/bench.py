@@ -132,21 +132,27 @@ def explorer_throughput(schedules: int) -> float:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
+    from condis.output import Progress
     n = 200 if quick else 5_000
-    result: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()} {os.cpu_count()} cores",
-        "python": platform.python_version(), "quick": quick,
-        "lifecycles_per_s": {"verifier_on": lifecycles(n, False), "verifier_off": lifecycles(n, False, "off"),
-                             "verifier_on_trace_on": lifecycles(n // 2, True)},
-    }
     sends = 2_000 if quick else 200_000
-    result["send_dispatch"] = {}
-    for mode, verify in (("verifier_off", "off"), ("verifier_on", "strict")):
-        through, floor, ratio = dispatch_ratio(sends, verify)
-        result["send_dispatch"][mode] = {"through_ndis_ns": through, "direct_ns": floor, "ratio": ratio}
     sizes = (1_000,) if quick else (10_000, 100_000, 1_000_000)
-    result["memory"] = [memory_per_call(s) for s in sizes]
-    result["explored_schedules_per_s"] = explorer_throughput(100 if quick else 3_000)
+    with Progress("benchmarks", 6 + len(sizes), "measures") as bar:
+        def step(what: str, value: Any) -> Any:
+            bar.advance(note=what)
+            return value
+        result: dict[str, Any] = {
+            "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()} {os.cpu_count()} cores",
+            "python": platform.python_version(), "quick": quick,
+            "lifecycles_per_s": {"verifier_on": step("lifecycles, verifier on", lifecycles(n, False)),
+                                 "verifier_off": step("lifecycles, verifier off", lifecycles(n, False, "off")),
+                                 "verifier_on_trace_on": step("lifecycles, trace on", lifecycles(n // 2, True))},
+        }
+        result["send_dispatch"] = {}
+        for mode, verify in (("verifier_off", "off"), ("verifier_on", "strict")):
+            through, floor, ratio = step(f"send path, {mode.replace('_', ' ')}", dispatch_ratio(sends, verify))
+            result["send_dispatch"][mode] = {"through_ndis_ns": through, "direct_ns": floor, "ratio": ratio}
+        result["memory"] = [step(f"memory at {s:,} calls", memory_per_call(s)) for s in sizes]
+        result["explored_schedules_per_s"] = step("explorer", explorer_throughput(100 if quick else 3_000))
     return result
 
 

@@ -4,6 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from condis._pages import PAGES
+
+
+def page_link(page: str) -> tuple[str, str]:
+    """(title, address on learn.microsoft.com) of a reference page, by its path in the pack.
+
+    Every page a rule or a DDI names is in the table (tests/test_pages.py); a path that is not
+    comes back as its own title with no address.
+    """
+    return PAGES.get(page, (page, ""))
+
+
+def cite(page: str) -> str:
+    """A page as a user can find it: "<title>: <url>"."""
+    title, url = page_link(page)
+    return f"{title}: {url}" if url else title
+
 
 class Violation(Exception):
     """A driver broke a documented CoNDIS rule.
@@ -13,7 +30,9 @@ class Violation(Exception):
 
     Attributes:
         rule: short rule id (the Static Driver Verifier name where one exists, else ``condis.*``).
-        page: the reference page that states the rule, relative to the reference pack.
+        page: the reference page that states the rule, by its path in the reference pack.
+        title: that page's title on learn.microsoft.com.
+        url: that page's address on learn.microsoft.com.
         ddi: the DDI or handler in which the rule was broken.
         detail: what was called, in what state, and what was expected.
     """
@@ -21,7 +40,8 @@ class Violation(Exception):
     def __init__(self, rule: str, page: str, ddi: str, detail: str, **objects: Any) -> None:
         self.rule = rule
         self.page = page
+        self.title, self.url = page_link(page)
         self.ddi = ddi
         self.detail = detail
         self.objects = objects
-        super().__init__(f"{ddi}: {detail} [rule {rule}; see {page}]")
+        super().__init__(f"{ddi}: {detail} [rule {rule}] see {cite(page)}")

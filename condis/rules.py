@@ -8,11 +8,23 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from condis.errors import page_link
+
 
 class Rule(NamedTuple):
     id: str
     summary: str
-    page: str
+    page: str      # the page that states it, by its path in the reference pack
+
+    @property
+    def title(self) -> str:
+        """The page's title on learn.microsoft.com."""
+        return page_link(self.page)[0]
+
+    @property
+    def url(self) -> str:
+        """The page's address on learn.microsoft.com."""
+        return page_link(self.page)[1]
 
 
 _R = [

@@ -239,7 +239,12 @@ def test_cli_lists_and_explains_rules(capsys):
     assert main(["rules"]) == 0
     assert "condis.CompleteWithoutPending" in capsys.readouterr().out
     assert main(["rules", "Irql_MCM_Function"]) == 0
-    assert "rules/ndis-irql-mcm-function.md" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    from condis.errors import page_link
+    from condis.rules import RULES
+    title, url = page_link(RULES["Irql_MCM_Function"].page)
+    assert f"page: {title}\n        {url}\n" in out and url.startswith("https://learn.microsoft.com/")
+    assert "rules/" not in out
     assert main(["rules", "NoSuchRule"]) == 2
 
 

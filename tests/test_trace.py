@@ -67,3 +67,36 @@ def test_cli_writes_and_draws_a_trace(tmp_path, capsys):
     assert main(["trace", "chrome", str(path), "-o", str(out)]) == 0
     assert json.loads(out.read_text())["traceEvents"]
     assert main(["trace", "mermaid", str(tmp_path / "missing.jsonl")]) == 2
+
+
+def test_chrome_trace_spans_each_pended_request_until_its_complete_call(mcm):
+    calls = []
+    mcm.do(0, lambda: calls.append(mcm.clients[0].place_call(b"bob")))
+    mcm.do(0, mcm.clients[0].close, calls[0])
+    records = mcm.recorder.records
+    doc = chrome(records)
+    instants = {(e["pid"], e["name"], e["ts"]) for e in doc["traceEvents"] if e["ph"] == "i"}
+    spans: dict[int, list[dict]] = {}
+    for e in doc["traceEvents"]:
+        if e["ph"] in ("b", "e"):
+            spans.setdefault(e["id"], []).append(e)
+    closes = [pair for pair in spans.values() if pair[0]["name"] == "ProtocolCmCloseCall pending"]
+    assert len(closes) == 1
+    [(begin, end)] = closes
+    assert (begin["ph"], end["ph"], begin["cat"], begin["pid"], begin["tid"]) == ("b", "e", "pending", end["pid"], end["tid"])
+    handler = next(r for r in records if r.name == "ProtocolCmCloseCall" and r.host == "A")
+    complete = next(r for r in records if r.name == "NdisMCmCloseCallComplete" and r.host == "A")
+    assert handler.result == "NDIS_STATUS_PENDING" and complete.t > handler.t
+    assert begin["ts"] == handler.t / 1000 + handler.seq * 1e-3 and end["ts"] == complete.t / 1000 + complete.seq * 1e-3
+    assert (begin["pid"], "ProtocolCmCloseCall", begin["ts"]) in instants
+    assert begin["args"]["completed_by"].startswith("NdisMCmCloseCallComplete(NDIS_STATUS_SUCCESS, VC 0x")
+    assert end["ts"] - begin["ts"] > 1       # it stayed pending across the wire's round trip (microseconds)
+
+
+def test_a_request_never_completed_spans_to_the_end_of_the_run():
+    from condis.trace.recorder import Record
+    recs = [Record(0, 1000, "A", "handler", "ProtocolCmCloseCall", "mcm", "MCM", "VcCtx", 0, None),
+            Record(1, 9000, "A", "ddi", "NdisMCmDeactivateVc", "mcm", "MCM", "VC 0xd", 0, None)]
+    recs[0].result = "NDIS_STATUS_PENDING"
+    begin, end = [e for e in chrome(recs)["traceEvents"] if e["ph"] in ("b", "e")]
+    assert begin["args"]["completed_by"] == "never completed" and (begin["ts"], end["ts"]) == (1.0, 9.001)

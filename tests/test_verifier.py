@@ -13,7 +13,9 @@ from condis.demo import run_demo
 from condis.demo import testbed as make_bed
 from condis.drivers.client import CLOSED, UP, AtmClient
 from condis.drivers.mcm import AtmMcm
+from condis.errors import cite, page_link
 from condis.ndis.snapshot import snapshot
+from condis.rules import RULES
 from condis.trace import Recorder
 from condis.trace.recorder import RingRecorder
 
@@ -42,7 +44,12 @@ def test_strict_mode_raises_at_the_call_and_changes_nothing():
     with pytest.raises(Violation) as e:
         remake(bed, call)
     assert e.value.rule == "condis.CallState" and e.value.ddi == "NdisClMakeCall"
-    assert "CONNECTED" in str(e.value) and "guide/making-a-call.md" in str(e.value)
+    assert "CONNECTED" in str(e.value) and e.value.page == "guide/making-a-call.md"
+    # users have no reference pack: the message names the page by its title and address
+    assert (e.value.title, e.value.url) == ("Making a Call",
+                                            "https://learn.microsoft.com/windows-hardware/drivers/network/making-a-call")
+    assert str(e.value).endswith("see Making a Call: https://learn.microsoft.com/windows-hardware/drivers/network/making-a-call")
+    assert "guide/" not in str(e.value)
     assert states(bed) == before
     assert bed.sim.verifier.findings == []
 
@@ -71,7 +78,8 @@ def test_record_mode_report_names_rule_page_and_what_led_up_to_it():
     text = bed.sim.verifier.report()
     assert text.startswith("condis verifier: 2 violation(s)")
     assert text.count("condis.CallState in NdisClMakeCall on host A") == 2
-    assert "see:  guide/making-a-call.md" in text and "leading up to it:" in text
+    assert f"see:  {cite(RULES['condis.CallState'].page)}" in text
+    assert "leading up to it:" in text
     data = json.loads(bed.sim.verifier.to_json())
     assert data["mode"] == "record" and [v["rule"] for v in data["violations"]] == ["condis.CallState"] * 2
     recent = data["violations"][0]["recent"]
@@ -221,6 +229,29 @@ def test_condis_rules_explains_a_rule_with_every_place_the_pages_state_it(capsys
     assert main(["rules", "condis.VcState"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("condis.VcState\n  A VC was deleted while a call on it")
-    assert "stated in: ddi/nf-ndis-ndiscodeletevc.md" in out
-    assert "    ddi/nf-ndis-ndismcmdeletevc.md: " in out
+    title, url = page_link(RULES["condis.VcState"].page)
+    assert f"  page: {title}\n        {url}\n" in out
+    assert ("    NdisMCmDeleteVc function (ndis.h) "
+            "(https://learn.microsoft.com/windows-hardware/drivers/ddi/ndis/nf-ndis-ndismcmdeletevc):\n") in out
     assert main(["rules", "condis.NoSuchRule"]) == 2
+
+
+def test_record_mode_reports_a_leak_once_with_the_events_of_its_host():
+    bed = make_bed("mcm", Recorder(), verify="record")
+    af = bed.clients[0].af_for()
+    made = []
+    bed.do(0, lambda: made.append(bed.hosts[0].NdisCoCreateVc(af.binding.handle, af.ndis_af, object())))
+    vc = made[0][1].vc.id
+    verifier = bed.sim.finish()
+    # closing the binding, halting the adapter and the run's end each find the VC: one finding
+    [leak] = verifier.findings
+    assert sum(r.kind == "violation" for r in bed.recorder.records) == 1
+    assert (leak.rule, leak.host, leak.ddi) == ("condis.LeakVc", "A", "NdisCloseAdapterEx")
+    assert f"VC {vc:#x}" in leak.detail
+    assert len(leak.recent) == 24 and all(" A " in line for line in leak.recent)
+    assert any("NdisCoCreateVc(binding" in line for line in leak.recent)
+    report = verifier.report()
+    assert report.count("condis.LeakVc in") == 1
+    title, url = page_link(RULES["condis.LeakVc"].page)
+    assert f"see:  {title}: {url}" in report and url.startswith("https://learn.microsoft.com/")
+    assert json.loads(verifier.to_json())["violations"][0]["url"] == url

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
+from typing import Any
 
 from condis.explore.faults import SITES
 from condis.explore.runner import LocalRunner, Options, ProcessRunner, Runner, explore
 from condis.explore.scenarios import BUILTIN
 from condis.explore.schedule import Schedule
 from condis.explore.shrink import replay, shrink
+from condis.output import Case, Progress, write_junit
+from condis.trace.recorder import Record, Recorder
 
 
 def explore_command(args: argparse.Namespace) -> int:
@@ -31,59 +36,102 @@ def explore_command(args: argparse.Namespace) -> int:
                       fault_rate=args.fault_rate)
     runner: Runner = ProcessRunner(args.workers) if args.workers > 1 else LocalRunner()
     start = time.monotonic()
+    bar = Progress(f"exploring {args.scenario} ({args.strategy})", args.schedules, "schedules")
+
+    def progress(ran: int, total: int, failures: int) -> None:
+        bar.update(ran, f"{failures} failing")
     try:
-        report = explore(args.scenario, args.strategy, args.schedules, args.seed, options, runner,
-                         stop_first=not args.all, progress=_progress)
+        with bar:
+            report = explore(args.scenario, args.strategy, args.schedules, args.seed, options, runner,
+                             stop_first=not args.all, progress=progress)
     except (ValueError, ImportError) as e:
-        print(f"\ncondis explore: {e}", file=sys.stderr)
+        print(f"condis explore: {e}", file=sys.stderr)
         return 2
     elapsed = time.monotonic() - start
-    print(f"\r{report.ran} schedule(s) of {args.scenario} ({args.strategy}) in {elapsed:.1f} s"
+    print(f"{report.ran} schedule(s) of {args.scenario} ({args.strategy}) in {elapsed:.1f} s"
           f"{f', {report.ran / elapsed:.0f}/s' if elapsed > 0 else ''}: "
-          f"{len(report.failures) or 'no'} failing" + " " * 20, file=sys.stderr)
-    if not report.failures:
-        return 0
-    first = report.failures[0]
-    print(f"first failure after {report.first_failure_at} schedule(s): {first.failure}")
-    if not args.no_shrink:
-        found = len(first.choices), first.decisions
-        first = shrink(first, progress=lambda n: print(f"\rshrinking: {n} replay(s)", end="", file=sys.stderr))
-        print(f"\rshrunk from {found[0]} choices ({found[1]} non-default) to {len(first.choices)} "
-              f"({first.decisions} non-default), {len(first.faults)} fault(s)" + " " * 10, file=sys.stderr)
-    first.save(args.output)
-    print(f"failing schedule: {args.output}  (condis replay {args.output})")
-    for i, other in enumerate(report.failures[1:], 2):
-        path = args.output.replace(".json", f"-{i}.json") if args.output.endswith(".json") else f"{args.output}-{i}"
-        other.save(path)
-        print(f"failing schedule: {path}  ({other.failure})")
-    return 1
+          f"{len(report.failures) or 'no'} failing", file=sys.stderr)
+    saved: list[tuple[str, Schedule]] = []
+    if report.failures:
+        first = report.failures[0]
+        print(f"first failure after {report.first_failure_at} schedule(s): {first.failure}")
+        if not args.no_shrink:
+            found = len(first.choices), first.decisions
+            with Progress("shrinking", None, "replay(s)", every=50) as shrinking:
+                first = shrink(first, progress=shrinking.update)
+            print(f"shrunk from {found[0]} choices ({found[1]} non-default) to {len(first.choices)} "
+                  f"({first.decisions} non-default), {len(first.faults)} fault(s)", file=sys.stderr)
+        first.save(args.output)
+        saved.append((args.output, first))
+        print(f"failing schedule: {args.output}  (condis replay {args.output})")
+        for i, other in enumerate(report.failures[1:], 2):
+            path = args.output.replace(".json", f"-{i}.json") if args.output.endswith(".json") else f"{args.output}-{i}"
+            other.save(path)
+            saved.append((path, other))
+            print(f"failing schedule: {path}  ({other.failure})")
+    if getattr(args, "junit", None):
+        _explore_junit(args.junit, args, report.ran, elapsed, saved)
+        print(f"junit: {args.junit}")
+    return 1 if report.failures else 0
 
 
-def _progress(ran: int, total: int, failures: int) -> None:
-    width = 30
-    done = width * ran // max(total, 1)
-    print(f"\r[{'#' * done}{'.' * (width - done)}] {ran}/{total} schedules, {failures} failing", end="",
-          file=sys.stderr)
+def _explore_junit(path: str, args: argparse.Namespace, ran: int, elapsed: float,
+                   saved: list[tuple[str, Schedule]]) -> None:
+    """One test case for the exploration, failed if any schedule failed, and one per failing schedule."""
+    name = f"{args.scenario} ({args.strategy}, {ran} schedules)"
+    cases = [Case(name, "condis.explore", elapsed,
+                  f"{len(saved)} failing schedule(s): {saved[0][1].failure}" if saved else None,
+                  "\n".join(f"{p}: {s.failure}" for p, s in saved))]
+    for p, schedule in saved:
+        cases.append(Case(f"{args.scenario}: {p}", "condis.explore.schedule", 0.0, str(schedule.failure),
+                          f"{schedule.failure}\n\nrerun it with: condis replay {p}"))
+    write_junit(path, f"condis explore {args.scenario}", cases)
 
 
-def replay_command(path: str, html_path: str | None, support: bool) -> int:
+def replay_command(args: argparse.Namespace) -> int:
+    """``condis replay FILE``: rerun a schedule and draw it; write the trace in the formats asked for."""
+    from condis.trace.files import chrome, mermaid, write_jsonl, wrong_kind
     from condis.trace.lanes import render
-    from condis.trace.recorder import Recorder
+    path = args.file
+    why = wrong_kind(path, "schedule") if Path(path).is_file() else None
+    if why is not None:
+        print(f"condis replay: {why}", file=sys.stderr)
+        return 2
     try:
         schedule = Schedule.load(path)
     except (OSError, ValueError, KeyError) as e:
         print(f"condis replay: {e}", file=sys.stderr)
         return 2
-    recorder = Recorder()
-    outcome = replay(schedule, tracer=recorder)
+    start = time.monotonic()
+    with Progress(f"replaying {schedule.scenario}", None, "trace records", every=100_000) as bar:
+        recorder = _CountingRecorder(bar)
+        outcome = replay(schedule, tracer=recorder)
+        bar.update(len(recorder.records))
+    elapsed = time.monotonic() - start
     faults = ", ".join(str(f) for f in schedule.faults) or "none"
     print(f"{schedule.scenario}: {len(schedule.choices)} choice(s), faults: {faults}")
-    print(render(recorder.records, f"replay of {path}", support=support))
-    if html_path:
-        from condis.trace.html import render_html
-        with open(html_path, "w", encoding="utf-8") as f:
-            f.write(render_html(recorder.records, f"condis replay: {schedule.scenario}"))
-        print(f"html: {html_path}")
+    print(render(recorder.records, f"replay of {path}", support=args.support))
+    outputs = (("html", args.html), ("trace", args.trace), ("mermaid", args.mermaid), ("chrome", args.chrome))
+    for kind, out in outputs:
+        if not out:
+            continue
+        if kind == "trace":
+            write_jsonl(recorder.records, out)
+        else:
+            if kind == "html":
+                from condis.trace.html import render_html
+                text = render_html(recorder.records, f"condis replay: {schedule.scenario}")
+            elif kind == "mermaid":
+                text = mermaid(recorder.records)
+            else:
+                text = json.dumps(chrome(recorder.records))
+            Path(out).write_text(text, encoding="utf-8")
+        print(f"{kind}: {out}")
+    if args.junit:
+        failure = str(outcome.failure) if outcome.failure is not None else None
+        write_junit(args.junit, "condis replay", [Case(f"{schedule.scenario}: {path}", "condis.replay", elapsed,
+                                                       failure, failure or "")])
+        print(f"junit: {args.junit}")
     if outcome.failure is None:
         print("the schedule ran clean: it no longer fails (was the driver fixed?)")
         return 0
@@ -91,3 +139,17 @@ def replay_command(path: str, html_path: str | None, support: bool) -> int:
     if schedule.failure is not None and outcome.failure.signature != schedule.failure.signature:
         print(f"note: the file recorded a different failure: {schedule.failure}")
     return 1
+
+
+class _CountingRecorder(Recorder):
+    """A recorder that shows how far a long replay has come, every 4096 records."""
+
+    def __init__(self, bar: Progress) -> None:
+        super().__init__()
+        self._bar = bar
+
+    def _add(self, host: Any, kind: str, name: str, who: tuple[str, str] | None, args: str) -> Record:
+        rec = super()._add(host, kind, name, who, args)
+        if not rec.seq & 4095:
+            self._bar.update(rec.seq)
+        return rec

@@ -160,7 +160,8 @@ class NdisCore:
             more = f" (and {len(findings) - 1} more left behind)" if len(findings) > 1 else ""
             raise self._violate(rule, when, message + more, *page)
         for rule, message, *page in findings:
-            self.verifier.found(self, self._violate(rule, when, message, *page))
+            if self.verifier.first_report(self.name, rule, message):
+                self.verifier.found(self, self._violate(rule, when, message, *page))
 
     def _status_arg(self, ddi: str, status: Any, param: str = "Status") -> None:
         """A Complete call's final status: an NDIS_STATUS value other than NDIS_STATUS_PENDING."""

@@ -139,7 +139,8 @@ class Recorder:
         rec.driver = dst.host.name if dst.host is not None else ""
 
     def violation(self, host: Any, v: Any) -> None:
-        self._add(host, "violation", v.rule, role_of_owner(host._current), str(v))
+        rec = self._add(host, "violation", v.rule, role_of_owner(host._current), str(v))
+        rec.result = v.page       # the page it broke, by its path in the pack (condis.errors.page_link)
 
 
 class RingRecorder(Recorder):

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from condis.errors import Violation
+from condis.errors import Violation, cite
 from condis.rules import RULES
 
 MODES = ("strict", "record", "off")
@@ -60,8 +60,9 @@ class Finding:
         self.recent = recent
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "page": self.page, "ddi": self.ddi, "detail": self.detail, "host": self.host,
-                "time_ns": self.time_ns, "summary": RULES[self.rule].summary, "recent": self.recent}
+        return {"rule": self.rule, "page": self.page, "title": self.violation.title, "url": self.violation.url,
+                "ddi": self.ddi, "detail": self.detail, "host": self.host, "time_ns": self.time_ns,
+                "summary": RULES[self.rule].summary, "recent": self.recent}
 
     def __repr__(self) -> str:
         return f"<Finding {self.rule} in {self.ddi} on {self.host} at {self.time_ns} ns>"
@@ -80,6 +81,7 @@ class Verifier:
             raise ValueError(f"verifier mode must be one of {', '.join(MODES)}; got {mode!r}")
         self.mode = mode
         self.findings: list[Finding] = []
+        self._left_behind: set[tuple[str, str, str]] = set()
 
     @property
     def recording(self) -> bool:
@@ -94,6 +96,15 @@ class Verifier:
     def checking(self) -> bool:
         return self.mode != "off"
 
+    def first_report(self, host: str, rule: str, message: str) -> bool:
+        """Whether a teardown finding is new. One thing left behind is seen at each teardown step it
+        outlives (binding closed, adapter halted, run end); it is reported once, at the first."""
+        key = (host, rule, message)
+        if key in self._left_behind:
+            return False
+        self._left_behind.add(key)
+        return True
+
     def found(self, host: Any, violation: Violation) -> None:
         """A check failed on ``host``: keep it in record mode, raise otherwise."""
         if self.mode != "record":
@@ -101,10 +112,15 @@ class Verifier:
         tracer = host.tracer
         recent: list[str] = []
         if tracer is not None:
-            records = tracer.records
-            # the tail only: a full recorder may hold a whole run
-            tail = records[-CONTEXT - 1:] if isinstance(records, list) else list(records)[-CONTEXT - 1:]
-            recent = [_line(r) for r in tail if r.kind != "violation"][-CONTEXT:]
+            # the events of this host, from the end back: one recorder may hold a whole run of several hosts
+            for scanned, r in enumerate(reversed(tracer.records)):
+                if scanned == 64 * CONTEXT:      # far enough back: the rest is other hosts' busy stretch
+                    break
+                if r.host == host.name and r.kind != "violation":
+                    recent.append(_line(r))
+                    if len(recent) == CONTEXT:
+                        break
+            recent.reverse()
         self.findings.append(Finding(violation, host.name, host.sim.scheduler.now, recent))
 
     # ------------------------------------------------------------------ the report
@@ -119,7 +135,7 @@ class Verifier:
             lines.append(f"{i}. {f.rule} in {f.ddi} on host {f.host} at t={f.time_ns / 1000:.3f} us")
             lines.append(f"   {f.detail}")
             lines.append(f"   rule: {RULES[f.rule].summary}")
-            lines.append(f"   see:  {f.page}")
+            lines.append(f"   see:  {cite(f.page)}")
             if f.recent:
                 lines.append("   leading up to it:")
                 lines.extend(f"     {r}" for r in f.recent)
