@@ -404,7 +404,7 @@ def read_table(inst: Instance, ptr: Any, cname: str, what: str) -> Any:
     pointer a handler, only the fields its Header.Revision and Header.Size cover."""
     f = ffi()
     if ptr == f.NULL:
-        raise TableError(f"{what} is NULL; NDIS needs the driver's {cname}")
+        raise BadPointer(f"{what} is NULL; NDIS needs the driver's {cname}")
     py_type, object_type, newest = _TABLES[cname]
     ptr = f.cast(f"{cname} *", ptr)
     h = ptr.Header
@@ -491,14 +491,18 @@ def _routine(name: str, body: Callable[..., Any]) -> Callable[..., Any]:
         before = len(findings)
         try:
             result = body(inst, *args)
-        except Violation as v:
+        except (Violation, BadPointer, TableError) as e:
+            if isinstance(e, Violation):
+                v = e
+            else:
+                v = inst.host._violate("condis.ObjectHeader" if isinstance(e, TableError) else "condis.BadParameter",
+                                       name, str(e))
             _locate(inst, v)
-            act.pending = v
-            return refused
-        except (BadPointer, TableError) as e:
-            v = inst.host._violate("condis.BadParameter", name, str(e))
-            _locate(inst, v)
-            act.pending = v
+            if inst.host.verifier.recording:
+                # record mode: the call is refused and the driver goes on, as for a Python driver
+                inst.host.verifier.found(inst.host, v)
+            else:
+                act.pending = v
             return refused
         except BaseException as e:   # a bug in condis or in a Python driver it called: raise it after C returns
             act.pending = e

@@ -67,7 +67,10 @@ def load_image(ndis: Any, path: str | os.PathLike[str], driver_object: Any, regi
                config: dict[str, Any] | None = None, instances: list[B.Instance] | None = None) -> int:
     """Call the DriverEntry of the C image at ``path`` for ``ndis``, at PASSIVE_LEVEL as NDIS's
     core calls every DriverEntry; the image's DriverUnload becomes the DRIVER_OBJECT's."""
-    image = images.acquire(path, ndis)
+    try:
+        image = images.acquire(path, ndis)
+    except images.ImageError as e:
+        raise ndis._violate("condis.DriverImage", "DriverEntry", str(e)) from None
     image.attach(ops())
     inst = B.Instance(ndis, image, driver_object.DriverName, dict(config or {}))
     inst.py_driver_object = driver_object
@@ -93,13 +96,14 @@ def load_image(ndis: Any, path: str | os.PathLike[str], driver_object: Any, regi
 def _unloaded(inst: B.Instance) -> None:
     """After the driver's unload routine: what it allocated and never freed is a leak."""
     findings = []
-    for addr, (_, size, tag) in inst.memory.items():
+    for addr, (_, size, tag, where) in inst.memory.items():
         tag_text = bytes((tag >> s) & 0xFF for s in (0, 8, 16, 24)).decode("latin-1")
         findings.append(("condis.LeakMemory", f"{inst.name!r} unloaded with {size} bytes at {addr:#x} (tag "
-                         f"{tag_text!r}) from NdisAllocateMemoryWithTagPriority never freed with NdisFreeMemory"))
-    for addr in inst.mdls:
-        findings.append(("condis.LeakMemory", f"{inst.name!r} unloaded with the MDL at {addr:#x} from NdisAllocateMdl "
-                         "never freed with NdisFreeMdl"))
+                         f"{tag_text!r}, allocated at {where or 'an unknown place'}) from "
+                         "NdisAllocateMemoryWithTagPriority never freed with NdisFreeMemory"))
+    for addr, (_, where) in inst.mdls.items():
+        findings.append(("condis.LeakMemory", f"{inst.name!r} unloaded with the MDL at {addr:#x} (allocated at "
+                         f"{where or 'an unknown place'}) from NdisAllocateMdl never freed with NdisFreeMdl"))
     images.release(inst.image)
     inst.host._teardown("DriverUnload", findings)
 

@@ -38,6 +38,18 @@ _FLOWSPEC = ("TokenRate", "TokenBucketSize", "PeakBandwidth", "Latency", "DelayV
 _OID_COMMON = ("RequestType", "PortNumber", "Timeout")
 
 
+class CPointer(int):
+    """A pointer a C driver gave NDIS (one of its contexts, or a value that is no handle):
+    an int, shown in hex as C shows pointers."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{int(self):#x}"
+
+    __str__ = __repr__
+
+
 class BadPointer(Exception):
     """A pointer or length from C that condis will not follow (a chain that loops, a length past
     any sane buffer); the bridge turns it into a Violation of the DDI that was called."""
@@ -67,8 +79,8 @@ class HostSide:
         object's handle value (made on first use)."""
         if obj is None:
             return ffi().NULL
-        if type(obj) is int:
-            return ffi().cast("void *", obj)
+        if isinstance(obj, int):
+            return ffi().cast("void *", obj & 0xFFFF_FFFF_FFFF_FFFF)
         value = self.by_id.get(id(obj))
         if value is None:
             value = self.base + (len(self.by_value) + 1) * 0x10
@@ -83,7 +95,7 @@ class HostSide:
         if value == 0:
             return None
         obj = self.by_value.get(value)
-        return value if obj is None else obj
+        return CPointer(value) if obj is None else obj
 
     # ------------------------------------------------------------------ CO_CALL_PARAMETERS
 

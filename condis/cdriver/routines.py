@@ -184,7 +184,7 @@ def NdisAllocateMdl(inst: B.Instance, NdisHandle: Any, VirtualAddress: Any, Leng
     mdl = f.new("MDL *")
     mdl.MappedSystemVa = mdl.StartVa = VirtualAddress
     mdl.ByteCount = Length
-    inst.mdls[_ptr(mdl)] = mdl
+    inst.mdls[_ptr(mdl)] = (mdl, inst.where())
     return mdl
 
 
@@ -208,7 +208,7 @@ def NdisAllocateMemoryWithTagPriority(inst: B.Instance, NdisHandle: Any, Length:
     if Length == 0 or (fail is not None and fail("NdisAllocateMemoryWithTagPriority")):
         return ffi().NULL
     mem = ffi().new("UCHAR[]", Length)
-    inst.memory[_ptr(mem)] = (mem, Length, Tag)
+    inst.memory[_ptr(mem)] = (mem, Length, Tag, inst.where())
     return ffi().cast("PVOID", mem)
 
 

@@ -115,6 +115,12 @@ class PnpDdi(RegistrationDdi):
         self._note_handler(name, "Driver", driver_entry)
         try:
             status = self._as_passive(self._up, driver_entry, "DriverEntry", self, drv.driver_object, registry_path)
+        except BaseException:
+            # DriverEntry did not return (a refused image, a driver bug): the driver is not loaded,
+            # and the name is free for another try
+            if drv.miniport is None and drv.protocol is None:
+                drv.state = S.DRIVER_UNLOADED
+            raise
         finally:
             self._loading = None
         status = self._result("DriverEntry", status, 0)[0]
