@@ -168,7 +168,9 @@ static VOID EchoReceive(NDIS_HANDLE ProtocolBindingContext, NDIS_HANDLE Protocol
             continue;
         }
         reply->ProtocolReserved[0] = packet;
+#ifndef ECHO_FORGETS_SOURCE_HANDLE
         reply->SourceHandle = vc->VcHandle;     /* the sending-net-buffer guide page: the sender sets it */
+#endif
         NdisInterlockedIncrement(&vc->Echoed);
         DbgPrint("echo: %u bytes back on VC %p\n", (unsigned)length, vc->VcHandle);
         NdisCoSendNetBufferLists(vc->VcHandle, reply, 0);
