@@ -72,6 +72,7 @@ def replay_asan(path: str) -> int:
     reported with its file and line instead of crashing."""
     import os
     import subprocess
+
     from condis.cdriver.build import BuildError, asan_runtime
     try:
         runtime = asan_runtime()
