@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--chrome", metavar="FILE.json",
                         help="also write the run in the Chrome trace-event format (Perfetto)")
     replay.add_argument("--junit", metavar="FILE.xml", help="also write a JUnit report of the replay")
+    replay.add_argument("--asan", action="store_true",
+                        help="rerun with AddressSanitizer: a C driver's bad access is shown with its file and line")
 
     bench = command("bench", "measure what a call costs (run it on one core: taskset -c 0)",
                     "Measure call lifecycles per second, the send path's cost through NDIS, memory per call and "
@@ -110,12 +112,18 @@ def build_parser() -> argparse.ArgumentParser:
     ddi.add_argument("name", nargs="?", help="show only names containing this text (case-insensitive)")
     ddi.add_argument("--irql", action="store_true", help="only the name and IRQL columns, sorted by IRQL")
     ddi.add_argument("--callbacks", action="store_true", help="list the handlers (callbacks) instead of the functions")
+    from condis.cdriver.cli import add_parser as add_cc
+    add_cc(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from condis.cdriver.cli import split_extra
+    argv, gcc_flags = split_extra(list(sys.argv[1:] if argv is None else argv))
     try:
-        return _run(build_parser().parse_args(argv))
+        args = build_parser().parse_args(argv)
+        args.gcc_flags = gcc_flags
+        return _run(args)
     except BrokenPipeError:
         # The reader went away (condis rules | head): stop quietly, as other Unix tools do. Later writes,
         # Python's own flush at exit among them, go nowhere.
@@ -135,8 +143,11 @@ def _run(args: argparse.Namespace) -> int:
         from condis.explore.cli import explore_command
         return explore_command(args)
     if args.command == "replay":
-        from condis.explore.cli import replay_command
-        return replay_command(args)
+        from condis.explore.cli import replay_asan, replay_command
+        return replay_asan(args.file) if args.asan else replay_command(args)
+    if args.command == "cc":
+        from condis.cdriver.cli import cc_command
+        return cc_command(args, args.gcc_flags)
     if args.command == "bench":
         from condis.bench import main as bench_main
         return bench_main(args.quick, args.json)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -88,6 +89,26 @@ def _explore_junit(path: str, args: argparse.Namespace, ran: int, elapsed: float
     write_junit(path, f"condis explore {args.scenario}", cases)
 
 
+def replay_asan(path: str) -> int:
+    """``condis replay --asan``: the same replay in a new process with AddressSanitizer's runtime
+    preloaded and the scenario's C drivers rebuilt with it (CONDIS_ASAN=1), so a bad access is
+    reported with its file and line instead of crashing."""
+    import os
+    import subprocess
+
+    from condis.cdriver.build import BuildError, asan_runtime
+    try:
+        runtime = asan_runtime()
+    except BuildError as e:
+        print(f"condis replay --asan: {e.output}", file=sys.stderr)
+        return 2
+    # CONDIS_ASAN: the child builds and loads the drivers' ASan images, and replays in its own process
+    env = {**os.environ, "LD_PRELOAD": runtime, "CONDIS_ASAN": "1",
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "detect_leaks=0:halt_on_error=1")}
+    proc = subprocess.run([sys.executable, "-m", "condis.cli", "replay", path], env=env)
+    return proc.returncode if proc.returncode >= 0 else 1
+
+
 def replay_command(args: argparse.Namespace) -> int:
     """``condis replay FILE``: rerun a schedule and draw it; write the trace in the formats asked for."""
     from condis.trace.files import chrome, mermaid, write_jsonl, wrong_kind
@@ -103,14 +124,20 @@ def replay_command(args: argparse.Namespace) -> int:
         print(f"condis replay: {e}", file=sys.stderr)
         return 2
     start = time.monotonic()
+    faults = ", ".join(str(f) for f in schedule.faults) or "none"
+    crashed = schedule.failure is not None and schedule.failure.kind == "crash" and not os.environ.get("CONDIS_ASAN")
     with Progress(f"replaying {schedule.scenario}", None, "trace records", every=100_000) as bar:
         recorder = _CountingRecorder(bar)
-        outcome = replay(schedule, tracer=recorder)
+        # a schedule that crashed a driver replays where a crash takes only a child process down
+        outcome = replay(schedule, isolate=True) if crashed else replay(schedule, tracer=recorder)
         bar.update(len(recorder.records))
     elapsed = time.monotonic() - start
-    faults = ", ".join(str(f) for f in schedule.faults) or "none"
     print(f"{schedule.scenario}: {len(schedule.choices)} choice(s), faults: {faults}")
-    print(render(recorder.records, f"replay of {path}", support=args.support))
+    if crashed:
+        print(f"(the schedule crashed a driver: replayed in a child process, with no trace; "
+              f"condis replay --asan {path} shows the bad access)")
+    else:
+        print(render(recorder.records, f"replay of {path}", support=args.support))
     outputs = (("html", args.html), ("trace", args.trace), ("mermaid", args.mermaid), ("chrome", args.chrome))
     for kind, out in outputs:
         if not out:
