@@ -105,6 +105,18 @@ class Instance:
     def where(self) -> str:
         return self.image.where(int(ffi().cast("uintptr_t", self.image.lib.condis_last_caller())))
 
+    def function(self, name: str, signature: str) -> Callable[..., Any]:
+        """A function the driver exports, ``signature`` its C type (``"VOID (ULONG)"``), as a Python
+        callable that runs it as this driver, as NDIS runs its handlers (its calls into NDIS are
+        checked and traced as theirs are). For tests and benchmarks that drive a C driver directly,
+        as an application's request would."""
+        fn = self.image.symbol(name, signature)
+
+        def call(*args: Any) -> Any:
+            return self.run(fn, *args)
+        call.__name__ = name
+        return call
+
 
 def _wide(text: str) -> Any:
     data = text.encode("utf-16-le") + b"\0\0"
@@ -427,7 +439,7 @@ def read_table(inst: Instance, ptr: Any, cname: str, what: str) -> Any:
         type_name = _type_name(cname, name)
         if type_name in HANDLER_TYPES:
             setattr(table, name, thunk(inst, value, HANDLER_TYPES[type_name]))
-        elif kind == "primitive":
+        elif kind in ("primitive", "enum"):
             setattr(table, name, int(value))
         elif type_name == "NDIS_STRING":
             setattr(table, name, read_bytes(value.Buffer, value.Length).decode("utf-16-le", "replace"))
@@ -538,7 +550,8 @@ def _generic(name: str) -> Callable[..., Any]:
     def plan() -> list[tuple[bool, Callable[[Instance, Any, str], Any], str]]:
         from condis.ndis.host import Ndis
         py_names = list(inspect.signature(getattr(Ndis, name)).parameters)[1:]
-        return [(pname in py_names, _FROM_C.get(ctype, _int_from_c), pname) for _, ctype, pname in cparams]
+        return [(pname in py_names or "_" + pname in py_names, _FROM_C.get(ctype, _int_from_c), pname)
+                for _, ctype, pname in cparams]
 
     def body(inst: Instance, *cargs: Any) -> Any:
         side = inst.side

@@ -54,6 +54,13 @@ class CDriver:
     def __repr__(self) -> str:
         return f"<C driver {self.path.name}>"
 
+    def on(self, host: Any) -> B.Instance:
+        """This driver's load on ``host`` (the latest, if it was loaded there more than once)."""
+        for inst in reversed(self.instances):
+            if inst.host is host:
+                return inst
+        raise LookupError(f"{self!r} is not loaded on host {host.name!r}")
+
     @property
     def debug_output(self) -> list[str]:
         """What the driver's DbgPrint calls printed, in order, over all its loads."""

@@ -57,6 +57,16 @@ class Image:
         self.owner: Any = None
         self._lines: dict[int, str] = {}
 
+    def symbol(self, name: str, signature: str) -> Any:
+        """The C function ``name`` of this image, as a cffi function of type ``signature``."""
+        import ctypes
+        try:
+            address = ctypes.cast(getattr(ctypes.CDLL(str(self.copy)), name), ctypes.c_void_p).value
+        except AttributeError:
+            raise ImageError(f"{self.source} exports no function {name}") from None
+        ret, _, params = signature.partition(" (")
+        return ffi().cast(f"{ret} (*)({params}", address)
+
     def attach(self, ops: Any) -> None:
         self.lib.condis_attach(ops)
 

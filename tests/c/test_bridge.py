@@ -155,6 +155,10 @@ CASES = [
                  marks=pytest.mark.rule("condis.ObjectHeader")),
     pytest.param(6, "condis.BadParameter", "NdisRegisterProtocolDriver(NULL, NULL",
                  marks=pytest.mark.rule("condis.BadParameter")),
+    pytest.param(8, "Irql_Protocol_Driver_Function", "/* at DISPATCH_LEVEL */",
+                 marks=pytest.mark.rule("Irql_Protocol_Driver_Function")),
+    pytest.param(9, "SpinLockBalanced", None, marks=pytest.mark.rule("SpinLockBalanced")),
+    pytest.param(10, "SpinLock", "/* the wrong release */", marks=pytest.mark.rule("SpinLock")),
 ]
 
 
@@ -172,11 +176,12 @@ def test_each_misuse_is_named_with_its_rule_and_its_line(c_image, verify, case, 
     else:
         assert host.load_driver(driver.DriverEntry, "misuse") == condis.NDIS_STATUS_SUCCESS
         sim.finish()
-        (finding,) = sim.verifier.findings
-        violation = finding.violation
+        violation = sim.verifier.findings[0].violation
     assert violation.rule == rule
-    if call is None:
+    if rule == "condis.LeakMemory":
         assert "allocated at" in str(violation) and "misuse.c" in str(violation)
+    elif call is None:
+        assert violation.ddi == "DriverEntry"
     else:
         assert violation.c_source.split(" ")[0].endswith(f"misuse.c:{line_of('misuse.c', call)}")
 

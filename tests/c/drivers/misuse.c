@@ -7,6 +7,7 @@
 static NDIS_HANDLE MisuseHandle;
 static LONG MisuseLoads;            /* a global: each load of the image must see it start at 0 */
 static PVOID MisuseBlock;
+static NDIS_SPIN_LOCK MisuseLock;
 
 static NDIS_STATUS MisuseBind(NDIS_HANDLE ProtocolDriverContext, NDIS_HANDLE BindContext,
                               PNDIS_BIND_PARAMETERS BindParameters)
@@ -60,7 +61,7 @@ static VOID MisuseUnload(PDRIVER_OBJECT DriverObject)
     NdisDeregisterProtocolDriver(MisuseHandle);
 }
 
-static ULONG MisuseCase(VOID)
+ULONG MisuseCase(VOID)
 {
     NDIS_CONFIGURATION_OBJECT object;
     NDIS_HANDLE config = NULL;
@@ -133,6 +134,22 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
         break;
     case 6: /* a NULL where a structure is required */
         NdisRegisterProtocolDriver(NULL, NULL, &MisuseHandle);
+        break;
+    case 8: /* a PASSIVE_LEVEL routine at DISPATCH_LEVEL, inside a spin lock */
+        NdisAllocateSpinLock(&MisuseLock);
+        NdisAcquireSpinLock(&MisuseLock);
+        NdisDeregisterProtocolDriver(MisuseHandle);     /* at DISPATCH_LEVEL */
+        NdisReleaseSpinLock(&MisuseLock);
+        NdisFreeSpinLock(&MisuseLock);
+        break;
+    case 9: /* DriverEntry returns holding a spin lock */
+        NdisAllocateSpinLock(&MisuseLock);
+        NdisAcquireSpinLock(&MisuseLock);
+        break;
+    case 10: /* a lock released with the DPR routine after a plain acquire */
+        NdisAllocateSpinLock(&MisuseLock);
+        NdisAcquireSpinLock(&MisuseLock);
+        NdisDprReleaseSpinLock(&MisuseLock);            /* the wrong release */
         break;
     case 7: /* a crash: the explorer must survive it */
         *(volatile int *)MisuseBlock = 1;
