@@ -26,11 +26,14 @@ def replay(schedule: Schedule, fn: ScenarioFn | None = None, tracer: object = No
     return execute(fn, Replay(schedule.choices, schedule.window_ns), FaultInjector(schedule.faults), tracer, max_steps)
 
 
-def shrink(schedule: Schedule, budget: int = 400, progress: Callable[[int], None] | None = None) -> Schedule:
-    """The smallest schedule found that fails like ``schedule`` (which must have failed)."""
+def shrink(schedule: Schedule, budget: int = 400, progress: Callable[[int], None] | None = None,
+           fn: ScenarioFn | None = None) -> Schedule:
+    """The smallest schedule found that fails like ``schedule`` (which must have failed): the same
+    kind of failure, the same rule, and the same driver code making the failing call.
+    ``fn`` is the scenario function, when the schedule's name does not resolve to it."""
     assert schedule.failure is not None, "only a failing schedule can be shrunk"
-    fn = resolve(schedule.scenario)
-    target = schedule.failure.signature
+    fn = fn if fn is not None else resolve(schedule.scenario)
+    target = schedule.failure.place
     best = schedule
     runs = 0
 
@@ -43,7 +46,7 @@ def shrink(schedule: Schedule, budget: int = 400, progress: Callable[[int], None
             progress(runs)
         candidate = Schedule(schedule.scenario, choices, faults, schedule.window_ns, schedule.strategy, schedule.seed)
         outcome = replay(candidate, fn)
-        if outcome.failure is None or outcome.failure.signature != target:
+        if outcome.failure is None or outcome.failure.place != target:
             return False
         shrunk = Schedule(schedule.scenario, trimmed(outcome.choices), outcome.faults, schedule.window_ns,
                           schedule.strategy, schedule.seed, outcome.failure, outcome.steps)
