@@ -179,6 +179,7 @@ class Report:
     first_failure_at: int | None = None     # how many schedules had run when the first failure was found
     executed: int = 0
     coverage: Coverage | None = None        # with Options.coverage: what the ``ran`` schedules exercised
+    saved: str | None = None                # where the first failure's schedule file was written, if it was
 
 
 def explore(scenario: str | ScenarioFn, strategy: str = "random", schedules: int = 1000, seed: int = 0,
@@ -191,16 +192,18 @@ def explore(scenario: str | ScenarioFn, strategy: str = "random", schedules: int
     ``exhaustive`` searches orderings in this process (see :mod:`condis.explore.search`).
     ``progress(ran, total, failures)`` is called as results come in.
     """
-    scenario = scenario_ref(scenario)
-    name = scenario_name(scenario)
     if strategy == "exhaustive":
         from condis.explore.search import exhaustive
         return exhaustive(scenario, schedules, options, stop_first, progress)
+    # Jobs carry a reference other processes can import; reports and schedule files name the
+    # scenario so that it replays from anywhere (a function by its file's absolute path).
+    name = scenario_name(scenario)
+    scenario = scenario_ref(scenario)
     report = Report(name, strategy, coverage=Coverage() if options.coverage else None)
     baseline = _run_seeded(resolve(scenario), "fifo", 0, options, report.coverage)
     report.ran = report.executed = 1
     if baseline.failure is not None:
-        report.failures.append(to_schedule(scenario, "fifo", None, options.window_ns, baseline))
+        report.failures.append(to_schedule(name, "fifo", None, options.window_ns, baseline))
         report.first_failure_at = 1
         if stop_first:
             return report
@@ -247,6 +250,8 @@ def explore(scenario: str | ScenarioFn, strategy: str = "random", schedules: int
     if found and report.first_failure_at is None:
         assert found[0].seed is not None
         report.first_failure_at = found[0].seed - seed + 2     # the default order, then seeds seed .. found
+    for schedule in found:
+        schedule.scenario = name
     report.failures.extend(found)
     return report
 
