@@ -113,3 +113,12 @@ def test_explore_coverage_is_the_same_whatever_runs_it(capsys):
                                "Ndis(M)CmCloseCallComplete(SUCCESS)")] > 0
     assert main(["explore", "mcm/close-race", "-n", "20", "--coverage"]) == 0
     assert "condis coverage: 20 run(s), all drivers" in capsys.readouterr().out
+
+
+def test_the_demos_saved_trace_gives_state_coverage(tmp_path, capsys):
+    assert main(["demo", "--only", "mcm", "--trace", str(tmp_path / "run.jsonl")]) == 0
+    capsys.readouterr()
+    assert main(["coverage", str(tmp_path / "run-mcm.jsonl")]) == 0
+    out = capsys.readouterr().out
+    assert "state table" in out and "Recorder(states=True)" not in out
+    assert "call: MODIFY_QOS" in out and "call: CONNECTED\n" not in out

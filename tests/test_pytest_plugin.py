@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 from condis.cli import main
@@ -214,22 +213,21 @@ def test_explored(condis_explore):
     assert page.read_text().startswith("<!doctype html>")
 
 
-def test_installed_the_entry_point_loads_it_once(pytester):
+def test_installed_the_entry_point_loads_it_once(pytester, monkeypatch):
     # a distribution declaring the plugin under pytest11, as `pip install condis` leaves one
     dist = pytester.path / "site" / "condis-0.1.0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: condis\nVersion: 0.1.0\n")
     (dist / "entry_points.txt").write_text("[pytest11]\ncondis.pytest_plugin = condis.pytest_plugin\n")
-    pytester.makeconftest('pytest_plugins = ["condis.pytest_plugin"]')
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(pytester.path / "site"), str(REPO)]))
     pytester.makepyfile(test_x='''
 def test_plugin(condis_sim, request):
     names = [name for name, plugin in request.config.pluginmanager.list_name_plugin()
              if getattr(plugin, "__name__", "") == "condis.pytest_plugin"]
     assert names == ["condis.pytest_plugin"]
 ''')
-    env = os.pathsep.join([str(pytester.path / "site"), str(REPO), os.environ.get("PYTHONPATH", "")])
-    pytester._monkeypatch.setenv("PYTHONPATH", env)
-    result = pytester.runpytest_subprocess("-p", "condis.pytest_plugin", "--trace-config")
-    result.assert_outcomes(passed=1)
-    assert "condis-0.1.0" in result.stdout.str() or "condis.pytest_plugin" in result.stdout.str()
-    assert sys.modules.get("condis.pytest_plugin") is not None
+    # the entry point alone: a suite with no conftest and no -p has the fixtures
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    # and with this repository's way as well (pytest_plugins, -p): still one plugin
+    pytester.makeconftest('pytest_plugins = ["condis.pytest_plugin"]')
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "condis.pytest_plugin").assert_outcomes(passed=1)
