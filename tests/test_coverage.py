@@ -122,3 +122,10 @@ def test_the_demos_saved_trace_gives_state_coverage(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "state table" in out and "Recorder(states=True)" not in out
     assert "call: MODIFY_QOS" in out and "call: CONNECTED\n" not in out
+
+
+def test_exhaustive_search_collects_coverage_without_changing_its_search():
+    plain = explore("mcm/drop-party-race", "exhaustive", schedules=40)
+    covered = explore("mcm/drop-party-race", "exhaustive", schedules=40, options=Options(coverage=True))
+    assert plain.coverage is None and covered.coverage.runs == covered.ran == plain.ran == 40
+    assert covered.coverage.reached[("party", S.PARTY_DROPPING)] > 0

@@ -82,11 +82,8 @@ def explore_command(args: argparse.Namespace) -> int:
     print(f"\r{report.ran} schedule(s) of {args.scenario} ({args.strategy}) in {elapsed:.1f} s{rate}{extra}: "
           f"{len(report.failures) or 'no'} failing" + " " * 20, file=sys.stderr)
     if report.coverage is not None:
-        if args.strategy == "exhaustive":
-            print("coverage: not collected by exhaustive search (use random or pct)", file=sys.stderr)
-        else:
-            from condis.coverage import write
-            write(report.coverage, coverage or None)
+        from condis.coverage import write
+        write(report.coverage, coverage or None)
     if not report.failures:
         return 0
     if args.all:

@@ -263,14 +263,16 @@ def scenario_ref(scenario: str | ScenarioFn) -> str | ScenarioFn:
     if isinstance(scenario, str):
         return scenario
     module, qualname = getattr(scenario, "__module__", ""), getattr(scenario, "__qualname__", "")
-    if module and module != "__main__" and not module.startswith("_condis_scenario_") and "." not in qualname:
+    if not module or module == "__main__" or "." in qualname:
+        return scenario
+    if module.startswith("_condis_scenario_"):      # loaded from a file by resolve(): named by that file
+        ref = f"{getattr(sys.modules.get(module), '__file__', '')}:{qualname}"
+    else:
         ref = f"{module}:{qualname}"
-        try:
-            if resolve(ref) is scenario:
-                return ref
-        except (ValueError, ImportError):
-            pass
-    return scenario
+    try:
+        return ref if resolve(ref) is scenario else scenario
+    except (ValueError, ImportError):
+        return scenario
 
 
 def scenario_name(scenario: str | ScenarioFn) -> str:
