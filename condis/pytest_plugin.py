@@ -245,6 +245,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     recorder = _recorder_of(item)
     if recorder is not None:
         lines.append(_lanes(list(recorder.records), "the last steps"))
+    else:
+        lines.append("(no recorder was attached: use the condis_* fixtures, or a condis.trace.Recorder, "
+                     "to see the last steps in lanes)")
     report.sections.append(("condis violation", "\n".join(lines)))
     return report
 

@@ -37,11 +37,12 @@ def test_a_local_ray_instance_finds_what_one_process_finds(capsys):
             assert outline(on_ray) == outline(here) and on_ray.failures
             assert on_ray.coverage == here.coverage
         assert ray.is_initialized()        # a runner that found Ray running leaves it running
-        # the command line, on the instance already up
-        assert main(["explore", DEFERRED, "-n", "100", "--ray", "--no-shrink", "-o", "/dev/null"]) == 1
-        assert "first failure after 4 schedule(s)" in capsys.readouterr().out
     finally:
         ray.shutdown()
+    # the command line: --ray with no address starts a local instance, and stops it afterwards
+    assert main(["explore", DEFERRED, "-n", "100", "--ray", "--no-shrink", "-o", "/dev/null"]) == 1
+    assert "first failure after 4 schedule(s)" in capsys.readouterr().out
+    assert not ray.is_initialized()
 
 
 def test_the_runner_the_options_ask_for():

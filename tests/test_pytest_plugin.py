@@ -194,6 +194,22 @@ def test_hang_up(condis_testbed):
     assert "the last steps" in out and "!! NdisClCloseCall" in out
 
 
+def test_a_violation_without_a_recorder_says_how_to_get_the_lanes(pytester):
+    result = run(pytester, '''
+import condis
+
+
+def test_double_registration():
+    ndis = condis.Ndis("A")
+    ndis.NdisDeregisterProtocolDriver(object())
+''')
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "condis violation" in out and "rule: condis.BadHandle" in out
+    assert "driver code: test_driver.py:6 in test_double_registration" in out
+    assert "no recorder was attached" in out
+
+
 def test_coverage_of_the_suite(pytester):
     page = pytester.path / "cov.html"
     result = run(pytester, '''
