@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("file")
     replay.add_argument("--html", metavar="FILE.html", help="also write the trace as an HTML page")
     replay.add_argument("--support", action="store_true", help="draw spin locks, work items, timers and NBLs too")
-    __import__("condis.explore.cli").explore.cli.register(sub, explore)   # --ray, --coverage; condis coverage
+    from condis.explore.cli import register
+    register(sub, explore)      # explore's --ray and --coverage, and the coverage command (args.handler)
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is not None:
         return args.handler(args)
