@@ -113,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     ddi.add_argument("--irql", action="store_true", help="only the name and IRQL columns, sorted by IRQL")
     ddi.add_argument("--callbacks", action="store_true", help="list the handlers (callbacks) instead of the functions")
     from condis.cdriver.cli import add_parser as add_cc
+    from condis.explore.cli import register
     add_cc(sub)
+    register(sub, explore)      # explore's --ray and --coverage, and the coverage command (args.handler)
     return parser
 
 
@@ -139,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if getattr(args, "handler", None) is not None:
+        return args.handler(args)
     if args.command == "explore":
         from condis.explore.cli import explore_command
         return explore_command(args)

@@ -98,7 +98,7 @@ def run_demo(out: Callable[[str], Any] = print, kinds: tuple[str, ...] = ("mcm",
 
 def _demo(kind: str, verify: str = "strict") -> DemoResult:
     """One configuration of the demo: its lanes and what happened."""
-    rec = Recorder()
+    rec = Recorder(states=True)     # the saved trace (--trace) also gives `condis coverage` its states
     bed = testbed(kind, rec, verify=verify)
     a, b = bed.clients
     title = ("MCM: client | NDIS | MCM on each host" if kind == "mcm" else

@@ -9,6 +9,10 @@ from condis.demo import testbed as make_bed
 from condis.trace import Recorder
 from condis.trace.recorder import SUPPORT_DDIS
 
+# condis's own plugin is active here as it is once condis is installed (where its pytest11 entry
+# point, under the same name, loads it: it is not loaded twice); pytester tests the plugin.
+pytest_plugins = ["condis.pytest_plugin", "pytester"]
+
 
 def steps(recorder: Recorder, since: int = 0, host: str | None = None, frames: bool = False,
           drivers: tuple[str, ...] = ()) -> list[str]:

@@ -30,7 +30,7 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 def test_every_subcommand_has_a_description_and_every_option_help():
     commands = _subcommands(build_parser())
-    assert set(commands) == {"demo", "trace", "explore", "replay", "bench", "rules", "ddi", "cc"}
+    assert set(commands) == {"demo", "trace", "explore", "replay", "bench", "rules", "ddi", "cc", "coverage"}
     for name, parser in commands.items():
         assert parser.description, name
         for action in parser._actions:

@@ -118,7 +118,16 @@ def acquire(path: str | os.PathLike[str], owner: Any) -> Image:
     else:
         image.lib.condis_restore()
     image.owner = weakref.ref(owner)
+    _LOADS[0] += 1
     return image
+
+
+def loads() -> int:
+    """How many driver images this process has loaded (the explorer isolates scenarios that load some)."""
+    return _LOADS[0]
+
+
+_LOADS = [0]
 
 
 def release(image: Image) -> None:

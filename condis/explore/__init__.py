@@ -8,12 +8,13 @@ shrink it, and replay it with a trace.
 - :mod:`~condis.explore.faults` frames lost, duplicated or delayed, allocations failing, VC
   activations refused;
 - :mod:`~condis.explore.execute` one schedule, judged; :mod:`~condis.explore.runner` many, on a
-  pluggable runner; :mod:`~condis.explore.shrink` the smallest failing one;
-  :mod:`~condis.explore.schedule` the schedule file.
+  pluggable runner (:mod:`~condis.explore.ray_runner` on Ray); :mod:`~condis.explore.shrink` the
+  smallest failing one; :mod:`~condis.explore.schedule` the schedule file.
 """
 
 from condis.explore.execute import Outcome, execute
 from condis.explore.faults import Fault, FaultInjector
+from condis.explore.ray_runner import RayRunner
 from condis.explore.runner import Job, JobResult, LocalRunner, Options, ProcessRunner, Report, Runner, explore, run_job
 from condis.explore.schedule import Failure, Schedule
 from condis.explore.shrink import replay, shrink
@@ -21,6 +22,6 @@ from condis.explore.strategies import Pct, RandomWalk, Replay
 
 __all__ = [
     "Failure", "Fault", "FaultInjector", "Job", "JobResult", "LocalRunner", "Options", "Outcome", "Pct",
-    "ProcessRunner", "RandomWalk", "Replay", "Report", "Runner", "Schedule", "execute", "explore", "replay",
+    "ProcessRunner", "RandomWalk", "RayRunner", "Replay", "Report", "Runner", "Schedule", "execute", "explore", "replay",
     "run_job", "shrink",
 ]

@@ -1,4 +1,4 @@
-"""``condis explore`` and ``condis replay``."""
+"""``condis explore``, ``condis replay`` and ``condis coverage``."""
 
 from __future__ import annotations
 
@@ -13,10 +13,50 @@ from typing import Any
 from condis.explore.faults import SITES
 from condis.explore.runner import LocalRunner, Options, ProcessRunner, Runner, explore
 from condis.explore.scenarios import BUILTIN
-from condis.explore.schedule import Schedule
+from condis.explore.schedule import Schedule, shown_path
 from condis.explore.shrink import replay, shrink
 from condis.output import Case, Progress, write_junit
 from condis.trace.recorder import Record, Recorder
+
+
+def register(sub: Any, explore: argparse.ArgumentParser) -> None:
+    """What the explorer adds to the ``condis`` command beyond ``explore``'s own options: ``--ray``
+    and ``--coverage`` on ``explore``, and the ``coverage`` command (run by ``args.handler``)."""
+    explore.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                         help="run random and pct schedules on Ray: a local instance, or the cluster at ADDRESS "
+                              "(ray://head:10001, head:6379, auto); needs pip install 'condis[ray]'")
+    explore.add_argument("--coverage", nargs="?", const="", default=None, metavar="FILE.html",
+                         help="trace every schedule and report the DDIs, handlers, states and transitions "
+                              "they exercised (also as an HTML page)")
+    cov = sub.add_parser("coverage", help="which DDIs, handlers, states and transitions recorded runs exercised",
+                         description="Read traces (JSON Lines) and report, as coverage.py does for lines, which DDIs "
+                                     "and handlers the runs exercised and which states and transitions of NDIS's "
+                                     "state machines (condis/ndis/states.py) they reached and which they never did.")
+    cov.add_argument("traces", nargs="+", metavar="TRACE", help="traces saved as JSON Lines (condis.trace.files)")
+    cov.add_argument("--driver", metavar="NAME", help="count only the DDIs and handlers of this driver")
+    cov.add_argument("--html", metavar="FILE.html", help="also write the report as an HTML page")
+    cov.set_defaults(handler=coverage_command)
+
+
+def coverage_command(args: argparse.Namespace) -> int:
+    from condis.coverage import from_files, write
+    try:
+        cov = from_files(args.traces, args.driver)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"condis coverage: {e}", file=sys.stderr)
+        return 2
+    write(cov, args.html)
+    return 0
+
+
+def runner_for(workers: int, ray: str | None) -> Runner:
+    """The runner ``--workers`` and ``--ray`` ask for (``ray`` "" is a local Ray instance)."""
+    if ray is not None:
+        if workers > 1:
+            raise ValueError("choose --workers or --ray, not both")
+        from condis.explore.ray_runner import RayRunner
+        return RayRunner(ray or None)
+    return ProcessRunner(workers) if workers > 1 else LocalRunner()
 
 
 def explore_command(args: argparse.Namespace) -> int:
@@ -33,15 +73,16 @@ def explore_command(args: argparse.Namespace) -> int:
     if unknown:
         print(f"condis explore: unknown fault site(s) {unknown}; choose from {', '.join(SITES)}", file=sys.stderr)
         return 2
+    coverage = getattr(args, "coverage", None)
     options = Options(window_ns=args.window, depth=args.depth, bound=args.bound, fault_sites=sites,
-                      fault_rate=args.fault_rate)
-    runner: Runner = ProcessRunner(args.workers) if args.workers > 1 else LocalRunner()
+                      fault_rate=args.fault_rate, coverage=coverage is not None)
     start = time.monotonic()
     bar = Progress(f"exploring {args.scenario} ({args.strategy})", args.schedules, "schedules")
 
     def progress(ran: int, total: int, failures: int) -> None:
         bar.update(ran, f"{failures} failing")
     try:
+        runner = runner_for(args.workers, getattr(args, "ray", None))
         with bar:
             report = explore(args.scenario, args.strategy, args.schedules, args.seed, options, runner,
                              stop_first=not args.all, progress=progress)
@@ -49,31 +90,63 @@ def explore_command(args: argparse.Namespace) -> int:
         print(f"condis explore: {e}", file=sys.stderr)
         return 2
     elapsed = time.monotonic() - start
-    print(f"{report.ran} schedule(s) of {args.scenario} ({args.strategy}) in {elapsed:.1f} s"
-          f"{f', {report.ran / elapsed:.0f}/s' if elapsed > 0 else ''}: "
+    extra = f"; {report.executed} run in all" if report.executed != report.ran else ""
+    rate = f", {report.executed / elapsed:.0f}/s" if elapsed > 0 else ""
+    print(f"{report.ran} schedule(s) of {args.scenario} ({args.strategy}) in {elapsed:.1f} s{rate}{extra}: "
           f"{len(report.failures) or 'no'} failing", file=sys.stderr)
+    if report.coverage is not None:
+        from condis.coverage import write
+        write(report.coverage, coverage or None)
     saved: list[tuple[str, Schedule]] = []
-    if report.failures:
+    if report.failures and args.all:
+        saved = _save_groups(report.failures, args.output, not args.no_shrink)
+    elif report.failures:
         first = report.failures[0]
         print(f"first failure after {report.first_failure_at} schedule(s): {first.failure}")
         if not args.no_shrink:
-            found = len(first.choices), first.decisions
-            with Progress("shrinking", None, "replay(s)", every=50) as shrinking:
-                first = shrink(first, progress=shrinking.update)
-            print(f"shrunk from {found[0]} choices ({found[1]} non-default) to {len(first.choices)} "
-                  f"({first.decisions} non-default), {len(first.faults)} fault(s)", file=sys.stderr)
+            first = _shrunk(first)
         first.save(args.output)
         saved.append((args.output, first))
         print(f"failing schedule: {args.output}  (condis replay {args.output})")
-        for i, other in enumerate(report.failures[1:], 2):
-            path = args.output.replace(".json", f"-{i}.json") if args.output.endswith(".json") else f"{args.output}-{i}"
-            other.save(path)
-            saved.append((path, other))
-            print(f"failing schedule: {path}  ({other.failure})")
     if getattr(args, "junit", None):
         _explore_junit(args.junit, args, report.ran, elapsed, saved)
         print(f"junit: {args.junit}")
     return 1 if report.failures else 0
+
+
+def _shrunk(schedule: Schedule) -> Schedule:
+    found = len(schedule.choices), schedule.decisions
+    with Progress("shrinking", None, "replay(s)", every=50) as shrinking:
+        small = shrink(schedule, progress=shrinking.update)
+    print(f"shrunk from {found[0]} choices ({found[1]} non-default) to {len(small.choices)} "
+          f"({small.decisions} non-default), {len(small.faults)} fault(s)", file=sys.stderr)
+    return small
+
+
+def _save_groups(failures: list[Schedule], output: str, shrinking: bool) -> list[tuple[str, Schedule]]:
+    """``--all``: one schedule file per distinct failure (rule and driver code), the lowest seed's."""
+    groups: dict[tuple[str, str, str], list[Schedule]] = {}
+    for schedule in failures:
+        assert schedule.failure is not None
+        groups.setdefault(schedule.failure.place, []).append(schedule)
+    print(f"{len(groups)} distinct failure(s) in {len(failures)} failing schedule(s):")
+    saved = []
+    for i, same in enumerate(groups.values(), 1):
+        first = same[0]
+        assert first.failure is not None
+        failure = first.failure
+        where = f" at {shown_path(failure.where)}" if failure.where else ""
+        print(f"{i:>3}. {len(same):>4}x {failure.kind} {failure.rule or ''}{where}".rstrip())
+        print(f"      {failure.message.splitlines()[0]}")
+        if shrinking:
+            first = _shrunk(first)
+        path = output if i == 1 else (output.replace(".json", f"-{i}.json") if output.endswith(".json")
+                                      else f"{output}-{i}")
+        first.save(path)
+        saved.append((path, first))
+        seeds = ", ".join(str(s.seed) for s in same[:5]) + (", ..." if len(same) > 5 else "")
+        print(f"      failing schedule: {path}  (seeds {seeds})")
+    return saved
 
 
 def _explore_junit(path: str, args: argparse.Namespace, ran: int, elapsed: float,

@@ -3,15 +3,19 @@
 A schedule fails when a driver breaks a CoNDIS rule (:class:`condis.Violation`), when any other
 exception escapes a driver, when the scenario's own end check fails, when the run never goes
 quiet (a livelock: ``max_steps`` events and still more to run), or when teardown finds what the
-drivers left behind.
+drivers left behind. A violation or an exception names the driver code it came from
+(:func:`driver_frame`).
 """
 
 from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
 from typing import Any
 
+import condis
 from condis.errors import Violation
 from condis.explore.faults import Fault, FaultInjector
 from condis.explore.scenario import ScenarioFn
@@ -62,7 +66,7 @@ def _run(scenario: ScenarioFn, sim: ExploreSimulation, max_steps: int) -> Failur
             return Failure("livelock", "", f"still {len(sim.scheduler.pending())} event(s) to run after "
                            f"{max_steps} steps")
     except Violation as v:
-        return Failure("violation", v.rule, str(v))
+        return Failure("violation", v.rule, str(v), driver_frame(v.__traceback__))
     except Exception as e:
         return _exception(e)
     if check is not None:
@@ -77,11 +81,29 @@ def _teardown(sim: ExploreSimulation) -> Failure | None:
     try:
         sim.finish()
     except Violation as v:
-        return Failure("teardown", v.rule, str(v))
+        return Failure("teardown", v.rule, str(v), driver_frame(v.__traceback__))
     return None
 
 
 def _exception(e: Exception) -> Failure:
     frames = traceback.extract_tb(e.__traceback__)
     where = f" (at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno} in {frames[-1].name})" if frames else ""
-    return Failure("exception", type(e).__name__, f"{type(e).__name__}: {e}{where}")
+    return Failure("exception", type(e).__name__, f"{type(e).__name__}: {e}{where}", driver_frame(e.__traceback__))
+
+
+_PACKAGE = Path(condis.__file__).resolve().parent
+_SAMPLES = _PACKAGE / "drivers"
+
+
+def driver_frame(tb: TracebackType | None) -> str:
+    """Where driver code made the call that failed: ``file:line in function`` of the innermost frame
+    outside the condis package (your driver), else of the innermost sample driver frame
+    (condis/drivers), else "" (the failure came from NDIS alone, as most teardown findings do)."""
+    sample = ""
+    for frame in reversed(traceback.extract_tb(tb)):
+        path = Path(frame.filename).resolve()
+        if not path.is_relative_to(_PACKAGE):
+            return f"{path}:{frame.lineno} in {frame.name}"
+        if not sample and path.is_relative_to(_SAMPLES):
+            sample = f"{path}:{frame.lineno} in {frame.name}"
+    return sample

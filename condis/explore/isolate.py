@@ -22,9 +22,10 @@ from typing import Any
 _LEN = struct.Struct("<Q")
 
 
-def c_drivers_loaded() -> bool:
-    """Whether this process has loaded a C driver image."""
-    return "condis.cdriver.driver" in sys.modules
+def c_driver_loads() -> int:
+    """How many times this process has loaded a C driver image (0 when it never imported the bridge)."""
+    image = sys.modules.get("condis.cdriver.image")
+    return 0 if image is None else image.loads()
 
 
 def warm_up() -> None:

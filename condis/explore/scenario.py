@@ -8,7 +8,7 @@ scenario returned one), which raises AssertionError when the run ended wrong (a 
 lost), and then checks teardown: what the drivers left behind.
 
 A scenario is named by a reference: a built-in short name (``condis explore --list``),
-``package.module:function``, or ``path/to/file.py:function``.
+``package.module:function``, or ``path/to/file.py:function``; in Python, the function itself will do.
 """
 
 from __future__ import annotations
@@ -24,15 +24,18 @@ Check = Callable[[], None]
 ScenarioFn = Callable[[Any], Check | None]
 
 
-def resolve(ref: str) -> ScenarioFn:
-    """The scenario function a reference names."""
+def resolve(ref: str | ScenarioFn) -> ScenarioFn:
+    """The scenario function a reference names (a function is its own reference)."""
     from condis.explore.scenarios import BUILTIN
+    if callable(ref):
+        return ref
     if ref in BUILTIN:
         return BUILTIN[ref].fn
     where, sep, name = ref.rpartition(":")
     if not sep or not where or not name:
+        hint = " (a scenario function that no file names replays only from its own code)" if ref.startswith("<") else ""
         raise ValueError(f"scenario {ref!r} is not a built-in name (condis explore --list), "
-                         "module:function or file.py:function")
+                         f"module:function or file.py:function{hint}")
     if where.endswith(".py"):
         path = Path(where).resolve()
         if not path.is_file():

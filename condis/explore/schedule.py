@@ -7,12 +7,18 @@
 ``choices`` is the index taken at each decision point of the scheduler (a step with more than
 one ready event, oldest first); past its end the default order applies, so trailing zeros are
 dropped. ``strategy`` and ``seed`` say how the schedule was found; replay needs only the scenario,
-the window, the faults and the choices.
+the window, the faults and the choices. ``failure.where`` is the driver code that made the failing
+call (``file:line in function``), when there is one.
+
+A scenario named by a file (``path/to/file.py:function``) is saved with the file's absolute path
+and, as ``scenario_from_file``, its path from the schedule file's folder: the schedule replays from
+any working directory, and still after the tree holding both files was moved or copied.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,19 +30,34 @@ FORMAT = "condis-schedule/1"
 
 @dataclass
 class Failure:
-    """Why a schedule failed: ``kind`` is violation, exception, check, teardown or livelock."""
+    """Why a schedule failed: ``kind`` is violation, exception, check, teardown or livelock; ``where``
+    the driver code that made the violating call or raised (see :func:`condis.explore.execute.driver_frame`)."""
 
     kind: str
     rule: str
     message: str
+    where: str = ""
 
     @property
     def signature(self) -> tuple[str, str]:
         """What the shrinker keeps: the same kind of failure, with the same rule or exception type."""
         return (self.kind, self.rule)
 
+    @property
+    def place(self) -> tuple[str, str, str]:
+        """The same failure at the same place: how ``condis explore --all`` groups what it found."""
+        return (self.kind, self.rule, self.where)
+
     def __str__(self) -> str:
-        return f"{self.kind} {self.rule}: {self.message}" if self.rule else f"{self.kind}: {self.message}"
+        text = f"{self.kind} {self.rule}: {self.message}" if self.rule else f"{self.kind}: {self.message}"
+        return f"{text}\n  at {shown_path(self.where)}" if self.where else text
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "rule": self.rule, "message": self.message, "where": self.where}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Failure:
+        return cls(data["kind"], data["rule"], data["message"], data.get("where", ""))
 
 
 @dataclass
@@ -57,8 +78,7 @@ class Schedule:
             "format": FORMAT, "scenario": self.scenario, "strategy": self.strategy, "seed": self.seed,
             "window_ns": self.window_ns, "faults": [f.as_json() for f in self.faults],
             "choices": self.choices, "steps": self.steps,
-            "failure": None if self.failure is None else {"kind": self.failure.kind, "rule": self.failure.rule,
-                                                          "message": self.failure.message},
+            "failure": None if self.failure is None else self.failure.as_json(),
         }
 
     @classmethod
@@ -69,15 +89,33 @@ class Schedule:
         return cls(scenario=str(data["scenario"]), choices=[int(c) for c in data["choices"]],
                    faults=[Fault.from_json(f) for f in data.get("faults", [])], window_ns=int(data["window_ns"]),
                    strategy=str(data.get("strategy", "replay")), seed=data.get("seed"),
-                   failure=None if failure is None else Failure(failure["kind"], failure["rule"], failure["message"]),
+                   failure=None if failure is None else Failure.from_json(failure),
                    steps=int(data.get("steps", 0)))
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.as_json(), indent=1) + "\n", encoding="utf-8")
+        """Write the schedule as JSON; a file scenario is saved by absolute path and from ``path``'s folder."""
+        path = Path(path)
+        data = self.as_json()
+        file, sep, name = self.scenario.rpartition(":")
+        if sep and file.endswith(".py"):
+            absolute = Path(file).resolve()
+            data["scenario"] = f"{absolute}:{name}"
+            data["scenario_from_file"] = f"{Path(os.path.relpath(absolute, path.resolve().parent)).as_posix()}:{name}"
+        path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path) -> Schedule:
-        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+        """Read a schedule; its file scenario is found by its absolute path, else from the schedule's folder."""
+        path = Path(path)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        schedule = cls.from_json(data)
+        file, sep, name = schedule.scenario.rpartition(":")
+        if sep and file.endswith(".py") and not Path(file).is_file():
+            near, _, _ = str(data.get("scenario_from_file", Path(file).as_posix() + ":")).rpartition(":")
+            candidate = path.resolve().parent / near
+            if candidate.is_file():
+                schedule.scenario = f"{candidate.resolve()}:{name}"
+        return schedule
 
     @property
     def decisions(self) -> int:
@@ -91,3 +129,15 @@ def trimmed(choices: list[int]) -> list[int]:
     while end and choices[end - 1] == 0:
         end -= 1
     return choices[:end]
+
+
+def shown_path(where: str) -> str:
+    """``where`` (``/abs/file.py:12 in fn``) with the file relative to the working directory when it lies below it."""
+    file, sep, rest = where.partition(":")
+    if not sep:
+        return where
+    try:
+        rel = Path(file).relative_to(Path.cwd())
+    except ValueError:
+        return where
+    return f"{rel.as_posix()}:{rest}"

@@ -26,12 +26,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from condis.coverage import Coverage
 from condis.explore.execute import ExploreSimulation, execute
-from condis.explore.runner import Options, Report, to_schedule
-from condis.explore.scenario import resolve
+from condis.explore.runner import Options, Report, scenario_name, to_schedule
+from condis.explore.scenario import ScenarioFn, resolve
 from condis.explore.strategies import Replay
 from condis.ndis.snapshot import fingerprint
 from condis.runtime.scheduler import Event
+from condis.trace.recorder import Recorder
 
 
 class _Probe(Replay):
@@ -77,12 +79,12 @@ def observe(sim: ExploreSimulation) -> tuple:
     return tuple(out)
 
 
-def exhaustive(scenario: str, schedules: int, options: Options, stop_first: bool = True,
+def exhaustive(scenario: str | ScenarioFn, schedules: int, options: Options, stop_first: bool = True,
                progress: Callable[[int, int, int], None] | None = None) -> Report:
     """Depth-first search of ``scenario``'s orderings, at most ``schedules`` runs."""
     fn = resolve(scenario)
     expand = options.bound
-    report = Report(scenario, "exhaustive")
+    report = Report(scenario_name(scenario), "exhaustive", coverage=Coverage() if options.coverage else None)
     seen: set[int] = set()
     stack: list[list[int]] = [[]]
     while stack and report.ran < schedules:
@@ -92,8 +94,13 @@ def exhaustive(scenario: str, schedules: int, options: Options, stop_first: bool
         def scenario_in(sim: Any, probe: _Probe = probe) -> Any:
             probe.sim = sim
             return fn(sim)
-        outcome = execute(scenario_in, probe, max_steps=options.max_steps)
+        recorder = Recorder(states=True) if report.coverage is not None else None
+        outcome = execute(scenario_in, probe, tracer=recorder, max_steps=options.max_steps)
+        if recorder is not None and report.coverage is not None:
+            recorder.settle()
+            report.coverage.add(recorder.records)
         report.ran += 1
+        report.executed += 1
         if outcome.failure is not None:
             report.failures.append(to_schedule(scenario, "exhaustive", None, options.window_ns, outcome))
             if report.first_failure_at is None:

@@ -33,11 +33,14 @@ def replay(schedule: Schedule, fn: ScenarioFn | None = None, tracer: object = No
     return execute(fn, chooser, FaultInjector(schedule.faults), tracer, max_steps)
 
 
-def shrink(schedule: Schedule, budget: int = 400, progress: Callable[[int], None] | None = None) -> Schedule:
-    """The smallest schedule found that fails like ``schedule`` (which must have failed)."""
+def shrink(schedule: Schedule, budget: int = 400, progress: Callable[[int], None] | None = None,
+           fn: ScenarioFn | None = None) -> Schedule:
+    """The smallest schedule found that fails like ``schedule`` (which must have failed): the same
+    kind of failure, the same rule, and the same driver code making the failing call.
+    ``fn`` is the scenario function, when the schedule's name does not resolve to it."""
     assert schedule.failure is not None, "only a failing schedule can be shrunk"
-    fn = resolve(schedule.scenario)
-    target = schedule.failure.signature
+    fn = fn if fn is not None else resolve(schedule.scenario)
+    target = schedule.failure.place
     crashes = schedule.failure.kind == "crash"      # each candidate in a child: it may crash again
     best = schedule
     runs = 0
@@ -51,7 +54,7 @@ def shrink(schedule: Schedule, budget: int = 400, progress: Callable[[int], None
             progress(runs)
         candidate = Schedule(schedule.scenario, choices, faults, schedule.window_ns, schedule.strategy, schedule.seed)
         outcome = replay(candidate, fn, isolate=crashes)
-        if outcome.failure is None or outcome.failure.signature != target:
+        if outcome.failure is None or outcome.failure.place != target:
             return False
         shrunk = Schedule(schedule.scenario, trimmed(outcome.choices), outcome.faults, schedule.window_ns,
                           schedule.strategy, schedule.seed, outcome.failure, outcome.steps)

@@ -109,6 +109,7 @@ class NdisCore:
         self._locks_held = 0
         self._current: Any = None  # the driver NDIS last called into (kept up to date when tracing)
         self.tracer: Any = None
+        self._states: Any = None   # the tracer, when it records state changes (see Handle.__init__)
         self.verifier = sim.verifier
         self._record = self.verifier.recording
 

@@ -99,6 +99,7 @@ class Ndis(SupportDdi):
         With neither, a DDI is the plain method: strict mode and no tracer cost nothing here.
         """
         record, tracer = self._record, self.tracer
+        self._states = tracer if getattr(tracer, "states", False) else None
         off = not self.verifier.checking
         checked = getattr(type(self), "_checked_class", None)
         if checked is not None:

@@ -24,6 +24,8 @@ class Handle:
         self.id = ident
         self.ndis = ndis
         self.state = state
+        if ndis._states is not None:    # a tracer recording state changes (condis.trace.Recorder(states=True))
+            ndis._states.created(self)
 
     def __repr__(self) -> str:
         return f"{self.kind} {self.id:#x}"

@@ -4,6 +4,15 @@ frame and violation of a run, with host, driver, IRQL and virtual time.
 Attach one with ``condis.Simulation(tracer=Recorder())`` (every host of the simulation) or
 ``ndis.trace_with(recorder)``. With no tracer a host does no tracing work at all: the traced
 wrappers are only installed when a tracer is attached.
+
+``Recorder(states=True)`` also records each change of an object's state in the tables of
+:mod:`condis.ndis.states` (adapters, bindings, AFs, SAPs, calls and VC activation, parties), as
+records of kind ``state``: ``name`` the table ("call"), ``args`` the object ("VC 0xd"), ``result``
+"OLD -> NEW" (OLD empty when the object was created), and ``driver`` the DDI or handler under way
+and the one that last returned, which say which of the table's transitions it was. The recorder
+compares the objects' states at each DDI and handler call and return and each event, so a state
+passed through between two of those is not seen; :meth:`Recorder.settle` takes in the last changes
+at the end of a run.
 """
 
 from __future__ import annotations
@@ -12,8 +21,9 @@ from collections import deque
 from typing import Any
 
 from condis._ddi_table import CALLBACKS, FUNCTIONS
+from condis.ndis import states as S
 from condis.ndis.core import status_name
-from condis.ndis.objects import Handle, MiniportDriver, ProtocolDriver, VcHandle
+from condis.ndis.objects import Adapter, Af, Binding, Handle, MiniportDriver, Party, ProtocolDriver, Sap, Vc, VcHandle
 from condis.structs import NET_BUFFER_LIST
 
 # DDIs that are plumbing rather than protocol: kept in the record, left out of lane drawings.
@@ -90,13 +100,25 @@ def role_of_owner(owner: Any) -> tuple[str, str] | None:
     return None
 
 
-class Recorder:
-    """Collects :class:`Record` objects in memory, in the order things happened."""
+# The state tables each kind of object moves through: (table name in states.MACHINES, attribute).
+TRACKED: dict[type, tuple[tuple[str, str], ...]] = {
+    Adapter: (("adapter", "state"),), Binding: (("binding", "state"),), Af: (("AF", "state"),),
+    Sap: (("SAP", "state"),), Vc: (("call", "state"), ("VC activation", "activation")), Party: (("party", "state"),),
+}
 
-    def __init__(self) -> None:
+
+class Recorder:
+    """Collects :class:`Record` objects in memory, in the order things happened; with ``states``,
+    each object's state changes too (see the module's docstring)."""
+
+    def __init__(self, states: bool = False) -> None:
         self.records: list[Record] = []
         self._stack: list[int] = []
         self._seq = 0
+        self.states = states
+        self._watched: list[tuple[Any, tuple[tuple[str, str], ...], list[str]]] = []
+        self._open: list[str] = []          # names of the DDI and handler calls under way
+        self._returned = ""                 # the one that returned last
 
     def _add(self, host: Any, kind: str, name: str, who: tuple[str, str] | None, args: str) -> Record:
         driver, role = who if who else ("", "")
@@ -109,7 +131,41 @@ class Recorder:
         self.records.append(rec)
         return rec
 
+    def created(self, obj: Any) -> None:
+        """A host made ``obj`` (called from :class:`condis.ndis.objects.Handle` when ``states`` is on)."""
+        fields = TRACKED.get(type(obj))
+        if fields is None:
+            return
+        self._state(obj, fields[0][0], "", obj.state)
+        self._watched.append((obj, fields, [obj.state] + [""] * (len(fields) - 1)))
+
+    def settle(self) -> None:
+        """Record the state changes made since the last DDI, handler or event (the end of a run)."""
+        if not self.states:
+            return
+        cause = " ".join(n for n in (self._open[-1] if self._open else "", self._returned) if n)
+        keep = []
+        for entry in self._watched:
+            obj, fields, last = entry
+            for i, (machine, attr) in enumerate(fields):
+                now = getattr(obj, attr)
+                if now != last[i]:
+                    self._state(obj, machine, last[i], now, cause)
+                    last[i] = now
+            if not (obj.deleted if type(obj) is Vc else all(
+                    last[i] not in S.MACHINES[machine] for i, (machine, _) in enumerate(fields))):
+                keep.append(entry)
+        self._watched = keep
+
+    def _state(self, obj: Any, machine: str, old: str, new: str, cause: str = "") -> None:
+        rec = self._add(obj.ndis, "state", machine, None, f"{obj.kind} {obj.id:#x}")
+        rec.driver = cause
+        rec.result = f"{old} -> {new}"
+
     def ddi_call(self, host: Any, name: str, args: tuple) -> Record:
+        if self.states:
+            self.settle()
+            self._open.append(name)
         who = role_of_owner(host._current)
         if who is None:
             who = ("", next((r for p, r in _PREFIX_ROLE if name.startswith(p)), "Driver"))
@@ -118,10 +174,19 @@ class Recorder:
         return rec
 
     def ddi_return(self, host: Any, name: str, rec: Record, result: Any) -> None:
+        if self.states:
+            self.settle()
+            if self._open:
+                self._open.pop()
+            if name not in SUPPORT_DDIS:
+                self._returned = name
         self._stack.pop()
         rec.result = _result_text(result)
 
     def handler_call(self, host: Any, name: str, who: tuple[str, str] | None, args: tuple) -> Record:
+        if self.states:
+            self.settle()
+            self._open.append(name)
         rec = self._add(host, "handler", name, who, _args_text(CALLBACKS.get(name), 2, args))
         self._stack.append(rec.seq)
         return rec
@@ -129,6 +194,9 @@ class Recorder:
     handler_return = ddi_return
 
     def event(self, host: Any, ev: Any) -> None:
+        if self.states:
+            self.settle()
+            self._open.clear()
         self._stack.clear()
         host._current = role_of_owner(ev.owner)
         self._add(host, "event", ev.kind, host._current, ev.label)
