@@ -3,8 +3,10 @@ condis-*-registration.md, configuring-optional-*-driver-services.md)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from condis import _status as st
 from condis.ndis import states as S
 from condis.ndis.core import SUCCESS, NdisCore, field_reader, fields_reader
 from condis.ndis.objects import Adapter, Driver, DriverObject, MiniportDriver, ProtocolDriver
@@ -78,9 +80,12 @@ class RegistrationDdi(NdisCore):
                                 f"MiniportDriverCharacteristics must be NDIS_MINIPORT_DRIVER_CHARACTERISTICS, got {chars!r}")
         if drv.miniport is not None:
             raise self._violate("condis.Registration", ddi, f"driver {drv.name!r} already registered as a miniport")
-        for field in ("InitializeHandlerEx", "HaltHandlerEx", "UnloadHandler", "PauseHandler", "RestartHandler"):
-            if getattr(chars, field) is None:
-                raise self._violate("condis.MissingHandler", ddi, f"MiniportDriverCharacteristics.{field} is required")
+        status = _characteristics_status(chars, _MINIPORT_REVISIONS, _MINIPORT_REQUIRED)
+        if status != SUCCESS:
+            return status, None
+        # ddi: nf-ndis-ndismregisterminiportdriver.md — NDIS keeps its own copy of the structure, so
+        # entry points the driver writes into its structure afterwards are never called.
+        chars = copy.copy(chars)
         mp = MiniportDriver(self, self._next_id(), drv, MiniportDriverContext, chars)
         drv.miniport = mp
         self._note_handlers(drv.name, "Miniport", chars)
@@ -142,9 +147,10 @@ class RegistrationDdi(NdisCore):
             raise self._violate("condis.Registration", ddi, "must be called from DriverEntry (see load_driver)")
         if drv.protocol is not None:
             raise self._violate("condis.Registration", ddi, f"driver {drv.name!r} already registered a protocol")
-        for field in ("BindAdapterHandlerEx", "UnbindAdapterHandlerEx", "NetPnPEventHandler"):
-            if getattr(chars, field) is None:
-                raise self._violate("condis.MissingHandler", ddi, f"ProtocolCharacteristics.{field} is required")
+        status = _characteristics_status(chars, _PROTOCOL_REVISIONS, _PROTOCOL_REQUIRED)
+        if status != SUCCESS:
+            return status, None
+        chars = copy.copy(chars)    # ddi: nf-ndis-ndisregisterprotocoldriver.md — NDIS keeps a copy
         proto = ProtocolDriver(self, self._next_id(), drv, ProtocolDriverContext, chars)
         drv.protocol = proto
         self._note_handlers(drv.name, "Protocol", chars)
@@ -246,6 +252,7 @@ class RegistrationDdi(NdisCore):
         if getattr(h, slot) is not None:
             raise self._violate("condis.Registration", ddi,
                                 f"{type(table).__name__} already registered for {h.name!r}")
+        table = copy.copy(table)    # a copy, as of the characteristics: later writes to the driver's table change nothing
         setattr(h, slot, table)
         name = h.name
         if miniport:
@@ -289,6 +296,40 @@ class RegistrationDdi(NdisCore):
         return SUCCESS
 
     _loading: Driver | None = None
+
+
+# ddi: ns-ndis-_ndis_miniport_driver_characteristics.md, ns-ndis-_ndis_protocol_driver_characteristics.md —
+# MajorNdisVersion is 6; the MinorNdisVersion values the pages list, plus 1: the REVISION_2 paragraph of
+# both pages names NDIS 6.1, which ndis.h spells MinorNdisVersion 1.
+_MINOR_VERSIONS = frozenset({0, 1, 20, 30, 40, 50, 51, 60, 70, 80, 81, 82, 83, 84, 85, 86})
+# Header.Revision -> the first NDIS version whose members need it (minor version; the same pages):
+# REVISION_2 added members for NDIS 6.1, the miniport's REVISION_3 one for NDIS 6.80.
+_MINIPORT_REVISIONS = {1: 0, 2: 1, 3: 80}
+_PROTOCOL_REVISIONS = {1: 0, 2: 1}
+_MINIPORT_REQUIRED = ("InitializeHandlerEx", "HaltHandlerEx", "UnloadHandler", "PauseHandler", "RestartHandler")
+_PROTOCOL_REQUIRED = ("BindAdapterHandlerEx", "UnbindAdapterHandlerEx", "NetPnPEventHandler")
+
+
+def _characteristics_status(chars: Any, revisions: dict[int, int], required: tuple[str, ...]) -> int:
+    """What registration returns for a characteristics structure NDIS cannot take, else SUCCESS.
+
+    The registration pages document these as return values, not as bugs NDIS stops: a driver may try
+    a newer NDIS version and fall back on NDIS_STATUS_BAD_VERSION. NDIS_STATUS_BAD_CHARACTERISTICS is
+    the structure being the wrong revision for the version it declares (a Header is optional in
+    condis; without one the structure is taken as the revision its version needs), or a required
+    entry point missing (nf-ndis-ndisregisterprotocoldriver.md: some members invalid).
+    """
+    if chars.MajorNdisVersion != 6 or chars.MinorNdisVersion not in _MINOR_VERSIONS:
+        return st.NDIS_STATUS_BAD_VERSION
+    header = chars.Header
+    if header is not None:
+        # A revision the version needs, or a later one: a structure too short for its version is bad.
+        needs = max(rev for rev, minor in revisions.items() if minor <= chars.MinorNdisVersion)
+        if header.Revision not in revisions or header.Revision < needs:
+            return st.NDIS_STATUS_BAD_CHARACTERISTICS
+    if None in field_reader(required)(chars):
+        return st.NDIS_STATUS_BAD_CHARACTERISTICS
+    return SUCCESS
 
 
 _CM_REQUIRED = ("CmOpenAfHandler", "CmCloseAfHandler", "CmRegisterSapHandler", "CmDeregisterSapHandler",

@@ -1,0 +1,180 @@
+"""Registration as the registration pages describe it: the statuses NdisMRegisterMiniportDriver and
+NdisRegisterProtocolDriver return, the copies NDIS keeps of the handler tables, and the optional
+handlers a protocol sets for one binding."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from condis import (
+    NDIS_STATUS_BAD_CHARACTERISTICS,
+    NDIS_STATUS_BAD_VERSION,
+    NDIS_STATUS_SUCCESS,
+    Ndis,
+)
+from condis.demo import testbed as make_bed
+from condis.drivers.client import AtmClient
+from condis.drivers.mcm import AtmMcm
+from condis.ndis import states as S
+from condis.structs import (
+    NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
+    NDIS_OBJECT_HEADER,
+    NDIS_PROTOCOL_CO_CHARACTERISTICS,
+)
+from condis.trace import Recorder
+from tests.conftest import steps
+
+
+class _Intercept:
+    """Puts ``fn`` in front of the host's DDI ``name`` while a driver registers, then puts it back."""
+
+    def __init__(self, ndis: Any, name: str, fn: Any) -> None:
+        self.ndis, self.name = ndis, name
+        self.saved = vars(ndis).get(name)
+        self.real = getattr(ndis, name)
+        setattr(ndis, name, lambda *args: fn(self.real, *args))
+
+    def __enter__(self) -> _Intercept:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.saved is None:
+            delattr(self.ndis, self.name)
+        else:
+            setattr(self.ndis, self.name, self.saved)
+
+
+class EditedClient(AtmClient):
+    """Registers as the sample does, through ``edit``, which may change what it hands NDIS."""
+
+    def __init__(self, edit: Any, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.edit = edit
+        self.status: int | None = None
+
+    def DriverEntry(self, ndis: Any, DriverObject: Any, RegistryPath: str) -> int:
+        def register(real: Any, context: Any, chars: Any) -> Any:
+            out = real(context, self.edit(chars))
+            self.status = out[0]
+            return out
+        with _Intercept(ndis, "NdisRegisterProtocolDriver", register):
+            return super().DriverEntry(ndis, DriverObject, RegistryPath)
+
+
+class EditedMcm(AtmMcm):
+    def __init__(self, edit: Any) -> None:
+        super().__init__()
+        self.edit = edit
+        self.status: int | None = None
+
+    def DriverEntry(self, ndis: Any, DriverObject: Any, RegistryPath: str) -> int:
+        def register(real: Any, driver_object: Any, path: Any, context: Any, chars: Any) -> Any:
+            out = real(driver_object, path, context, self.edit(chars))
+            self.status = out[0]
+            return out
+        with _Intercept(ndis, "NdisMRegisterMiniportDriver", register):
+            return super().DriverEntry(ndis, DriverObject, RegistryPath)
+
+
+_REFUSED = [
+    ("major 5", lambda c: replace(c, MajorNdisVersion=5), NDIS_STATUS_BAD_VERSION),
+    ("minor 15", lambda c: replace(c, MinorNdisVersion=15), NDIS_STATUS_BAD_VERSION),
+    ("revision 1 for NDIS 6.20", lambda c: replace(c, MinorNdisVersion=20, Header=NDIS_OBJECT_HEADER(Revision=1)),
+     NDIS_STATUS_BAD_CHARACTERISTICS),
+    ("revision 9", lambda c: replace(c, Header=NDIS_OBJECT_HEADER(Revision=9)), NDIS_STATUS_BAD_CHARACTERISTICS),
+]
+_ACCEPTED = [
+    ("NDIS 6.1, revision 2", lambda c: replace(c, MinorNdisVersion=1, Header=NDIS_OBJECT_HEADER(Revision=2))),
+    ("NDIS 6.86", lambda c: replace(c, MinorNdisVersion=86)),
+    ("NDIS 6.0, revision 2", lambda c: replace(c, Header=NDIS_OBJECT_HEADER(Revision=2))),
+]
+
+
+@pytest.mark.parametrize("what, edit, status", _REFUSED, ids=[r[0] for r in _REFUSED])
+def test_a_protocol_with_a_bad_version_or_structure_is_not_registered(what, edit, status):
+    host = Ndis("A")
+    client = EditedClient(edit)
+    assert host.load_driver(client.DriverEntry, "atmclient") == status
+    assert client.status == status
+    assert host.drivers["atmclient"].state == S.DRIVER_UNLOADED and host.drivers["atmclient"].protocol is None
+
+
+@pytest.mark.parametrize("what, edit, status", _REFUSED, ids=[r[0] for r in _REFUSED])
+def test_a_miniport_with_a_bad_version_or_structure_is_not_registered(what, edit, status):
+    host = Ndis("A")
+    mcm = EditedMcm(edit)
+    assert host.load_driver(mcm.DriverEntry, "atmmcm") == status
+    assert mcm.status == status and host.drivers["atmmcm"].miniport is None
+
+
+@pytest.mark.parametrize("what, edit", _ACCEPTED, ids=[r[0] for r in _ACCEPTED])
+def test_the_documented_versions_register(what, edit):
+    host = Ndis("A")
+    mcm, client = EditedMcm(edit), EditedClient(edit)
+    assert host.load_driver(mcm.DriverEntry, "atmmcm") == NDIS_STATUS_SUCCESS
+    assert host.load_driver(client.DriverEntry, "atmclient") == NDIS_STATUS_SUCCESS
+
+
+@pytest.mark.parametrize("field", ["BindAdapterHandlerEx", "UnbindAdapterHandlerEx", "NetPnPEventHandler"])
+def test_a_protocol_without_a_required_handler_gets_bad_characteristics(field):
+    host = Ndis("A")
+    client = EditedClient(lambda c: replace(c, **{field: None}))
+    assert host.load_driver(client.DriverEntry, "atmclient") == NDIS_STATUS_BAD_CHARACTERISTICS
+
+
+def test_a_miniport_without_a_required_handler_gets_bad_characteristics():
+    host = Ndis("A")
+    mcm = EditedMcm(lambda c: replace(c, HaltHandlerEx=None))
+    assert host.load_driver(mcm.DriverEntry, "atmmcm") == NDIS_STATUS_BAD_CHARACTERISTICS
+
+
+# ---------------------------------------------------------------------------- copies of the tables
+
+class RewritingClient(AtmClient):
+    """Keeps the structures it registered and writes other handlers into them afterwards."""
+
+    def DriverEntry(self, ndis: Any, DriverObject: Any, RegistryPath: str) -> int:
+        def register(real: Any, context: Any, chars: Any) -> Any:
+            self.chars = chars
+            return real(context, chars)
+        with _Intercept(ndis, "NdisRegisterProtocolDriver", register):
+            return super().DriverEntry(ndis, DriverObject, RegistryPath)
+
+    def SetOptions(self, NdisDriverHandle: Any, DriverContext: Any) -> int:
+        tables: list[Any] = []
+
+        def keep(real: Any, handle: Any, table: Any) -> int:
+            tables.append(table)
+            return real(handle, table)
+        with _Intercept(self.ndis, "NdisSetOptionalHandlers", keep):
+            status = super().SetOptions(NdisDriverHandle, DriverContext)
+        self.co = next(t for t in tables if isinstance(t, NDIS_PROTOCOL_CO_CHARACTERISTICS))
+        self.cl = next(t for t in tables if isinstance(t, NDIS_CO_CLIENT_OPTIONAL_HANDLERS))
+        return status
+
+    def rewrite(self) -> None:
+        self.chars.NetPnPEventHandler = lambda *args: self.log.append(("rewritten", "NetPnPEvent"))
+        self.co.CoAfRegisterNotifyHandler = lambda *args: self.log.append(("rewritten", "AfRegisterNotify"))
+        self.cl.ClOpenAfCompleteHandlerEx = lambda *args: self.log.append(("rewritten", "OpenAfComplete"))
+
+
+def test_handlers_written_into_the_structures_after_registration_are_not_called():
+    bed = make_bed("mcm", Recorder(), client=RewritingClient)
+    host, client = bed.hosts[0], bed.clients[0]
+    client.rewrite()
+    late = RewritingClient(saps=(b"carol",))
+    assert host.load_driver(late.DriverEntry, "late") == NDIS_STATUS_SUCCESS
+    late.rewrite()                  # before NDIS binds it: the bind and the AF notification are still to come
+    bed.run()
+    assert ("rewritten", "NetPnPEvent") not in late.log + client.log
+    assert ("rewritten", "AfRegisterNotify") not in late.log
+    assert ("rewritten", "OpenAfComplete") not in late.log
+    assert late.af_for().open       # the registered ProtocolCoAfRegisterNotify ran and opened the AF
+    mark = len(bed.recorder.records)
+    host.remove_adapter("atm0")
+    bed.run()
+    assert "A:ProtocolNetPnPEvent" in steps(bed.recorder, mark)
+    assert not [e for e in client.log + late.log if e[0] == "rewritten"]
