@@ -64,7 +64,7 @@ _R = [
     # --- registration and binding ---
     Rule("condis.Registration", "Driver or adapter registration done out of order or twice.",
          "guide/initializing-a-miniport-driver.md"),
-    Rule("condis.SetOptionsOnly", "NdisSetOptionalHandlers called outside the driver's SetOptions handler.",
+    Rule("condis.SetOptionsOnly", "NdisSetOptionalHandlers called outside the driver's SetOptions handler, or for a binding once its bind completed.",
          "ddi/nf-ndis-ndissetoptionalhandlers.md"),
     Rule("condis.BindState", "A binding operation was called in a binding state that does not allow it.",
          "guide/binding-to-an-adapter.md"),

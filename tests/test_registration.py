@@ -178,3 +178,50 @@ def test_handlers_written_into_the_structures_after_registration_are_not_called(
     bed.run()
     assert "A:ProtocolNetPnPEvent" in steps(bed.recorder, mark)
     assert not [e for e in client.log + late.log if e[0] == "rewritten"]
+
+
+# ---------------------------------------------------------------------------- handlers for one binding
+
+class PerBindingClient(AtmClient):
+    """Sets, from ProtocolBindAdapterEx, its own NDIS_PROTOCOL_CO_CHARACTERISTICS for the binding: the
+    AF notification and received data of that binding reach these handlers, not the driver's."""
+
+    def ProtocolBindAdapterEx(self, ProtocolDriverContext: Any, BindContext: Any, BindParameters: Any) -> int:
+        status = super().ProtocolBindAdapterEx(ProtocolDriverContext, BindContext, BindParameters)
+        if status != NDIS_STATUS_SUCCESS:
+            return status
+        b = self.bindings[-1]
+
+        def notify(context: Any, family: Any) -> None:
+            self.log.append(("binding notify", context))
+            self.ProtocolCoAfRegisterNotify(context, family)
+
+        def receive(*args: Any) -> None:
+            self.log.append(("binding receive", args[0]))
+            self.ProtocolCoReceiveNetBufferLists(*args)
+        self.set_status = self.ndis.NdisSetOptionalHandlers(b.handle, NDIS_PROTOCOL_CO_CHARACTERISTICS(
+            CoStatusHandlerEx=self.ProtocolCoStatusEx, CoAfRegisterNotifyHandler=notify,
+            CoReceiveNetBufferListsHandler=receive,
+            CoSendNetBufferListsCompleteHandler=self.ProtocolCoSendNetBufferListsComplete))
+        return status
+
+    def ProtocolCoAfRegisterNotify(self, ProtocolBindingContext: Any, AddressFamily: Any) -> None:
+        self.log.append(("driver notify", ProtocolBindingContext))
+        super().ProtocolCoAfRegisterNotify(ProtocolBindingContext, AddressFamily)
+
+
+@pytest.mark.parametrize("kind", ["mcm", "cm"])
+def test_a_protocol_sets_handlers_for_a_binding_from_protocolbindadapterex(kind):
+    bed = make_bed(kind, Recorder(), client=PerBindingClient)
+    client = bed.clients[0]
+    b = client.bindings[0]
+    assert client.set_status == NDIS_STATUS_SUCCESS
+    # guide: configuring-optional-protocol-driver-services.md — the binding's table, then the driver's
+    # own handler called from it
+    assert [e for e in client.log if "notify" in e[0]] == [("binding notify", b), ("driver notify", b)]
+    assert b.afs[0].open
+    calls = []
+    bed.do(0, lambda: calls.append(client.place_call(b"bob")))
+    bed.do(1, lambda: bed.clients[1].send(bed.clients[1].calls[-1], b"pong"))
+    assert ("binding receive", b) in client.log
+    assert ("binding receive", b) not in bed.clients[1].log

@@ -76,11 +76,11 @@ class AfSapDdi(PnpDdi):
         self._passive_only(ddi)
         b = self._binding(ddi, NdisBindingHandle)
         self._family_arg(ddi, AddressFamily)
-        if b.protocol.cm is None:
+        if b.cm is None:
             raise self._violate("condis.WrongCaller", ddi,
                                 f"{b.protocol.name!r} registered no NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS; only a "
                                 "call manager registers an AF (guide: condis-call-manager-registration.md)")
-        return self._register_af(b.adapter, b, AddressFamily, b.protocol.cm)
+        return self._register_af(b.adapter, b, AddressFamily, b.cm)
 
     def NdisMCmRegisterAddressFamilyEx(self, MiniportAdapterHandle: Adapter, AddressFamily: CO_ADDRESS_FAMILY) -> int:
         ddi = "NdisMCmRegisterAddressFamilyEx"
@@ -125,7 +125,7 @@ class AfSapDdi(PnpDdi):
         self._passive_only(ddi)
         b = self._binding(ddi, NdisBindingHandle)
         self._family_arg(ddi, AddressFamily)
-        if b.protocol.cl is None:
+        if b.cl is None:
             raise self._violate("condis.WrongCaller", ddi,
                                 f"{b.protocol.name!r} registered no NDIS_CO_CLIENT_OPTIONAL_HANDLERS; only a CoNDIS "
                                 "client opens an AF (guide: condis-client-registration.md)")
@@ -176,7 +176,7 @@ class AfSapDdi(PnpDdi):
             self._af_opened(af)
         else:
             af.state = S.AF_CLOSED
-        fn = self._handler(af.client.protocol.cl, "ClOpenAfCompleteHandlerEx", "ProtocolClOpenAfCompleteEx",
+        fn = self._handler(af.client.cl, "ClOpenAfCompleteHandlerEx", "ProtocolClOpenAfCompleteEx",
                            af.client.protocol)
         # ProtocolClOpenAfCompleteEx runs at PASSIVE_LEVEL; NDIS defers it from DISPATCH_LEVEL. The
         # binding is free for other requests once the client hears the outcome.
@@ -236,7 +236,7 @@ class AfSapDdi(PnpDdi):
                                 f"{af.label}: only a close whose ProtocolCmCloseAf returned NDIS_STATUS_PENDING is "
                                 "completed")
         self._af_close_done(af, status)
-        fn = self._handler(af.client.protocol.cl, "ClCloseAfCompleteHandler", "ProtocolClCloseAfComplete",
+        fn = self._handler(af.client.cl, "ClCloseAfCompleteHandler", "ProtocolClCloseAfComplete",
                            af.client.protocol)
         self._up(fn, "ProtocolClCloseAfComplete", status, af.client_context)
 
@@ -256,7 +256,7 @@ class AfSapDdi(PnpDdi):
             raise self._violate("condis.AfState", ddi,
                                 f"{af.label} (notification {af.notify}): a call manager asks a client to close an "
                                 "AF that is OPEN, once (guide: closing-a-condis-call-manager-or-mcm.md)")
-        fn = self._handler(af.client.protocol.cl, "ClNotifyCloseAfHandler", "ProtocolClNotifyCloseAf",
+        fn = self._handler(af.client.cl, "ClNotifyCloseAfHandler", "ProtocolClNotifyCloseAf",
                            af.client.protocol)
         af.notify = S.NOTIFY_IN_HANDLER
         status = self._result("ProtocolClNotifyCloseAf", self._up(fn, "ProtocolClNotifyCloseAf",
@@ -331,7 +331,7 @@ class AfSapDdi(PnpDdi):
             sap.state = S.SAP_DEREGISTERED
             sap.af.saps.remove(sap)
         af = sap.af
-        fn = self._handler(af.client.protocol.cl, "ClRegisterSapCompleteHandler", "ProtocolClRegisterSapComplete",
+        fn = self._handler(af.client.cl, "ClRegisterSapCompleteHandler", "ProtocolClRegisterSapComplete",
                            af.client.protocol)
         self._up(fn, "ProtocolClRegisterSapComplete", status, sap.client_context, sap.sap, sap)
 
@@ -373,7 +373,7 @@ class AfSapDdi(PnpDdi):
                                 "NDIS_STATUS_PENDING is completed")
         self._sap_deregistered(sap, status)
         af = sap.af
-        fn = self._handler(af.client.protocol.cl, "ClDeregisterSapCompleteHandler",
+        fn = self._handler(af.client.cl, "ClDeregisterSapCompleteHandler",
                            "ProtocolClDeregisterSapComplete", af.client.protocol)
         self._up(fn, "ProtocolClDeregisterSapComplete", status, sap.client_context)
 

@@ -159,9 +159,9 @@ class DataDdi(CallDdi):
 
     def _sends_done(self, vc: Vc, side: str, first: NET_BUFFER_LIST, flags: int) -> None:
         if side == SIDE_CLIENT:
-            co, ctx = vc.af.client.protocol.co, vc.client_context
+            co, ctx = vc.af.client.co, vc.client_context
         else:
-            co, ctx = vc.cm_binding.protocol.co, vc.cm_context
+            co, ctx = vc.cm_binding.co, vc.cm_context
         self._up(co.CoSendNetBufferListsCompleteHandler, "ProtocolCoSendNetBufferListsComplete", ctx, first, flags)
 
     # ------------------------------------------------------------------ verifier off
@@ -207,9 +207,9 @@ class DataDdi(CallDdi):
                                     "structures-in-condis-drivers.md)", vc=vc)
         flags = CoReceiveFlags | NDIS_RECEIVE_FLAGS_RESOURCES
         if vc.af is None:
-            proto, ctx, binding = vc.cm_binding.protocol, vc.cm_context, vc.cm_binding
+            ctx, binding = vc.cm_context, vc.cm_binding
         else:
             binding = vc.af.client
-            proto, ctx = binding.protocol, vc.client_context
-        self._up(proto.co.CoReceiveNetBufferListsHandler, "ProtocolCoReceiveNetBufferLists", binding.context, ctx,
+            ctx = vc.client_context
+        self._up(binding.co.CoReceiveNetBufferListsHandler, "ProtocolCoReceiveNetBufferLists", binding.context, ctx,
                  NetBufferLists, NumberOfNetBufferLists, flags)

@@ -134,10 +134,16 @@ class Adapter(Handle):
 
 
 class Binding(Handle):
-    """NdisBindingHandle: one protocol bound to one adapter."""
+    """NdisBindingHandle: one protocol bound to one adapter.
+
+    ``co``, ``cl`` and ``cm`` are the protocol's CoNDIS handler tables for this binding: the ones it
+    registered from ProtocolSetOptions, unless it set others for the binding from its
+    ProtocolBindAdapterEx (ddi: nf-ndis-ndissetoptionalhandlers.md). NDIS calls the protocol
+    through these.
+    """
 
     __slots__ = ("protocol", "adapter", "context", "bind_context", "unbind_context",
-                 "client_afs", "cm_afs", "registered_afs", "on_done")
+                 "client_afs", "cm_afs", "registered_afs", "on_done", "co", "cl", "cm")
     kind = "binding"
 
     def __init__(self, ndis: Any, ident: int, protocol: ProtocolDriver, adapter: Adapter, context: Any) -> None:
@@ -145,6 +151,9 @@ class Binding(Handle):
         self.protocol = protocol
         self.adapter = adapter
         self.context = context
+        self.co: Any = protocol.co
+        self.cl: Any = protocol.cl
+        self.cm: Any = protocol.cm
         self.bind_context: Any = None
         self.unbind_context: Any = None
         self.client_afs: list[Af] = []        # AFs this binding opened as a client

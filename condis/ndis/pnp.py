@@ -236,7 +236,7 @@ class PnpDdi(RegistrationDdi):
     def _remove_task(self, adapter: Adapter, done: Completion) -> Task:
         # Stand-alone call managers first: their unbind closes their clients' AFs through
         # NdisCmNotifyCloseAddressFamily (guide: closing-a-condis-call-manager-or-mcm.md).
-        order = sorted(adapter.bindings, key=lambda b: b.protocol.cm is None)
+        order = sorted(adapter.bindings, key=lambda b: b.cm is None)
         for b in order:
             if b.state != S.BINDING_UNBOUND:
                 yield from self._unbind_task(b)
@@ -424,8 +424,8 @@ class PnpDdi(RegistrationDdi):
 
     def _notify_af(self, b: Binding, raf: RegisteredAf) -> None:
         """Tell a bound CoNDIS client of a registered AF (ProtocolCoAfRegisterNotify, PASSIVE_LEVEL)."""
-        handler = b.protocol.co.CoAfRegisterNotifyHandler
-        if handler is None or b.protocol.cl is None or b.state not in (S.BINDING_PAUSED, S.BINDING_RUNNING):
+        handler = b.co.CoAfRegisterNotifyHandler
+        if handler is None or b.cl is None or b.state not in (S.BINDING_PAUSED, S.BINDING_RUNNING):
             return
         self._at_passive(self._up, (handler, "ProtocolCoAfRegisterNotify", b.context, raf.family),
                          "ProtocolCoAfRegisterNotify", b.protocol)

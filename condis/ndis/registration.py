@@ -9,7 +9,7 @@ from typing import Any
 from condis import _status as st
 from condis.ndis import states as S
 from condis.ndis.core import SUCCESS, NdisCore, field_reader, fields_reader
-from condis.ndis.objects import Adapter, Driver, DriverObject, MiniportDriver, ProtocolDriver
+from condis.ndis.objects import Adapter, Binding, Driver, DriverObject, MiniportDriver, ProtocolDriver
 from condis.structs import (
     NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
     NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
@@ -192,16 +192,34 @@ class RegistrationDdi(NdisCore):
     # ------------------------------------------------------------------ optional handlers
 
     def NdisSetOptionalHandlers(self, NdisHandle: Any, OptionalHandlers: Any) -> int:
-        """Register a CoNDIS handler table from SetOptions (guide: condis-*-registration.md)."""
+        """Register a CoNDIS handler table from SetOptions (guide: condis-*-registration.md), or, with a
+        binding handle, a protocol's table for one binding from its ProtocolBindAdapterEx.
+
+        ddi: nf-ndis-ndissetoptionalhandlers.md, guide: configuring-optional-protocol-driver-services.md —
+        a protocol may also pass the NdisBindingHandle of NdisOpenAdapterEx, from ProtocolBindAdapterEx
+        (or ProtocolOpenAdapterCompleteEx, which is where a pended bind goes on: condis takes the call
+        while the bind is not yet complete), with NDIS_PROTOCOL_CO_CHARACTERISTICS,
+        NDIS_CO_CLIENT_OPTIONAL_HANDLERS or NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS. The table
+        overwrites the driver's default of that type for that binding only.
+        """
         ddi = "NdisSetOptionalHandlers"
         self._passive_only(ddi)
         h, table = NdisHandle, OptionalHandlers
-        if not isinstance(h, (MiniportDriver, ProtocolDriver)) or h.ndis is not self:
+        binding = type(h) is Binding and h.ndis is self
+        if not binding and (not isinstance(h, (MiniportDriver, ProtocolDriver)) or h.ndis is not self):
             raise self._violate("condis.BadHandle", ddi,
-                                f"NdisHandle must be the driver handle passed to SetOptions; got {h!r}")
-        if not h.in_set_options:
+                                "NdisHandle must be the driver handle passed to SetOptions, or a protocol's "
+                                f"NdisBindingHandle from NdisOpenAdapterEx; got {h!r}")
+        if binding:
+            bind = h.bind_context
+            if h.state == S.BINDING_UNBOUND or bind is None or bind.state == S.BIND_DONE:
+                raise self._violate("condis.SetOptionsOnly", ddi,
+                                    f"called for {h!r} ({h.state}) after its bind completed; a protocol sets "
+                                    "handlers for a binding from ProtocolBindAdapterEx")
+        elif not h.in_set_options:
             raise self._violate("condis.SetOptionsOnly", ddi,
                                 f"called for {h.name!r} outside its SetOptions handler")
+        name = h.protocol.name if binding else h.name
         miniport = isinstance(h, MiniportDriver)
         if miniport:
             if isinstance(table, NDIS_MINIPORT_CO_CHARACTERISTICS):
@@ -233,13 +251,13 @@ class RegistrationDdi(NdisCore):
         missing = [f for f in need if getattr(table, f) is None] if None in field_reader(need)(table) else []
         if missing:
             raise self._violate("condis.MissingHandler", ddi,
-                                f"{type(table).__name__} for {h.name!r} lacks {', '.join(missing)}")
+                                f"{type(table).__name__} for {name!r} lacks {', '.join(missing)}")
         co = table if slot == "co" else h.co
         if not miniport and co is not None and (h.cl is not None or slot == "cl") \
                 and co.CoAfRegisterNotifyHandler is None:
             # ddi: nc-ndis-protocol_co_af_register_notify.md — every CoNDIS client has one
             raise self._violate("condis.MissingHandler", ddi,
-                                f"{h.name!r} registers as a CoNDIS client but its NDIS_PROTOCOL_CO_CHARACTERISTICS "
+                                f"{name!r} registers as a CoNDIS client but its NDIS_PROTOCOL_CO_CHARACTERISTICS "
                                 "lacks CoAfRegisterNotifyHandler")
         cm = table if slot == "cm" else h.cm
         if miniport and co is not None and cm is not None \
@@ -247,14 +265,15 @@ class RegistrationDdi(NdisCore):
             # ddi: ns-ndis-_ndis_co_call_manager_optional_handlers.md — an MCM answers its clients'
             # call-manager requests in a ProtocolCoOidRequest of its own, not in MiniportCoOidRequest.
             raise self._violate("condis.SeparateOidHandlers", ddi,
-                                f"{h.name!r} gives its MiniportCoOidRequest ({co.CoOidRequestHandler!r}) as "
+                                f"{name!r} gives its MiniportCoOidRequest ({co.CoOidRequestHandler!r}) as "
                                 "CmOidRequestHandler; an MCM registers a separate ProtocolCoOidRequest")
-        if getattr(h, slot) is not None:
+        if getattr(h, slot) is not (getattr(h.protocol, slot) if binding else None):
             raise self._violate("condis.Registration", ddi,
-                                f"{type(table).__name__} already registered for {h.name!r}")
+                                f"{type(table).__name__} already registered for {h if binding else name!r}")
         table = copy.copy(table)    # a copy, as of the characteristics: later writes to the driver's table change nothing
         setattr(h, slot, table)
-        name = h.name
+        if binding:
+            self._binding_tables_changed(h, slot)
         if miniport:
             role = "MCM" if slot == "cm" or h.cm is not None else "Miniport"
             if slot == "cm":
@@ -269,6 +288,17 @@ class RegistrationDdi(NdisCore):
             role = "Client" if h.cm is None else "Call Manager"
         self._note_handlers(name, role, table)
         return SUCCESS
+
+    def _binding_tables_changed(self, b: Binding, slot: str) -> None:
+        """What NDIS took from a binding's tables before the bind set new ones: the call-manager table
+        of the AFs it registered, and the send-complete route of its clients' VCs."""
+        if slot == "cm":
+            for raf in b.registered_afs:
+                raf.cm = b.cm
+        elif slot == "co":
+            for vc in b.adapter.vcs:
+                if vc.af is not None and vc.af.client is b and vc.h_miniport.route is not None:
+                    vc.h_miniport.route = b.co.CoSendNetBufferListsCompleteHandler
 
     # ------------------------------------------------------------------ adapter attributes
 

@@ -65,7 +65,7 @@ class RequestDdi(DataDdi):
         af = None if NdisAfHandle is None else self._af(ddi, NdisAfHandle)
         self._request_arg(ddi, OidRequest)
         if af is None:
-            side = SIDE_CM if b.protocol.cm is not None and b.protocol.cl is None else SIDE_CLIENT
+            side = SIDE_CM if b.cm is not None and b.cl is None else SIDE_CLIENT
         elif af.client is b:
             side = SIDE_CLIENT
         elif af.registered.cm_binding is b:
@@ -79,9 +79,9 @@ class RequestDdi(DataDdi):
             vc = self._vch(ddi, NdisVcHandle, (side,))
         party = None if NdisPartyHandle is None else self._party(ddi, NdisPartyHandle)
         if side == SIDE_CLIENT:
-            table, field = b.protocol.cl, "ClOidRequestCompleteHandler"
+            table, field = b.cl, "ClOidRequestCompleteHandler"
         else:
-            table, field = b.protocol.cm, "CmOidRequestCompleteHandler"
+            table, field = b.cm, "CmOidRequestCompleteHandler"
         done = getattr(table, field, None)
         complete = (done, "ProtocolCoOidRequestComplete") + self._contexts(side, af, vc, party)
         if af is None:
@@ -96,7 +96,7 @@ class RequestDdi(DataDdi):
             args = self._contexts(SIDE_CM, af, vc, party)
         else:
             target = SIDE_CLIENT
-            fn = self._handler(af.client.protocol.cl, "ClOidRequestHandler", "ProtocolCoOidRequest",
+            fn = self._handler(af.client.cl, "ClOidRequestHandler", "ProtocolCoOidRequest",
                                af.client.protocol)
             args = self._contexts(SIDE_CLIENT, af, vc, party)
         rec = OidRecord(OidRequest, target, af, vc, party, complete, b.adapter)
@@ -112,7 +112,7 @@ class RequestDdi(DataDdi):
         party = None if NdisPartyHandle is None else self._party(ddi, NdisPartyHandle)
         complete = (af.cm.CmOidRequestCompleteHandler, "ProtocolCoOidRequestComplete") + \
             self._contexts(SIDE_CM, af, vc, party)
-        fn = self._handler(af.client.protocol.cl, "ClOidRequestHandler", "ProtocolCoOidRequest", af.client.protocol)
+        fn = self._handler(af.client.cl, "ClOidRequestHandler", "ProtocolCoOidRequest", af.client.protocol)
         rec = OidRecord(NdisOidRequest, SIDE_CLIENT, af, vc, party, complete, af.registered.adapter)
         return self._issue(rec, fn, "ProtocolCoOidRequest",
                            self._contexts(SIDE_CLIENT, af, vc, party) + (NdisOidRequest,))
@@ -208,13 +208,13 @@ class RequestDdi(DataDdi):
         if NdisVcHandle is None:
             for b in list(ad.bindings):
                 if b.state in (S.BINDING_PAUSED, S.BINDING_RUNNING):
-                    self._up(b.protocol.co.CoStatusHandlerEx, "ProtocolCoStatusEx", b.context, None, StatusIndication)
+                    self._up(b.co.CoStatusHandlerEx, "ProtocolCoStatusEx", b.context, None, StatusIndication)
             return
         vc = self._vch(ddi, NdisVcHandle, (SIDE_MINIPORT, SIDE_MCM))
         if vc.cm_binding is not None:
-            self._up(vc.cm_binding.protocol.co.CoStatusHandlerEx, "ProtocolCoStatusEx", vc.cm_binding.context,
+            self._up(vc.cm_binding.co.CoStatusHandlerEx, "ProtocolCoStatusEx", vc.cm_binding.context,
                      vc.cm_context, StatusIndication)
         if vc.af is not None:
             client = vc.af.client
-            self._up(client.protocol.co.CoStatusHandlerEx, "ProtocolCoStatusEx", client.context, vc.client_context,
+            self._up(client.co.CoStatusHandlerEx, "ProtocolCoStatusEx", client.context, vc.client_context,
                      StatusIndication)
