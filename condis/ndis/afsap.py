@@ -182,7 +182,8 @@ class AfSapDdi(PnpDdi):
         # binding is free for other requests once the client hears the outcome.
         def deliver() -> None:
             self._opening.pop(af.client.id, None)
-            self._up(fn, "ProtocolClOpenAfCompleteEx", af.client_context, af, status)
+            # ddi: nc-ndis-protocol_cl_open_af_complete_ex.md — the AF handle only on success, else NULL
+            self._up(fn, "ProtocolClOpenAfCompleteEx", af.client_context, af if status == SUCCESS else None, status)
         self._at_passive(deliver, (), "ProtocolClOpenAfCompleteEx", af.client.protocol)
 
     # ------------------------------------------------------------------ closing an AF
@@ -333,7 +334,9 @@ class AfSapDdi(PnpDdi):
         af = sap.af
         fn = self._handler(af.client.cl, "ClRegisterSapCompleteHandler", "ProtocolClRegisterSapComplete",
                            af.client.protocol)
-        self._up(fn, "ProtocolClRegisterSapComplete", status, sap.client_context, sap.sap, sap)
+        # ddi: nc-ndis-protocol_cl_register_sap_complete.md — the SAP handle only on success, else NULL
+        self._up(fn, "ProtocolClRegisterSapComplete", status, sap.client_context, sap.sap,
+                 sap if status == SUCCESS else None)
 
     def NdisClDeregisterSap(self, NdisSapHandle: Sap) -> int:
         ddi = "NdisClDeregisterSap"
