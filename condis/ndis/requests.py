@@ -84,6 +84,9 @@ class RequestDdi(DataDdi):
             table, field = b.cm, "CmOidRequestCompleteHandler"
         done = getattr(table, field, None)
         complete = (done, "ProtocolCoOidRequestComplete") + self._contexts(side, af, vc, party)
+        # The request's originator, which a status indication answering it names as its
+        # DestinationHandle (ns-ndis-_ndis_status_indication.md, Remarks).
+        OidRequest.RequestHandle = b
         if af is None:
             mp = b.adapter.miniport
             rec = OidRecord(OidRequest, SIDE_MINIPORT if mp.cm is None else SIDE_MCM, None, vc, party, complete,
@@ -197,7 +200,12 @@ class RequestDdi(DataDdi):
     def NdisMCoIndicateStatusEx(self, MiniportAdapterHandle: Adapter, NdisVcHandle: VcHandle | None,
                                 StatusIndication: NDIS_STATUS_INDICATION) -> None:
         """Pass a miniport's status to the protocols above it: for a VC, the protocols that share the
-        VC; else every binding of the adapter (guide: condis-miniport-driver-status-indications.md)."""
+        VC; else every binding of the adapter (guide: condis-miniport-driver-status-indications.md).
+
+        ddi: ns-ndis-_ndis_status_indication.md — a DestinationHandle (the RequestHandle of the OID
+        request the status answers: NDIS sets it to the requesting binding) sends the status to that
+        driver only.
+        """
         ddi = "NdisMCoIndicateStatusEx"
         ad = MiniportAdapterHandle
         if type(ad) is not Adapter or ad.ndis is not self or ad.state == S.ADAPTER_HALTED:
@@ -205,16 +213,22 @@ class RequestDdi(DataDdi):
         if not isinstance(StatusIndication, NDIS_STATUS_INDICATION):
             raise self._violate("condis.BadParameter", ddi,
                                 f"StatusIndication must be NDIS_STATUS_INDICATION, got {StatusIndication!r}")
+        dest = StatusIndication.DestinationHandle
+        if dest is not None and (type(dest) is not Binding or dest not in ad.bindings):
+            raise self._violate("condis.BadParameter", ddi,
+                                f"StatusIndication.DestinationHandle must be NULL or the RequestHandle of a request "
+                                f"a binding of {ad!r} made; got {dest!r}")
         if NdisVcHandle is None:
             for b in list(ad.bindings):
-                if b.state in (S.BINDING_PAUSED, S.BINDING_RUNNING):
+                if b.state in (S.BINDING_PAUSED, S.BINDING_RUNNING) and (dest is None or b is dest):
                     self._up(b.co.CoStatusHandlerEx, "ProtocolCoStatusEx", b.context, None, StatusIndication)
             return
         vc = self._vch(ddi, NdisVcHandle, (SIDE_MINIPORT, SIDE_MCM))
-        if vc.cm_binding is not None:
-            self._up(vc.cm_binding.co.CoStatusHandlerEx, "ProtocolCoStatusEx", vc.cm_binding.context,
-                     vc.cm_context, StatusIndication)
+        cm = vc.cm_binding
+        if cm is not None and (dest is None or cm is dest):
+            self._up(cm.co.CoStatusHandlerEx, "ProtocolCoStatusEx", cm.context, vc.cm_context, StatusIndication)
         if vc.af is not None:
             client = vc.af.client
-            self._up(client.co.CoStatusHandlerEx, "ProtocolCoStatusEx", client.context, vc.client_context,
-                     StatusIndication)
+            if dest is None or client is dest:
+                self._up(client.co.CoStatusHandlerEx, "ProtocolCoStatusEx", client.context, vc.client_context,
+                         StatusIndication)

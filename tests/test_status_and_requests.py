@@ -1,0 +1,40 @@
+"""Status indications and OID requests: who hears a miniport's status, and when NDIS halts an
+adapter that still has requests outstanding."""
+
+from __future__ import annotations
+
+from condis import NDIS_OID_REQUEST, NDIS_STATUS_INDICATION, NDIS_STATUS_SUCCESS, OID_GEN_CO_LINK_SPEED
+from condis.demo import testbed as make_bed
+from condis.trace import Recorder
+from tests.conftest import steps
+
+_STATUS = 0x4001000B
+
+
+def test_a_status_with_a_destination_handle_reaches_only_that_binding():
+    bed = make_bed("cm", Recorder())
+    host, client = bed.hosts[0], bed.clients[0]
+    request = NDIS_OID_REQUEST(Oid=OID_GEN_CO_LINK_SPEED)
+    statuses = []
+    bed.do(0, lambda: statuses.append(host.NdisCoOidRequest(client.bindings[0].handle, None, None, None, request)))
+    assert statuses == [NDIS_STATUS_SUCCESS]
+    assert request.RequestHandle is client.bindings[0].handle    # NDIS names the requester
+    adapter = host.adapters["atm0"]
+    mark = len(bed.recorder.records)
+
+    def indicate(dest):
+        host.NdisMCoIndicateStatusEx(adapter, None, NDIS_STATUS_INDICATION(
+            SourceHandle=adapter, StatusCode=_STATUS, DestinationHandle=dest, RequestId=request.RequestId))
+    host.post(indicate, request.RequestHandle, irql=2)
+    bed.run()
+    assert _heard(bed, mark, "atmclient") == ["A:ProtocolCoStatusEx"]
+    assert _heard(bed, mark, "atmcm") == []
+    assert client.log[-1] == ("status", _STATUS)
+    host.post(indicate, None, irql=2)       # without one, every binding of the adapter hears it
+    mark = len(bed.recorder.records)
+    bed.run()
+    assert _heard(bed, mark, "atmclient") == _heard(bed, mark, "atmcm") == ["A:ProtocolCoStatusEx"]
+
+
+def _heard(bed, mark, driver):
+    return [s for s in steps(bed.recorder, mark, host="A", drivers=(driver,)) if s.endswith("ProtocolCoStatusEx")]
