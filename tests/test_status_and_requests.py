@@ -3,8 +3,20 @@ adapter that still has requests outstanding."""
 
 from __future__ import annotations
 
-from condis import NDIS_OID_REQUEST, NDIS_STATUS_INDICATION, NDIS_STATUS_SUCCESS, OID_GEN_CO_LINK_SPEED
+from typing import Any
+
+import pytest
+
+from condis import (
+    NDIS_OID_REQUEST,
+    NDIS_STATUS_INDICATION,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_SUCCESS,
+    OID_GEN_CO_LINK_SPEED,
+)
 from condis.demo import testbed as make_bed
+from condis.drivers.mcm import AtmMcm
+from condis.drivers.miniport import AtmMiniport
 from condis.trace import Recorder
 from tests.conftest import steps
 
@@ -38,3 +50,45 @@ def test_a_status_with_a_destination_handle_reaches_only_that_binding():
 
 def _heard(bed, mark, driver):
     return [s for s in steps(bed.recorder, mark, host="A", drivers=(driver,)) if s.endswith("ProtocolCoStatusEx")]
+
+
+class HoldsOids:
+    """Pends every OID request made to the miniport and completes none until told."""
+
+    def MiniportCoOidRequest(self, MiniportAdapterContext: Any, MiniportVcContext: Any, NdisRequest: Any) -> int:
+        self.held = (MiniportAdapterContext, NdisRequest)
+        return NDIS_STATUS_PENDING
+
+    def complete_held(self) -> None:
+        adapter, request = self.held
+        self.ndis.NdisMCoOidRequestComplete(adapter.handle, None, request, NDIS_STATUS_SUCCESS)
+
+
+class HoldsOidsMcm(HoldsOids, AtmMcm):
+    pass
+
+
+class HoldsOidsMiniport(HoldsOids, AtmMiniport):
+    pass
+
+
+@pytest.mark.parametrize("kind", ["mcm", "cm"])
+def test_the_halt_waits_for_the_oid_requests_outstanding_at_the_miniport(kind):
+    bed = make_bed(kind, Recorder(), mcm=HoldsOidsMcm, miniport=HoldsOidsMiniport)
+    host, client = bed.hosts[0], bed.clients[0]
+    miniport = host.drivers["atmmcm" if kind == "mcm" else "atmmp"].miniport.context
+    request = NDIS_OID_REQUEST(Oid=OID_GEN_CO_LINK_SPEED)
+    statuses = []
+    bed.do(0, lambda: statuses.append(host.NdisCoOidRequest(client.bindings[0].handle, None, None, None, request)))
+    assert statuses == [NDIS_STATUS_PENDING]
+    mark = len(bed.recorder.records)
+    done = host.remove_adapter("atm0")
+    bed.run()
+    assert "A:MiniportPause" in steps(bed.recorder, mark) and "A:MiniportHaltEx" not in steps(bed.recorder, mark)
+    assert not done.done
+    mark = len(bed.recorder.records)
+    host.post(miniport.complete_held)
+    bed.run()
+    assert steps(bed.recorder, mark, host="A")[:3] == ["A:NdisMCoOidRequestComplete", "A:ProtocolCoOidRequestComplete",
+                                                      "A:MiniportHaltEx"]
+    assert done.done

@@ -108,7 +108,7 @@ class Adapter(Handle):
     """NdisMiniportHandle: one miniport adapter (NIC) and what NDIS knows of it."""
 
     __slots__ = ("name", "miniport", "context", "hardware", "general", "bindings", "afs",
-                 "vcs", "removal", "pause", "in_initialize")
+                 "vcs", "removal", "pause", "requests_done", "in_initialize")
     kind = "adapter"
 
     def __init__(self, ndis: Any, ident: int, name: str, miniport: MiniportDriver, hardware: Any) -> None:
@@ -123,6 +123,7 @@ class Adapter(Handle):
         self.vcs: set[Vc] = set()
         self.removal: Any = None
         self.pause: Any = None
+        self.requests_done: Any = None  # what a halt waits for while OID requests are outstanding
         self.in_initialize = False
 
     @property

@@ -24,7 +24,17 @@ from condis.constants import (
 from condis.ndis import leaks
 from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS, status_name
-from condis.ndis.objects import Adapter, BindContext, Binding, Driver, ProtocolDriver, RegisteredAf, UnbindContext
+from condis.ndis.objects import (
+    SIDE_MCM,
+    SIDE_MINIPORT,
+    Adapter,
+    BindContext,
+    Binding,
+    Driver,
+    ProtocolDriver,
+    RegisteredAf,
+    UnbindContext,
+)
 from condis.ndis.registration import RegistrationDdi
 from condis.structs import NDIS_BIND_PARAMETERS, NDIS_MINIPORT_INIT_PARAMETERS, NDIS_OPEN_PARAMETERS, NDIS_PNP_EVENT
 
@@ -53,6 +63,7 @@ class Completion:
 
 
 Task = Generator[Completion, int, None]
+_AT_MINIPORT = (SIDE_MINIPORT, SIDE_MCM)
 
 
 class PnpDdi(RegistrationDdi):
@@ -62,6 +73,7 @@ class PnpDdi(RegistrationDdi):
         super().__init__(name, sim)
         self.adapters: dict[str, Adapter] = {}
         self._protocols: list[ProtocolDriver] = []
+        self._oids: dict[int, Any] = {}     # OID requests NDIS waits to see completed (condis/ndis/requests.py)
 
     # ------------------------------------------------------------------ tasks
 
@@ -248,12 +260,23 @@ class PnpDdi(RegistrationDdi):
             adapter.pause = Completion(f"pause {adapter.name}")
             yield adapter.pause
         adapter.state = S.ADAPTER_PAUSED
+        # guide: halting-a-miniport-adapter.md — NDIS does not halt an adapter while OID requests are
+        # outstanding at its miniport: the halt waits for the last one to complete.
+        if self._requests_at(adapter):
+            adapter.requests_done = Completion(f"requests of {adapter.name}")
+            yield adapter.requests_done
+            adapter.requests_done = None
         self._up(mp.chars.HaltHandlerEx, "MiniportHaltEx", adapter.context, NdisHaltDeviceDisabled)
         adapter.state = S.ADAPTER_HALTED
         self._teardown("MiniportHaltEx", leaks.after_halt(self, adapter))
         for raf in adapter.afs:
             raf.state = S.DEREGISTERED
         done.fire(SUCCESS)
+
+    def _requests_at(self, adapter: Adapter) -> bool:
+        """Whether OID requests made to the miniport of ``adapter`` (as a miniport, or as an MCM
+        answering its clients) are still outstanding."""
+        return any(rec.adapter is adapter and rec.target in _AT_MINIPORT for rec in self._oids.values())
 
     def NdisMPauseComplete(self, MiniportAdapterHandle: Adapter) -> None:
         ddi = "NdisMPauseComplete"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from condis.ndis import states as S
-from condis.ndis.core import PENDING
+from condis.ndis.core import PENDING, SUCCESS
 from condis.ndis.data import DataDdi
 from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Adapter, Af, Binding, Party, VcHandle
 from condis.structs import NDIS_OID_REQUEST, NDIS_STATUS_INDICATION
@@ -40,10 +40,6 @@ class OidRecord:
 
 class RequestDdi(DataDdi):
     """NdisCoOidRequest, NdisMCmOidRequest, their completions, and NdisMCoIndicateStatusEx."""
-
-    def __init__(self, name: str, sim: Any) -> None:
-        super().__init__(name, sim)
-        self._oids: dict[int, OidRecord] = {}
 
     def _request_arg(self, ddi: str, req: Any) -> None:
         if not isinstance(req, NDIS_OID_REQUEST):
@@ -157,6 +153,9 @@ class RequestDdi(DataDdi):
             raise self._violate("condis.MissingHandler", ddi, "the requester registered no OidRequestComplete handler")
         del self._oids[id(req)]
         self._up(fn, name, af_ctx, vc_ctx, party_ctx, req, status)
+        waiting = rec.adapter.requests_done
+        if waiting is not None and not waiting.done and not self._requests_at(rec.adapter):
+            waiting.fire(SUCCESS)       # the last request outstanding at a paused adapter: its halt goes on
 
     def NdisCoOidRequestComplete(self, NdisAfHandle: Af, NdisVcHandle: VcHandle | None,
                                  NdisPartyHandle: Party | None, OidRequest: NDIS_OID_REQUEST, Status: int) -> None:
