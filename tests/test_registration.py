@@ -10,13 +10,17 @@ from typing import Any
 import pytest
 
 from condis import (
+    CO_ADDRESS_FAMILY,
+    CO_ADDRESS_FAMILY_Q2931,
     NDIS_STATUS_BAD_CHARACTERISTICS,
     NDIS_STATUS_BAD_VERSION,
+    NDIS_STATUS_FAILURE,
     NDIS_STATUS_SUCCESS,
     Ndis,
 )
 from condis.demo import testbed as make_bed
 from condis.drivers.client import AtmClient
+from condis.drivers.cm import AtmCallManager
 from condis.drivers.mcm import AtmMcm
 from condis.ndis import states as S
 from condis.structs import (
@@ -225,3 +229,23 @@ def test_a_protocol_sets_handlers_for_a_binding_from_protocolbindadapterex(kind)
     bed.do(1, lambda: bed.clients[1].send(bed.clients[1].calls[-1], b"pong"))
     assert ("binding receive", b) in client.log
     assert ("binding receive", b) not in bed.clients[1].log
+
+
+# ---------------------------------------------------------------------------- AFs and closing bindings
+
+class RegistersWhileUnbinding(AtmCallManager):
+    """Tries to register another AF on the binding NDIS is unbinding it from."""
+
+    def ProtocolUnbindAdapterEx(self, UnbindContext: Any, ProtocolBindingContext: Any) -> int:
+        self.late_status = self.ndis.NdisCmRegisterAddressFamilyEx(
+            ProtocolBindingContext.handle, CO_ADDRESS_FAMILY(CO_ADDRESS_FAMILY_Q2931 + 1, 3, 1))
+        return super().ProtocolUnbindAdapterEx(UnbindContext, ProtocolBindingContext)
+
+
+def test_an_af_registered_on_a_binding_being_closed_fails():
+    bed = make_bed("cm", Recorder(), cm=RegistersWhileUnbinding)
+    host, manager = bed.hosts[0], bed.call_managers[0]
+    done = host.remove_adapter("atm0")
+    bed.run()
+    # ddi: nf-ndis-ndiscmregisteraddressfamilyex.md — NDIS_STATUS_FAILURE while the binding closes
+    assert manager.late_status == NDIS_STATUS_FAILURE and done.done

@@ -80,6 +80,9 @@ class AfSapDdi(PnpDdi):
             raise self._violate("condis.WrongCaller", ddi,
                                 f"{b.protocol.name!r} registered no NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS; only a "
                                 "call manager registers an AF (guide: condis-call-manager-registration.md)")
+        if b.unbind_context is not None and b.unbind_context.state != S.BIND_DONE:
+            # ddi: nf-ndis-ndiscmregisteraddressfamilyex.md — fails while the binding is being closed
+            return st.NDIS_STATUS_FAILURE
         return self._register_af(b.adapter, b, AddressFamily, b.cm)
 
     def NdisMCmRegisterAddressFamilyEx(self, MiniportAdapterHandle: Adapter, AddressFamily: CO_ADDRESS_FAMILY) -> int:
@@ -109,12 +112,15 @@ class AfSapDdi(PnpDdi):
             adapter.afs.append(raf)
         else:
             cm_binding.registered_afs.append(raf)
-        # Clients already bound hear of the AF now (registering-and-opening-an-address-family.md draws
-        # the notification inside the registration); clients still binding hear of it when their bind
-        # completes (PnpDdi._bind_task).
-        for b in list(adapter.bindings):
-            if b is not cm_binding and b.state == S.BINDING_RUNNING:
-                self._notify_af(b, raf)
+        # Clients already bound hear of the AF once the call manager's bind is done: at once for an
+        # MCM or a call manager already bound, else when its ProtocolBindAdapterEx has completed
+        # (PnpDdi._bind_task). Clients still binding hear of it when their own bind completes.
+        # ddi: nf-ndis-ndiscmregisteraddressfamilyex.md says NDIS notifies the clients when the call
+        # manager's ProtocolBindAdapterEx returns after a successful bind; the guide's figure
+        # (registering-and-opening-an-address-family.md, cm-01) numbers the registration, then the
+        # notification, which that order keeps. The DDI page is the one precise about when.
+        if self._af_ready(raf):
+            self._notify_clients(adapter, raf)
         return SUCCESS
 
     # ------------------------------------------------------------------ opening an AF

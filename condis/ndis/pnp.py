@@ -323,10 +323,15 @@ class PnpDdi(RegistrationDdi):
         self._pnp_event(b, NetEventRestart)
         b.state = S.BINDING_RUNNING
         # A client that binds after an AF was registered hears of it now
-        # (guide: registering-and-opening-an-address-family.md).
+        # (guide: registering-and-opening-an-address-family.md), if the AF's call manager finished its
+        # own bind; the clients bound already hear of the AFs this call manager registered while it
+        # was binding (ddi: nf-ndis-ndiscmregisteraddressfamilyex.md, Remarks).
         for raf in list(self._afs_on(adapter)):
-            if raf.cm_binding is not b:
+            if raf.cm_binding is not b and self._af_ready(raf):
                 self._notify_af(b, raf)
+        for raf in list(b.registered_afs):
+            if raf.state == S.REGISTERED:
+                self._notify_clients(adapter, raf)
 
     def _pnp_event(self, b: Binding, code: int) -> None:
         ev = NDIS_PNP_EVENT(NetEvent=code)
@@ -444,6 +449,17 @@ class PnpDdi(RegistrationDdi):
         for b in adapter.bindings:
             afs.extend(raf for raf in b.registered_afs if raf.state == S.REGISTERED)
         return afs
+
+    @staticmethod
+    def _af_ready(raf: RegisteredAf) -> bool:
+        """Whether clients may hear of an AF: an MCM's at once, a call manager's once its bind is done."""
+        return raf.cm_binding is None or raf.cm_binding.state == S.BINDING_RUNNING
+
+    def _notify_clients(self, adapter: Adapter, raf: RegisteredAf) -> None:
+        """Tell every client bound to ``adapter`` (its bind done) of an AF registered there."""
+        for b in list(adapter.bindings):
+            if b is not raf.cm_binding and b.state == S.BINDING_RUNNING:
+                self._notify_af(b, raf)
 
     def _notify_af(self, b: Binding, raf: RegisteredAf) -> None:
         """Tell a bound CoNDIS client of a registered AF (ProtocolCoAfRegisterNotify, PASSIVE_LEVEL)."""
