@@ -66,6 +66,8 @@ _R = [
          "guide/initializing-a-miniport-driver.md"),
     Rule("condis.SetOptionsOnly", "NdisSetOptionalHandlers called outside the driver's SetOptions handler, or for a binding once its bind completed.",
          "ddi/nf-ndis-ndissetoptionalhandlers.md"),
+    Rule("condis.DeregisterInHandler", "NdisDeregisterProtocolDriver was called from inside a handler NDIS called.",
+         "ddi/nf-ndis-ndisderegisterprotocoldriver.md"),
     Rule("condis.BindState", "A binding operation was called in a binding state that does not allow it.",
          "guide/binding-to-an-adapter.md"),
     Rule("condis.CloseWithAfs", "A binding was closed while it still had address families open or registered.",

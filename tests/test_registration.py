@@ -249,3 +249,25 @@ def test_an_af_registered_on_a_binding_being_closed_fails():
     bed.run()
     # ddi: nf-ndis-ndiscmregisteraddressfamilyex.md — NDIS_STATUS_FAILURE while the binding closes
     assert manager.late_status == NDIS_STATUS_FAILURE and done.done
+
+
+# ---------------------------------------------------------------------------- deregistering
+
+@pytest.mark.parametrize("kind, driver", [("mcm", "atmclient"), ("cm", "atmclient"), ("cm", "atmcm")])
+def test_deregistering_a_protocol_with_open_bindings_unbinds_them_within_the_call(kind, driver):
+    bed = make_bed(kind, Recorder())
+    host = bed.hosts[0]
+    proto = host.drivers[driver].protocol
+    binding = proto.bindings[0]
+    mark = len(bed.recorder.records)
+    host.post(lambda: host.NdisDeregisterProtocolDriver(proto), owner=(driver, "Driver"))
+    bed.run()
+    # ddi: nf-ndis-ndisderegisterprotocoldriver.md — ProtocolUnbindAdapterEx for each open binding,
+    # within the call, and the driver is released once the binding is closed
+    done = [r for r in bed.recorder.records[mark:] if r.kind == "ddi" and r.name == "NdisDeregisterProtocolDriver"]
+    seen = [s for s in steps(bed.recorder, mark, host="A", drivers=(driver,))]
+    assert seen[:3] == ["A:NdisDeregisterProtocolDriver", "A:ProtocolNetPnPEvent", "A:ProtocolUnbindAdapterEx"]
+    assert "A:NdisCloseAdapterEx" in seen
+    assert len(done) == 1 and binding.state == S.BINDING_UNBOUND
+    assert proto.state == S.DEREGISTERED and host.drivers[driver].protocol is None
+    bed.sim.finish()     # nothing left behind, and the rest of the drivers unload as usual

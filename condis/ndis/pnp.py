@@ -118,7 +118,8 @@ class PnpDdi(RegistrationDdi):
         self._loading = drv
         self._note_handler(name, "Driver", driver_entry)
         try:
-            status = self._as_passive(self._up, driver_entry, "DriverEntry", self, drv.driver_object, registry_path)
+            status = self._as_passive(self._io_routine, driver_entry, "DriverEntry", self, drv.driver_object,
+                                      registry_path)
         finally:
             self._loading = None
         status = self._result("DriverEntry", status, 0)[0]
@@ -172,7 +173,7 @@ class PnpDdi(RegistrationDdi):
                                     f"{drv.name!r} set no DriverObject.DriverUnload; a protocol deregisters there "
                                     "(guide: initializing-a-protocol-driver.md)")
             self._note_handler(drv.name, "Driver", unload, replace=False)
-            self._up(unload, "Unload", drv.driver_object)
+            self._io_routine(unload, "Unload", drv.driver_object)
             self._teardown("Unload", leaks.after_unload(self, owned))
             if proto in self._protocols:
                 self._protocols.remove(proto)
@@ -359,6 +360,57 @@ class PnpDdi(RegistrationDdi):
             raise self._violate("condis.BindState", "ProtocolUnbindAdapterEx",
                                 f"completed the unbind of {b!r} without closing it with NdisCloseAdapterEx "
                                 "(guide: unbinding-from-an-adapter.md)")
+
+    def NdisDeregisterProtocolDriver(self, NdisProtocolHandle: ProtocolDriver) -> None:
+        """Deregister a protocol: NDIS first unbinds every binding it still has, within the call.
+
+        ddi: nf-ndis-ndisderegisterprotocoldriver.md — not from an entry point NDIS calls (it could
+        deadlock); with bindings open, NDIS calls ProtocolUnbindAdapterEx for each (pausing a running
+        one first, as for any unbind) and waits for each to complete before it releases the driver.
+        The caller waits at PASSIVE_LEVEL: the simulation runs on until the unbind completes.
+        """
+        ddi = "NdisDeregisterProtocolDriver"
+        self._passive_only(ddi)
+        proto = NdisProtocolHandle
+        if not isinstance(proto, ProtocolDriver) or proto.ndis is not self or proto.state != S.REGISTERED:
+            raise self._bad_handle(ddi, "NdisProtocolHandle", proto, ProtocolDriver)
+        if self._in_ndis_entry_point():
+            raise self._violate("condis.DeregisterInHandler", ddi,
+                                f"{proto.name!r} called it from a handler NDIS called; a protocol deregisters from "
+                                "its unload routine or from DriverEntry when that fails")
+        for b in list(proto.bindings):
+            # In condis a binding is PAUSED only while it binds or unbinds: a bind under way is let
+            # finish, an unbind under way is waited for, and a running binding is unbound here.
+            self._block_until(lambda b=b: b.state != S.BINDING_PAUSED or b.unbind_context is not None)
+            if b.state == S.BINDING_RUNNING:
+                unbound = self._wait_for(self._unbind_task(b))
+            else:
+                self._block_until(lambda b=b: b.state == S.BINDING_UNBOUND)
+                unbound = b.state == S.BINDING_UNBOUND
+            if not unbound:
+                self._teardown(ddi, [("condis.NeverCompleted",
+                                      f"{b!r} was never unbound (a bind or unbind pended and was never completed); "
+                                      "NDIS waits for it before it deregisters the protocol")])
+                return
+        proto.state = S.DEREGISTERED
+        proto.driver.protocol = None
+        if proto in self._protocols:
+            self._protocols.remove(proto)
+
+    def _wait_for(self, task: Task) -> bool:
+        """Run a PnP task to its end here and now, running the simulation while it waits; False if
+        it is still waiting when nothing else is left to run."""
+        value: Any = None
+        while True:
+            try:
+                waiting = task.send(value)
+            except StopIteration:
+                return True
+            if not waiting.done:
+                self._block_until(lambda w=waiting: w.done)
+                if not waiting.done:
+                    return False
+            value = waiting.status
 
     def NdisOpenAdapterEx(self, NdisProtocolHandle: ProtocolDriver, ProtocolBindingContext: Any,
                           OpenParameters: NDIS_OPEN_PARAMETERS, BindContext: BindContext

@@ -176,19 +176,6 @@ class RegistrationDdi(NdisCore):
         self._note_handlers(drv.name, role, proto.co)
         return SUCCESS, proto
 
-    def NdisDeregisterProtocolDriver(self, NdisProtocolHandle: ProtocolDriver) -> None:
-        ddi = "NdisDeregisterProtocolDriver"
-        self._passive_only(ddi)
-        proto = NdisProtocolHandle
-        if not isinstance(proto, ProtocolDriver) or proto.ndis is not self or proto.state != S.REGISTERED:
-            raise self._bad_handle(ddi, "NdisProtocolHandle", proto, ProtocolDriver)
-        live = [b for b in proto.bindings if b.state != S.BINDING_UNBOUND]
-        if live:
-            raise self._violate("condis.Registration", ddi,
-                                f"bindings {live} are still open; NDIS unbinds them before the driver unloads")
-        proto.state = S.DEREGISTERED
-        proto.driver.protocol = None
-
     # ------------------------------------------------------------------ optional handlers
 
     def NdisSetOptionalHandlers(self, NdisHandle: Any, OptionalHandlers: Any) -> int:

@@ -105,6 +105,30 @@ def test_optional_handlers_set_for_a_binding_after_its_bind_completed(bed):
     assert "after its bind completed" in v.detail and binding.co is client.handle.co
 
 
+# ---------------------------------------------------------------------------- condis.DeregisterInHandler
+
+class DeregistersOnNotify(AtmClient):
+    """Deregisters from ProtocolCoAfRegisterNotify, an entry point NDIS calls."""
+
+    refused = None
+
+    def ProtocolCoAfRegisterNotify(self, ProtocolBindingContext, AddressFamily):
+        ndis = self.ndis
+        self.refused = expect_violation(ndis, "condis.DeregisterInHandler",
+                                        lambda: ndis.NdisDeregisterProtocolDriver(self.handle),
+                                        ddi="NdisDeregisterProtocolDriver")
+        super().ProtocolCoAfRegisterNotify(ProtocolBindingContext, AddressFamily)
+
+
+@pytest.mark.rule("condis.DeregisterInHandler")
+def test_a_protocol_deregisters_from_a_handler_ndis_called(bed):
+    late = DeregistersOnNotify(saps=(b"carol",))
+    assert bed.hosts[1].load_driver(late.DriverEntry, "late") == NDIS_STATUS_SUCCESS
+    bed.run()
+    assert "handler NDIS called" in late.refused.detail
+    assert late.handle.state == S.REGISTERED and late.af_for().open     # still registered, and it goes on
+
+
 # ---------------------------------------------------------------------------- condis.BindState
 
 @pytest.mark.rule("condis.BindState")
