@@ -37,6 +37,8 @@ _R = [
          "ddi/nf-ndis-ndisqueueioworkitem.md"),
     Rule("Irql_NetBuffer_Function", "A NET_BUFFER_LIST function was called above the IRQL its page allows.",
          "ddi/nf-nblapi-ndisallocatenetbufferlistpool.md"),
+    Rule("Irql_SendRcv_Function", "A send or receive function (NdisReturnNetBufferLists) was called above the IRQL its page allows.",
+         "rules/ndis-irql-sendrcv-function.md"),
     Rule("Irql_IrqlSetting_Function", "NDIS_RAISE_IRQL_TO_DISPATCH / NDIS_LOWER_IRQL used at a wrong IRQL or out of pairs.",
          "ddi/nf-ndis-ndis_lower_irql.md"),
     # --- handler manners ---
@@ -106,6 +108,10 @@ _R = [
          "ddi/nf-ndis-ndisclclosecall.md"),
     Rule("condis.SendComplete", "A send was completed that was not outstanding on that VC, or completed twice.",
          "guide/sending-net-buffer-structures-from-condis-drivers.md"),
+    Rule("condis.ReturnNbl", "NdisReturnNetBufferLists was given a NET_BUFFER_LIST the binding does not own: not indicated to it (or indicated with NDIS_RECEIVE_FLAGS_RESOURCES), or returned already.",
+         "support/nf-ndis-ndisreturnnetbufferlists.md"),
+    Rule("condis.LeakReceive", "NET_BUFFER_LISTs indicated to a protocol without NDIS_RECEIVE_FLAGS_RESOURCES were never returned with NdisReturnNetBufferLists.",
+         "guide/receiving-net-buffer-structures-in-condis-drivers.md"),
     Rule("condis.NblState", "A NET_BUFFER_LIST was used after it was freed, or freed while NDIS or another driver owns it.",
          "ddi/nf-nblapi-ndisfreenetbufferlist.md"),
     # --- requests and status ---

@@ -10,7 +10,9 @@ from tests.conftest import steps
 # The call manager's own signaling traffic on the calling host: a message out, one in.
 SEND = ["NdisCoSendNetBufferLists", "MiniportCoSendNetBufferLists"]
 SENT = ["NdisMCoSendNetBufferListsComplete", "ProtocolCoSendNetBufferListsComplete"]
-RECV = ["NdisMCoIndicateReceiveNetBufferLists", "ProtocolCoReceiveNetBufferLists"]
+# netbuffercoreceive.png: the indication, and the protocol's return of what it was given
+RECV = ["NdisMCoIndicateReceiveNetBufferLists", "ProtocolCoReceiveNetBufferLists",
+        "NdisReturnNetBufferLists", "MiniportReturnNetBufferLists"]
 
 
 def names(s: list[str]) -> list[str]:

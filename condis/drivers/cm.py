@@ -14,7 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 from condis import _status as st
-from condis.constants import CO_ADDRESS_FAMILY_Q2931, NdisMediumAtm
+from condis.constants import (
+    CO_ADDRESS_FAMILY_Q2931,
+    NDIS_RECEIVE_FLAGS_RESOURCES,
+    NDIS_RETURN_FLAGS_DISPATCH_LEVEL,
+    NdisMediumAtm,
+)
 from condis.drivers import signaling as sig
 from condis.drivers.callcontrol import AfCtx, CallControl, Port, VcCtx
 from condis.drivers.nic import payload
@@ -211,11 +216,17 @@ class AtmCallManager(CallControl):
     def ProtocolCoReceiveNetBufferLists(self, ProtocolBindingContext: CmBinding, ProtocolVcContext: Any,
                                         NetBufferLists: Any, NumberOfNetBufferLists: int, ReceiveFlags: int) -> None:
         b = ProtocolBindingContext
+        messages = []
         nbl = NetBufferLists
         while nbl is not None:
             if ProtocolVcContext is b.signaling:
-                self.on_message(b, sig.Message.decode(payload(nbl)))
+                messages.append(sig.Message.decode(payload(nbl)))
             nbl = nbl.Next
+        # Decoded: the NET_BUFFER_LISTs go back at once, unless NDIS reclaims them itself on return.
+        if not ReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES:
+            self.ndis.NdisReturnNetBufferLists(b.handle, NetBufferLists, ReceiveFlags & NDIS_RETURN_FLAGS_DISPATCH_LEVEL)
+        for msg in messages:
+            self.on_message(b, msg)
 
     def create_vc(self, port: Port, af: AfCtx, vc: VcCtx) -> int:
         status, vc.ndis_vc = self.ndis.NdisCoCreateVc(port.handle, af.ndis_af, vc)

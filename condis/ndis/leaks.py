@@ -6,8 +6,9 @@ NDIS checks at four moments (issue: the verifier; Driver Verifier does the same 
   requests its handlers pended, sends it never completed, its timers or work items still queued
   (guide: halting-a-miniport-adapter.md);
 - after NdisCloseAdapterEx closes a binding: nothing of that protocol may remain on it — VCs it
-  created or shares, AFs and SAPs, timers or work items it queued for the binding
-  (guide: unbinding-from-an-adapter.md, deleting-a-vc.md);
+  created or shares, AFs and SAPs, received NET_BUFFER_LISTs it kept, timers or work items it
+  queued for the binding (guide: unbinding-from-an-adapter.md, deleting-a-vc.md,
+  receiving-net-buffer-structures-in-condis-drivers.md);
 - after a driver's unload routine returns: no timer or work item of the driver may still be queued
   (guide: initializing-a-protocol-driver.md, initializing-a-miniport-driver.md);
 - when a run ends (``Simulation.finish``): everything above, on every host.
@@ -57,6 +58,7 @@ def run_end(host: Any) -> list[Finding]:
             if b.state != S.BINDING_UNBOUND:
                 out.append(("condis.LeakBinding", f"{b!r} is still open ({b.state}); the protocol never unbound"))
     out.extend(_oids(host, host._oids.values()))
+    out.extend(_received(host, None))
     out.extend(_queued(host, None))
     return out
 
@@ -78,6 +80,7 @@ def after_close(host: Any, b: Any) -> list[Finding]:
                if vc.cm_binding is b or (vc.af is not None and vc.af.client is b))
     for af in b.client_afs:
         out.extend(_af(af))
+    out.extend(_received(host, b))
     out.extend(_queued(host, lambda owner: owner is b))
     return out
 
@@ -155,6 +158,17 @@ def _af(af: Any) -> list[Finding]:
 def _oids(host: Any, records: Iterable[Any]) -> list[Finding]:
     return [("condis.NeverCompleted", f"an OID request ({rec.request.Oid:#x}) pended at the {rec.target} and was "
              "never completed") for rec in records]
+
+
+def _received(host: Any, binding: Any) -> list[Finding]:
+    """NET_BUFFER_LISTs a protocol was indicated without NDIS_RECEIVE_FLAGS_RESOURCES and kept (those
+    of ``binding``, or of every binding when None): it owes NdisReturnNetBufferLists for each."""
+    held: dict[Any, int] = {}
+    for owner in host._received.values():
+        if binding is None or owner is binding:
+            held[owner] = held.get(owner, 0) + 1
+    return [("condis.LeakReceive", f"{count} received NET_BUFFER_LIST(s) indicated to {owner!r} were never returned "
+             "with NdisReturnNetBufferLists") for owner, count in held.items()]
 
 
 def _queued(host: Any, owned: Any) -> list[Finding]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from condis import NET_BUFFER_LIST
-from condis.drivers.client import CLOSED, CLOSING
-from tests.rules.conftest import created_vc, cut_wire, expect_violation, nbl_for, passive, place, posted
+from condis import NDIS_RECEIVE_FLAGS_RESOURCES, NET_BUFFER_LIST
+from condis.drivers.client import CLOSED, CLOSING, AtmClient
+from tests.rules.conftest import created_vc, cut_wire, expect_violation, make_bed, nbl_for, passive, place, posted
 
 
 def sent_not_completed(bed, call):
@@ -154,3 +154,106 @@ def test_a_hand_built_net_buffer_list_sent(bed):
     v = expect_violation(bed, "condis.BadParameter", passive(host, lambda: host.NdisCoSendNetBufferLists(
         call.vc, NET_BUFFER_LIST(SourceHandle=call.vc), 0)), ddi="NdisCoSendNetBufferLists")
     assert "not allocated from a NET_BUFFER_LIST pool" in v.detail
+
+
+# ---------------------------------------------------------------------------- received NET_BUFFER_LISTs
+
+class KeepingClient(AtmClient):
+    """Copies what it receives and keeps the NET_BUFFER_LISTs, to return them when told."""
+
+    def ProtocolCoReceiveNetBufferLists(self, ProtocolBindingContext, ProtocolVcContext, NetBufferLists,
+                                        NumberOfNetBufferLists, ReceiveFlags):
+        self.kept = getattr(self, "kept", [])
+        self.kept.append((ProtocolBindingContext, NetBufferLists, ReceiveFlags))
+        nb = NetBufferLists.FirstNetBuffer
+        ProtocolVcContext.received.append(nb.Data[nb.DataOffset:nb.DataOffset + nb.DataLength])
+
+
+KINDS = pytest.mark.parametrize("kind", ["mcm", "cm"])
+
+
+def _kept(bed):
+    """Host B's client, given one NET_BUFFER_LIST by A's send, has kept it."""
+    call = place(bed)
+    bed.do(0, bed.clients[0].send, call, b"keep me")
+    client = bed.clients[1]
+    assert len(client.kept) == 1 and not client.kept[0][2] & NDIS_RECEIVE_FLAGS_RESOURCES
+    return client, client.kept[0]
+
+
+@KINDS
+def test_a_kept_net_buffer_list_goes_back_to_the_miniport_when_the_protocol_returns_it(kind):
+    bed = make_bed(kind, client=KeepingClient)
+    client, (binding, nbl, _) = _kept(bed)
+    host = bed.hosts[1]
+    mark = len(bed.recorder.records)
+    outstanding = nbl.Pool.outstanding
+    host.post(lambda: host.NdisReturnNetBufferLists(binding.handle, nbl, 0))
+    bed.run()
+    seen = [r.name for r in bed.recorder.records[mark:] if r.kind in ("ddi", "handler")]
+    assert seen[:2] == ["NdisReturnNetBufferLists", "MiniportReturnNetBufferLists"]
+    assert nbl.Freed and nbl.Pool.outstanding == outstanding - 1     # the NIC freed it
+
+
+@pytest.mark.rule("condis.ReturnNbl")
+@KINDS
+def test_a_received_net_buffer_list_returned_twice(kind):
+    bed = make_bed(kind, client=KeepingClient)
+    client, (binding, nbl, _) = _kept(bed)
+    host = bed.hosts[1]
+    host.post(lambda: host.NdisReturnNetBufferLists(binding.handle, nbl, 0))
+    bed.run()
+    v = expect_violation(bed, "condis.ReturnNbl", posted(host, lambda: host.NdisReturnNetBufferLists(binding.handle, nbl, 0)),
+                         ddi="NdisReturnNetBufferLists")
+    assert "returned already" in v.detail
+
+
+@pytest.mark.rule("condis.ReturnNbl")
+def test_a_protocol_returns_a_net_buffer_list_it_was_never_indicated(bed):
+    call = place(bed)
+    host = bed.hosts[0]
+    nbl = nbl_for(host, call.af.binding.pool, call.vc)
+    v = expect_violation(bed, "condis.ReturnNbl",
+                         posted(host, lambda: host.NdisReturnNetBufferLists(call.af.binding.handle, nbl, 0)),
+                         ddi="NdisReturnNetBufferLists")
+    assert "never indicated" in v.detail
+
+
+@pytest.mark.rule("Irql_SendRcv_Function")
+@KINDS
+def test_received_net_buffer_lists_returned_from_an_interrupt(kind):
+    bed = make_bed(kind, client=KeepingClient)
+    client, (binding, nbl, _) = _kept(bed)
+    host = bed.hosts[1]
+    v = expect_violation(bed, "Irql_SendRcv_Function",
+                         lambda: host.interrupt(lambda: host.NdisReturnNetBufferLists(binding.handle, nbl, 0)),
+                         ddi="NdisReturnNetBufferLists")
+    assert "DIRQL" in v.detail and not nbl.Freed
+
+
+@pytest.mark.rule("condis.NblState")
+@KINDS
+def test_a_miniport_frees_a_net_buffer_list_the_protocol_still_owns(kind):
+    bed = make_bed(kind, client=KeepingClient)
+    client, (binding, nbl, _) = _kept(bed)
+    host = bed.hosts[1]
+    v = expect_violation(bed, "condis.NblState", posted(host, lambda: host.NdisFreeNetBufferList(nbl)),
+                         ddi="NdisFreeNetBufferList")
+    assert "NdisReturnNetBufferLists" in v.detail and not nbl.Freed
+
+
+@pytest.mark.rule("condis.LeakReceive")
+@KINDS
+def test_received_net_buffer_lists_never_returned_are_reported_when_the_binding_closes(kind):
+    bed = make_bed(kind, client=KeepingClient)
+    client, (binding, nbl, _) = _kept(bed)
+    host = bed.hosts[1]
+    calls = list(client.calls)
+
+    def unbind():
+        for call in calls:
+            client.close(call)
+        host.remove_adapter("atm0")
+        bed.run()
+    v = expect_violation(bed, "condis.LeakReceive", unbind, ddi="NdisCloseAdapterEx", unchanged=False, more=True)
+    assert "1 received NET_BUFFER_LIST(s)" in v.detail and "never returned" in v.detail
