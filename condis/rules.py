@@ -102,6 +102,8 @@ _R = [
     # --- data ---
     Rule("condis.SendOnInactiveVc", "Data was sent or indicated on a VC that is not active with a call up.",
          "guide/sending-and-receiving-data2.md"),
+    Rule("condis.SendOnPausedBinding", "A protocol sent on a binding that is not running: still binding, paused, or being unbound.",
+         "guide/protocol-binding-states-and-operations.md"),
     Rule("condis.SendAfterClose", "NdisCoSendNetBufferLists was called on a VC after NdisClCloseCall.",
          "guide/sending-and-receiving-data2.md"),
     Rule("condis.SendsOutstanding", "A call was closed while NET_BUFFER_LISTs sent on its VC were not completed.",

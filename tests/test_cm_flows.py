@@ -145,11 +145,16 @@ def test_unbinding_the_call_manager_closes_the_clients_af(cm):
     cm.run()
     assert done.done and done.status == 0
     a = without_signaling(steps(rec, mark, "A"))
+    # The binding pauses first (protocol-binding-states-and-operations.md): a paused binding sends
+    # nothing, so the sample call manager signals RESTART while pausing and clears its calls, as the
+    # peer does on RESTART (incoming-request-to-close-a-call.md).
+    assert a[:5] == ["ProtocolNetPnPEvent", "NdisCmDispatchIncomingCloseCall", "ProtocolClIncomingCloseCall",
+                     "NdisClCloseCall", "ProtocolCmCloseCall"]
     # closing-a-condis-call-manager-or-mcm.md: the call manager's unbind asks the client to close
-    # the AF; the client closes its call, deregisters its SAP and closes the AF.
+    # the AF; the client deregisters its SAP and closes the AF.
     i = a.index("ProtocolUnbindAdapterEx")
     assert a[i:i + 4] == ["ProtocolUnbindAdapterEx", "NdisCmNotifyCloseAddressFamily", "ProtocolClNotifyCloseAf",
-                          "NdisClCloseCall"]
+                          "NdisClDeregisterSap"]
     for later in ("NdisClDeregisterSap", "NdisClCloseAddressFamily", "ProtocolCmCloseAf",
                   "NdisClNotifyCloseAddressFamilyComplete", "ProtocolCmNotifyCloseAfComplete",
                   "NdisCloseAdapterEx", "NdisCompleteUnbindAdapterEx", "MiniportPause", "MiniportHaltEx"):

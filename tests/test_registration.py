@@ -265,7 +265,8 @@ def test_deregistering_a_protocol_with_open_bindings_unbinds_them_within_the_cal
     # ddi: nf-ndis-ndisderegisterprotocoldriver.md — ProtocolUnbindAdapterEx for each open binding,
     # within the call, and the driver is released once the binding is closed
     done = [r for r in bed.recorder.records[mark:] if r.kind == "ddi" and r.name == "NdisDeregisterProtocolDriver"]
-    seen = [s for s in steps(bed.recorder, mark, host="A", drivers=(driver,))]
+    signaling = ("A:NdisCoSendNetBufferLists", "A:MiniportCoSendNetBufferLists")    # the call manager's RESTART
+    seen = [s for s in steps(bed.recorder, mark, host="A", drivers=(driver,)) if s not in signaling]
     assert seen[:3] == ["A:NdisDeregisterProtocolDriver", "A:ProtocolNetPnPEvent", "A:ProtocolUnbindAdapterEx"]
     assert "A:NdisCloseAdapterEx" in seen
     assert len(done) == 1 and binding.state == S.BINDING_UNBOUND

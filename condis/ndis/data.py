@@ -98,6 +98,18 @@ class DataDdi(CallDdi):
             raise self._violate("condis.SendOnInactiveVc", ddi,
                                 f"VC {vc.id:#x} is {vc.activation} with call state {vc.state}; data flows on an "
                                 "activated VC whose call is up", vc=vc)
+        binding = vc.af.client if NdisVcHandle.side == SIDE_CLIENT else vc.cm_binding
+        if binding.state != S.BINDING_RUNNING:
+            # guide: protocol-binding-states-and-operations.md — a protocol sends in the Running and
+            # Pausing states only (Pausing is while its ProtocolNetPnPEvent(NetEventPause) runs; the
+            # binding is Paused once that returned, and stays so while it unbinds). Real NDIS would
+            # complete such sends with NDIS_STATUS_PAUSED, as a paused miniport does
+            # (nc-ndis-miniport_pause.md); condis reports the protocol's error instead, and in record
+            # mode refuses the call, so the protocol keeps its NET_BUFFER_LISTs.
+            raise self._violate("condis.SendOnPausedBinding", ddi,
+                                f"{binding!r} is {binding.state}"
+                                f"{' (unbinding)' if binding.unbind_context is not None else ''}; a protocol "
+                                "sends on a running binding only", vc=vc)
         for nbl in nbls:
             if nbl.SourceHandle is not NdisVcHandle:
                 raise self._violate("condis.BadParameter", ddi,

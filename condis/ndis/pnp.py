@@ -334,6 +334,13 @@ class PnpDdi(RegistrationDdi):
             if raf.state == S.REGISTERED:
                 self._notify_clients(adapter, raf)
 
+    def _paused(self, b: Binding) -> None:
+        """A paused binding's clients no longer send: their VCs leave the send path that looks at no
+        binding state (condis/ndis/data.py), for the checks that refuse a send there."""
+        for vc in b.adapter.vcs:
+            if vc.af is not None and vc.af.client is b and vc.h_client is not None:
+                vc.h_client.route = None
+
     def _pnp_event(self, b: Binding, code: int) -> None:
         ev = NDIS_PNP_EVENT(NetEvent=code)
         status = self._result("ProtocolNetPnPEvent", self._up(
@@ -347,6 +354,7 @@ class PnpDdi(RegistrationDdi):
         if b.state == S.BINDING_RUNNING:
             self._pnp_event(b, NetEventPause)
             b.state = S.BINDING_PAUSED
+            self._paused(b)
         ctx = UnbindContext(b)
         b.unbind_context = ctx
         status = self._result("ProtocolUnbindAdapterEx", self._up(

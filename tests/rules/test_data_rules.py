@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from condis import NDIS_RECEIVE_FLAGS_RESOURCES, NET_BUFFER_LIST
-from condis.drivers.client import CLOSED, CLOSING, AtmClient
+from condis.drivers.client import CLOSED, CLOSING, UP, AtmClient
+from condis.drivers.cm import AtmCallManager
 from tests.rules.conftest import created_vc, cut_wire, expect_violation, make_bed, nbl_for, passive, place, posted
 
 
@@ -257,3 +258,55 @@ def test_received_net_buffer_lists_never_returned_are_reported_when_the_binding_
         bed.run()
     v = expect_violation(bed, "condis.LeakReceive", unbind, ddi="NdisCloseAdapterEx", unchanged=False, more=True)
     assert "1 received NET_BUFFER_LIST(s)" in v.detail and "never returned" in v.detail
+
+
+# ---------------------------------------------------------------------------- condis.SendOnPausedBinding
+
+class SendsWhenUnbinding(AtmClient):
+    """Sends on its calls from ProtocolUnbindAdapterEx, where the binding is Paused."""
+
+    refused = None
+
+    def ProtocolUnbindAdapterEx(self, UnbindContext, ProtocolBindingContext):
+        for call in [c for c in self.calls if c.state == UP]:
+            nbl = nbl_for(self.ndis, call.af.binding.pool, call.vc)
+            self.refused = expect_violation(self.ndis, "condis.SendOnPausedBinding",
+                                            lambda call=call, nbl=nbl: self.ndis.NdisCoSendNetBufferLists(call.vc, nbl, 0),
+                                            ddi="NdisCoSendNetBufferLists")
+            self.ndis.NdisFreeNetBufferList(nbl)
+        return super().ProtocolUnbindAdapterEx(UnbindContext, ProtocolBindingContext)
+
+
+@pytest.mark.rule("condis.SendOnPausedBinding")
+def test_a_client_sends_from_protocolunbindadapterex():
+    # An MCM's clients unbind while their calls are up (with a stand-alone call manager, the call
+    # manager unbinds first and its calls are gone by then).
+    bed = make_bed("mcm", client=SendsWhenUnbinding)
+    call = place(bed)
+    bed.hosts[0].remove_adapter("atm0")
+    bed.run()
+    assert "PAUSED (unbinding)" in bed.clients[0].refused.detail
+    assert call.sent == 0 and bed.clients[1].incoming[-1].received == []
+
+
+class SignalsWhenUnbinding(AtmCallManager):
+    """Sends a message on its signaling VC from ProtocolUnbindAdapterEx."""
+
+    refused = None
+
+    def ProtocolUnbindAdapterEx(self, UnbindContext, ProtocolBindingContext):
+        b = ProtocolBindingContext
+        nbl = nbl_for(self.ndis, b.pool, b.signaling.ndis_vc, b"RESTART, late")
+        self.refused = expect_violation(self.ndis, "condis.SendOnPausedBinding",
+                                        lambda: self.ndis.NdisCoSendNetBufferLists(b.signaling.ndis_vc, nbl, 0),
+                                        ddi="NdisCoSendNetBufferLists")
+        self.ndis.NdisFreeNetBufferList(nbl)
+        return super().ProtocolUnbindAdapterEx(UnbindContext, ProtocolBindingContext)
+
+
+@pytest.mark.rule("condis.SendOnPausedBinding")
+def test_a_call_manager_signals_from_protocolunbindadapterex():
+    bed = make_bed("cm", cm=SignalsWhenUnbinding)
+    done = bed.hosts[0].remove_adapter("atm0")
+    bed.run()
+    assert "PAUSED (unbinding)" in bed.call_managers[0].refused.detail and done.done
