@@ -359,6 +359,13 @@ class PnpDdi(RegistrationDdi):
         b.unbind_context = ctx
         status = self._result("ProtocolUnbindAdapterEx", self._up(
             b.protocol.chars.UnbindAdapterHandlerEx, "ProtocolUnbindAdapterEx", ctx, b.context), 0)[0]
+        if status not in (SUCCESS, PENDING):
+            # ddi: nc-ndis-protocol_unbind_adapter_ex.md — a protocol cannot fail an unbind; record
+            # mode goes on as from a success, and the binding must be closed all the same.
+            self.verifier.found(self, self._violate(
+                "condis.HandlerReturn", "ProtocolUnbindAdapterEx",
+                f"returned {status_name(status)} for {b!r}; an unbind cannot fail: it returns NDIS_STATUS_SUCCESS or "
+                "NDIS_STATUS_PENDING"))
         if status == PENDING:
             ctx.state = S.BIND_PENDING
             ctx.completion = Completion(f"unbind {b!r}")
