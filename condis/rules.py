@@ -72,6 +72,8 @@ _R = [
          "ddi/nf-ndis-ndisderegisterprotocoldriver.md"),
     Rule("condis.BindState", "A binding operation was called in a binding state that does not allow it.",
          "guide/binding-to-an-adapter.md"),
+    Rule("condis.CloseWithRequests", "A binding was closed while OID requests its protocol made on it were still outstanding.",
+         "ddi/nf-ndis-ndiscloseadapterex.md"),
     Rule("condis.CloseWithAfs", "A binding was closed while it still had address families open or registered.",
          "guide/closing-an-address-family-in-a-condis-client.md"),
     # --- AFs and SAPs ---

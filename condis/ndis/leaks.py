@@ -6,7 +6,7 @@ NDIS checks at four moments (issue: the verifier; Driver Verifier does the same 
   requests its handlers pended, sends it never completed, its timers or work items still queued
   (guide: halting-a-miniport-adapter.md);
 - after NdisCloseAdapterEx closes a binding: nothing of that protocol may remain on it — VCs it
-  created or shares, AFs and SAPs, received NET_BUFFER_LISTs it kept, timers or work items it
+  created or shares, AFs and SAPs, OID requests it made, received NET_BUFFER_LISTs it kept, timers or work items it
   queued for the binding (guide: unbinding-from-an-adapter.md, deleting-a-vc.md,
   receiving-net-buffer-structures-in-condis-drivers.md);
 - after a driver's unload routine returns: no timer or work item of the driver may still be queued
@@ -80,6 +80,10 @@ def after_close(host: Any, b: Any) -> list[Finding]:
                if vc.cm_binding is b or (vc.af is not None and vc.af.client is b))
     for af in b.client_afs:
         out.extend(_af(af))
+    # ddi: nf-ndis-ndiscloseadapterex.md — a protocol waits for the OID requests it made to complete
+    out.extend(("condis.CloseWithRequests", f"an OID request ({rec.request.Oid:#x}) {b!r} made is still outstanding at "
+                f"the {rec.target}; wait for ProtocolCoOidRequestComplete before NdisCloseAdapterEx")
+               for rec in host._oids.values() if rec.origin is b)
     out.extend(_received(host, b))
     out.extend(_queued(host, lambda owner: owner is b))
     return out

@@ -24,10 +24,10 @@ from condis.structs import NDIS_OID_REQUEST, NDIS_STATUS_INDICATION
 class OidRecord:
     """An OID request NDIS is waiting to see completed."""
 
-    __slots__ = ("request", "target", "af", "vc", "party", "complete", "adapter", "done")
+    __slots__ = ("request", "target", "af", "vc", "party", "complete", "adapter", "done", "origin")
 
     def __init__(self, request: Any, target: str, af: Af | None, vc: Any, party: Party | None,
-                 complete: tuple, adapter: Adapter) -> None:
+                 complete: tuple, adapter: Adapter, origin: Binding | None = None) -> None:
         self.request = request
         self.target = target          # who must complete it: "miniport", "call manager", "MCM", "client"
         self.af = af
@@ -36,6 +36,7 @@ class OidRecord:
         self.complete = complete      # (handler, handler name, af ctx, vc ctx, party ctx) of the requester
         self.adapter = adapter
         self.done = False
+        self.origin = origin          # the binding that made it with NdisCoOidRequest (None: an MCM's request)
 
 
 class RequestDdi(DataDdi):
@@ -86,7 +87,7 @@ class RequestDdi(DataDdi):
         if af is None:
             mp = b.adapter.miniport
             rec = OidRecord(OidRequest, SIDE_MINIPORT if mp.cm is None else SIDE_MCM, None, vc, party, complete,
-                            b.adapter)
+                            b.adapter, b)
             return self._issue(rec, mp.co.CoOidRequestHandler, "MiniportCoOidRequest",
                                (b.adapter.context, vc.miniport_context if vc else None, OidRequest))
         if side == SIDE_CLIENT:
@@ -98,7 +99,7 @@ class RequestDdi(DataDdi):
             fn = self._handler(af.client.cl, "ClOidRequestHandler", "ProtocolCoOidRequest",
                                af.client.protocol)
             args = self._contexts(SIDE_CLIENT, af, vc, party)
-        rec = OidRecord(OidRequest, target, af, vc, party, complete, b.adapter)
+        rec = OidRecord(OidRequest, target, af, vc, party, complete, b.adapter, b)
         return self._issue(rec, fn, "ProtocolCoOidRequest", args + (OidRequest,))
 
     def NdisMCmOidRequest(self, NdisAfHandle: Af, NdisVcHandle: VcHandle | None, NdisPartyHandle: Party | None,

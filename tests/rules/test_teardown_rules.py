@@ -6,9 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import cut_wire, expect_violation, make_bed, place
+from conftest import cut_wire, expect_violation, make_bed, place, settle
 
-from condis import NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS, NDIS_TIMER_CHARACTERISTICS
+from condis import (
+    NDIS_OID_REQUEST,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_SUCCESS,
+    NDIS_TIMER_CHARACTERISTICS,
+    OID_GEN_CO_LINK_SPEED,
+)
 from condis.drivers.client import AtmClient
 from condis.drivers.mcm import AtmMcm
 from condis.ndis import states as S
@@ -128,3 +134,33 @@ def test_a_timer_left_queued_at_unload_is_reported():
     bed.sim.run(max_steps=1)
     v = expect_violation(bed, "condis.LeakQueued", bed.sim.finish, ddi="Unload", unchanged=False, more=True)
     assert "a timer (<lambda>) is still queued" in v.detail
+
+
+class HoldsOidsMcm(AtmMcm):
+    """Pends the OID requests made to the miniport and never completes them."""
+
+    def MiniportCoOidRequest(self, MiniportAdapterContext: Any, MiniportVcContext: Any, NdisRequest: Any) -> int:
+        return NDIS_STATUS_PENDING
+
+
+class AsksTheMiniport(AtmClient):
+    """Asks the miniport for its link speed, then unbinds without waiting for the answer."""
+
+    def ask(self) -> None:
+        self.status = self.ndis.NdisCoOidRequest(self.bindings[0].handle, None, None, None,
+                                                 NDIS_OID_REQUEST(Oid=OID_GEN_CO_LINK_SPEED))
+
+
+@pytest.mark.rule("condis.CloseWithRequests")
+def test_a_binding_closed_with_its_oid_request_outstanding():
+    bed = make_bed("mcm", mcm=HoldsOidsMcm, client=AsksTheMiniport)
+    bed.do(0, bed.clients[0].ask)
+    assert bed.clients[0].status == NDIS_STATUS_PENDING
+    host = bed.hosts[0]
+
+    def remove():
+        host.remove_adapter("atm0")
+        settle(bed.sim)
+    v = expect_violation(bed, "condis.CloseWithRequests", remove, ddi="NdisCloseAdapterEx", unchanged=False,
+                         more=True)
+    assert f"OID request ({OID_GEN_CO_LINK_SPEED:#x})" in v.detail and "ProtocolCoOidRequestComplete" in v.detail
