@@ -15,6 +15,7 @@ from condis import (
     NDIS_STATUS_BAD_CHARACTERISTICS,
     NDIS_STATUS_BAD_VERSION,
     NDIS_STATUS_FAILURE,
+    NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     Ndis,
 )
@@ -265,10 +266,52 @@ def test_deregistering_a_protocol_with_open_bindings_unbinds_them_within_the_cal
     # ddi: nf-ndis-ndisderegisterprotocoldriver.md — ProtocolUnbindAdapterEx for each open binding,
     # within the call, and the driver is released once the binding is closed
     done = [r for r in bed.recorder.records[mark:] if r.kind == "ddi" and r.name == "NdisDeregisterProtocolDriver"]
-    signaling = ("A:NdisCoSendNetBufferLists", "A:MiniportCoSendNetBufferLists")    # the call manager's RESTART
+    # the call manager's RESTART, sent while the binding pauses; NDIS unbinds once it completed
+    signaling = ("A:NdisCoSendNetBufferLists", "A:ProtocolCoSendNetBufferListsComplete")
     seen = [s for s in steps(bed.recorder, mark, host="A", drivers=(driver,)) if s not in signaling]
     assert seen[:3] == ["A:NdisDeregisterProtocolDriver", "A:ProtocolNetPnPEvent", "A:ProtocolUnbindAdapterEx"]
     assert "A:NdisCloseAdapterEx" in seen
     assert len(done) == 1 and binding.state == S.BINDING_UNBOUND
     assert proto.state == S.DEREGISTERED and host.drivers[driver].protocol is None
     bed.sim.finish()     # nothing left behind, and the rest of the drivers unload as usual
+
+
+# ---------------------------------------------------------------------------- pausing and unbinding
+
+def test_a_binding_is_paused_and_unbound_only_once_its_sends_have_completed():
+    bed = make_bed("cm", Recorder())
+    mark = len(bed.recorder.records)
+    bed.hosts[0].remove_adapter("atm0")
+    bed.run()
+    cm = steps(bed.recorder, mark, host="A", drivers=("atmcm",))
+    # ddi: nc-ndis-protocol_net_pnp_event.md — Pausing until NDIS completed the binding's sends (the
+    # call manager's RESTART, sent while it pauses); ProtocolUnbindAdapterEx only once it is Paused
+    pause, unbind = cm.index("A:ProtocolNetPnPEvent"), cm.index("A:ProtocolUnbindAdapterEx")
+    assert cm[pause + 1] == "A:NdisCoSendNetBufferLists"
+    assert pause < cm.index("A:ProtocolCoSendNetBufferListsComplete") < unbind
+    assert "A:NdisCoSendNetBufferLists" not in cm[unbind:]
+
+
+class SlowUnbindClient(AtmClient):
+    """Pends every unbind and does the sample's unbind later, from a work item."""
+
+    def ProtocolUnbindAdapterEx(self, UnbindContext: Any, ProtocolBindingContext: Any) -> int:
+        self.log.append(("unbind", ProtocolBindingContext))
+        unbind = super().ProtocolUnbindAdapterEx
+
+        def later(ctx: Any, item: Any) -> None:
+            self.ndis.NdisFreeIoWorkItem(item)
+            if unbind(UnbindContext, ProtocolBindingContext) == NDIS_STATUS_SUCCESS:
+                self.ndis.NdisCompleteUnbindAdapterEx(UnbindContext)
+        self.ndis.NdisQueueIoWorkItem(self.ndis.NdisAllocateIoWorkItem(self.handle), later, None)
+        return NDIS_STATUS_PENDING
+
+
+def test_an_adapter_removed_while_its_protocol_unloads_is_unbound_once():
+    bed = make_bed("mcm", Recorder(), client=SlowUnbindClient)
+    host, client = bed.hosts[0], bed.clients[0]
+    unloaded = host.unload_driver("atmclient")
+    removed = host.remove_adapter("atm0")
+    bed.run()
+    assert unloaded.done and removed.done
+    assert len([e for e in client.log if e[0] == "unbind"]) == 1    # one ProtocolUnbindAdapterEx, not one per task

@@ -156,6 +156,9 @@ class DataDdi(CallDdi):
                                 "completed)", vc=vc)
         sends.difference_update(nbls)
         self._return_sends(vc, NetBufferLists, SendCompleteFlags)
+        for b in (vc.af.client if vc.af is not None else None, vc.cm_binding):
+            if b is not None and b.pausing is not None and not b.pausing.done and not self._sends_of(b):
+                b.pausing.fire()    # the last send of a pausing binding completed: it is Paused now
 
     def _return_sends(self, vc: Vc, first: NET_BUFFER_LIST, flags: int) -> None:
         """Return each NET_BUFFER_LIST to the protocol that sent it, in the order the miniport gave."""

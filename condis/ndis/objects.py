@@ -144,7 +144,8 @@ class Binding(Handle):
     """
 
     __slots__ = ("protocol", "adapter", "context", "bind_context", "unbind_context",
-                 "client_afs", "cm_afs", "registered_afs", "on_done", "co", "cl", "cm")
+                 "client_afs", "cm_afs", "registered_afs", "on_done", "co", "cl", "cm", "pausing",
+                 "unbinding")
     kind = "binding"
 
     def __init__(self, ndis: Any, ident: int, protocol: ProtocolDriver, adapter: Adapter, context: Any) -> None:
@@ -155,6 +156,8 @@ class Binding(Handle):
         self.co: Any = protocol.co
         self.cl: Any = protocol.cl
         self.cm: Any = protocol.cm
+        self.pausing: Any = None        # while NDIS waits for its sends to complete before it is Paused
+        self.unbinding: Any = None      # from the start of NDIS's unbind (pause included) to its end
         self.bind_context: Any = None
         self.unbind_context: Any = None
         self.client_afs: list[Af] = []        # AFs this binding opened as a client

@@ -25,6 +25,7 @@ from condis.ndis import leaks
 from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS, status_name
 from condis.ndis.objects import (
+    SIDE_CM,
     SIDE_MCM,
     SIDE_MINIPORT,
     Adapter,
@@ -335,11 +336,23 @@ class PnpDdi(RegistrationDdi):
                 self._notify_clients(adapter, raf)
 
     def _paused(self, b: Binding) -> None:
-        """A paused binding's clients no longer send: their VCs leave the send path that looks at no
-        binding state (condis/ndis/data.py), for the checks that refuse a send there."""
+        """A binding NDIS pauses leaves the data path that looks at no binding state
+        (condis/ndis/data.py) on its clients' VCs: sends take the checks that refuse them once it is
+        Paused, and completions the path that tells a pause waiting for them."""
         for vc in b.adapter.vcs:
             if vc.af is not None and vc.af.client is b and vc.h_client is not None:
                 vc.h_client.route = None
+                vc.h_miniport.route = None
+
+    def _sends_of(self, b: Binding) -> bool:
+        """Whether NET_BUFFER_LISTs the protocol sent on binding ``b`` are still outstanding."""
+        for vc in b.adapter.vcs:
+            if vc.sends and ((vc.af is not None and vc.af.client is b) or vc.cm_binding is b):
+                for nbl in vc.sends:
+                    side = nbl.SourceHandle.side
+                    if (vc.cm_binding is b) if side == SIDE_CM else (vc.af is not None and vc.af.client is b):
+                        return True
+        return False
 
     def _pnp_event(self, b: Binding, code: int) -> None:
         ev = NDIS_PNP_EVENT(NetEvent=code)
@@ -349,12 +362,32 @@ class PnpDdi(RegistrationDdi):
             raise self._violate("condis.NoPendingHere", "ProtocolNetPnPEvent",
                                 "condis completes PnP events synchronously (NdisCompleteNetPnPEvent is outside its "
                                 "DDI surface)")
+        if status != SUCCESS:
+            # ddi: nc-ndis-protocol_net_pnp_event.md — a protocol always succeeds NetEventPause and
+            # NetEventRestart; record mode goes on as from a success.
+            name = "NetEventPause" if code == NetEventPause else "NetEventRestart"
+            self.verifier.found(self, self._violate(
+                "condis.HandlerReturn", "ProtocolNetPnPEvent",
+                f"returned {status_name(status)} for {name} on {b!r}; a protocol succeeds {name}"))
 
     def _unbind_task(self, b: Binding) -> Task:
+        if b.unbinding is not None:
+            # Another PnP task (an adapter removal, an unload, a deregistration) is unbinding it
+            # already: NDIS unbinds a binding once, and this task waits for that unbind to end.
+            if not b.unbinding.done:
+                yield b.unbinding
+            return
+        b.unbinding = Completion(f"unbind {b!r}")
         if b.state == S.BINDING_RUNNING:
             self._pnp_event(b, NetEventPause)
-            b.state = S.BINDING_PAUSED
             self._paused(b)
+            # ddi: nc-ndis-protocol_net_pnp_event.md — the binding is Paused once NDIS has completed
+            # all of its outstanding sends; until then it is Pausing, and may still send.
+            if self._sends_of(b):
+                b.pausing = Completion(f"pause {b!r}")
+                yield b.pausing
+                b.pausing = None
+            b.state = S.BINDING_PAUSED
         ctx = UnbindContext(b)
         b.unbind_context = ctx
         status = self._result("ProtocolUnbindAdapterEx", self._up(
@@ -375,6 +408,7 @@ class PnpDdi(RegistrationDdi):
             raise self._violate("condis.BindState", "ProtocolUnbindAdapterEx",
                                 f"completed the unbind of {b!r} without closing it with NdisCloseAdapterEx "
                                 "(guide: unbinding-from-an-adapter.md)")
+        b.unbinding.fire(SUCCESS)
 
     def NdisDeregisterProtocolDriver(self, NdisProtocolHandle: ProtocolDriver) -> None:
         """Deregister a protocol: NDIS first unbinds every binding it still has, within the call.
@@ -395,14 +429,9 @@ class PnpDdi(RegistrationDdi):
                                 "its unload routine or from DriverEntry when that fails")
         for b in list(proto.bindings):
             # In condis a binding is PAUSED only while it binds or unbinds: a bind under way is let
-            # finish, an unbind under way is waited for, and a running binding is unbound here.
-            self._block_until(lambda b=b: b.state != S.BINDING_PAUSED or b.unbind_context is not None)
-            if b.state == S.BINDING_RUNNING:
-                unbound = self._wait_for(self._unbind_task(b))
-            else:
-                self._block_until(lambda b=b: b.state == S.BINDING_UNBOUND)
-                unbound = b.state == S.BINDING_UNBOUND
-            if not unbound:
+            # finish; then the binding is unbound here, or the unbind under way is waited for.
+            self._block_until(lambda b=b: b.state != S.BINDING_PAUSED or b.unbinding is not None)
+            if b.state != S.BINDING_UNBOUND and not self._wait_for(self._unbind_task(b)):
                 self._teardown(ddi, [("condis.NeverCompleted",
                                       f"{b!r} was never unbound (a bind or unbind pended and was never completed); "
                                       "NDIS waits for it before it deregisters the protocol")])

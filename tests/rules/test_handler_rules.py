@@ -15,6 +15,7 @@ from condis import (
     OID_GEN_CO_LINK_SPEED,
     PASSIVE_LEVEL,
 )
+from condis.constants import NetEventPause
 from condis.drivers.client import ACCEPTED, UP, AtmClient
 from condis.drivers.mcm import AtmMcm
 from condis.drivers.miniport import AtmMiniport
@@ -223,6 +224,22 @@ def test_protocolunbindadapterex_fails_the_unbind():
     v = expect_violation(bed, "condis.HandlerReturn", lambda: (host.remove_adapter("atm0"), settle(bed.sim)),
                          ddi="ProtocolUnbindAdapterEx", unchanged=False)
     assert "cannot fail" in v.detail and binding.state == S.BINDING_UNBOUND
+
+
+class FailsItsPause(AtmClient):
+    def ProtocolNetPnPEvent(self, ProtocolBindingContext, NetPnPEventNotification):
+        if NetPnPEventNotification.NetEvent == NetEventPause:
+            return NDIS_STATUS_FAILURE
+        return super().ProtocolNetPnPEvent(ProtocolBindingContext, NetPnPEventNotification)
+
+
+@pytest.mark.rule("condis.HandlerReturn")
+def test_protocolnetpnpevent_fails_a_pause():
+    bed = make_bed("mcm", client=FailsItsPause)
+    host = bed.hosts[0]
+    v = expect_violation(bed, "condis.HandlerReturn", lambda: (host.remove_adapter("atm0"), settle(bed.sim)),
+                         ddi="ProtocolNetPnPEvent", unchanged=False)
+    assert "succeeds NetEventPause" in v.detail
 
 
 @pytest.mark.rule("condis.NoPendingHere")
