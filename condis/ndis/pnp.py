@@ -25,6 +25,7 @@ from condis.ndis import leaks
 from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS, status_name
 from condis.ndis.objects import (
+    SIDE_CLIENT,
     SIDE_CM,
     SIDE_MCM,
     SIDE_MINIPORT,
@@ -347,11 +348,11 @@ class PnpDdi(RegistrationDdi):
     def _sends_of(self, b: Binding) -> bool:
         """Whether NET_BUFFER_LISTs the protocol sent on binding ``b`` are still outstanding."""
         for vc in b.adapter.vcs:
-            if vc.sends and ((vc.af is not None and vc.af.client is b) or vc.cm_binding is b):
-                for nbl in vc.sends:
-                    side = nbl.SourceHandle.side
-                    if (vc.cm_binding is b) if side == SIDE_CM else (vc.af is not None and vc.af.client is b):
-                        return True
+            if vc.sends:
+                side = SIDE_CM if vc.cm_binding is b else SIDE_CLIENT if vc.af is not None and vc.af.client is b \
+                    else None
+                if side is not None and any(nbl.SourceHandle.side == side for nbl in vc.sends):
+                    return True
         return False
 
     def _pnp_event(self, b: Binding, code: int) -> None:
