@@ -80,8 +80,9 @@ class AfSapDdi(PnpDdi):
             raise self._violate("condis.WrongCaller", ddi,
                                 f"{b.protocol.name!r} registered no NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS; only a "
                                 "call manager registers an AF (guide: condis-call-manager-registration.md)")
-        if b.unbind_context is not None and b.unbind_context.state != S.BIND_DONE:
+        if b.unbinding is not None:
             # ddi: nf-ndis-ndiscmregisteraddressfamilyex.md — fails while the binding is being closed
+            # (from the pause before ProtocolUnbindAdapterEx on: in condis a pause leads to the unbind)
             return st.NDIS_STATUS_FAILURE
         return self._register_af(b.adapter, b, AddressFamily, b.cm)
 
