@@ -24,6 +24,7 @@ PENDING = st.NDIS_STATUS_PENDING
 # rules about what a handler returned: the handler's page is the one to read
 _HANDLER_PAGE_RULES = frozenset({"condis.HandlerReturn", "condis.NoPendingHere"})
 SUCCESS = st.NDIS_STATUS_SUCCESS
+_BLOCKED_STEPS = 100_000    # events a DDI that waits lets run before it gives up (as Simulation.finish does)
 
 
 def status_name(status: Any) -> str:
@@ -265,10 +266,11 @@ class NdisCore:
 
     def _block_until(self, done: Callable[[], bool]) -> None:
         """Wait inside a DDI, as its caller would block at PASSIVE_LEVEL: the simulation runs other
-        events until ``done()`` or nothing is left to run."""
+        events until ``done()``, nothing is left to run, or ``_BLOCKED_STEPS`` events ran (a periodic
+        timer would otherwise keep a wait that never ends going forever)."""
         nested = getattr(self.tracer, "nested_events", None)
         with nested() if nested is not None else contextlib.nullcontext():
-            self.sim.run(until=done)
+            self.sim.run(until=done, max_steps=_BLOCKED_STEPS)
 
     def _run_event(self, ev: Any) -> None:
         """Run a scheduled event at its IRQL (called by the scheduler)."""

@@ -164,3 +164,17 @@ def test_a_binding_closed_with_its_oid_request_outstanding():
     v = expect_violation(bed, "condis.CloseWithRequests", remove, ddi="NdisCloseAdapterEx", unchanged=False,
                          more=True)
     assert f"OID request ({OID_GEN_CO_LINK_SPEED:#x})" in v.detail and "ProtocolCoOidRequestComplete" in v.detail
+
+
+@pytest.mark.rule("condis.NeverCompleted")
+def test_a_protocol_deregistered_while_its_unbind_never_completes():
+    bed = make_bed("mcm", client=StuckUnbindClient)
+    host = bed.hosts[0]
+    proto = host.drivers["atmclient"].protocol
+
+    def deregister():
+        host.post(lambda: host.NdisDeregisterProtocolDriver(proto), owner=("atmclient", "Driver"))
+        settle(bed.sim)
+    v = expect_violation(bed, "condis.NeverCompleted", deregister, ddi="NdisDeregisterProtocolDriver",
+                         unchanged=False)
+    assert "was never unbound" in v.detail and proto.state == S.REGISTERED   # NDIS still waits: not deregistered
