@@ -315,3 +315,37 @@ def test_an_adapter_removed_while_its_protocol_unloads_is_unbound_once():
     bed.run()
     assert unloaded.done and removed.done
     assert len([e for e in client.log if e[0] == "unbind"]) == 1    # one ProtocolUnbindAdapterEx, not one per task
+
+
+class HearsLate(AtmCallManager):
+    """Runs ``late`` (a frame's indication, in the test) as its unbind starts: the binding is Paused."""
+
+    late: Any = None
+
+    def ProtocolUnbindAdapterEx(self, UnbindContext: Any, ProtocolBindingContext: Any) -> int:
+        self.late()
+        return super().ProtocolUnbindAdapterEx(UnbindContext, ProtocolBindingContext)
+
+
+def test_ndis_indicates_nothing_to_a_paused_binding_and_gives_the_miniport_its_buffers_back():
+    bed = make_bed("cm", Recorder(), cm=HearsLate)
+    host, manager = bed.hosts[0], bed.call_managers[0]
+    binding = manager.bindings[0].handle
+    signaling = manager.bindings[0].signaling.ndis_vc.vc
+    nic = host.adapters["atm0"].context.nic
+    nbl = host.NdisAllocateNetBufferAndNetBufferList(nic.pool, 0, 0, b"late", 0, 4)
+    nbl.SourceHandle = signaling.h_miniport
+    seen = []
+
+    def late() -> None:
+        mark = len(bed.recorder.records)
+        assert binding.state == S.BINDING_PAUSED
+        host.NdisMCoIndicateReceiveNetBufferLists(signaling.h_miniport, nbl, 1, 0)
+        seen.extend(steps(bed.recorder, mark, host="A"))
+    manager.late = late
+    host.remove_adapter("atm0")
+    bed.run()
+    # guide: protocol-binding-states-and-operations.md — a Paused binding receives nothing; the
+    # miniport gets its NET_BUFFER_LIST back at once (and frees it)
+    assert seen == ["A:NdisMCoIndicateReceiveNetBufferLists", "A:MiniportReturnNetBufferLists"]
+    assert nbl.Freed

@@ -233,7 +233,9 @@ class AtmCallManager(CallControl):
         b = ProtocolBindingContext
         messages = []
         nbl = NetBufferLists
-        while nbl is not None:
+        # Once it sent RESTART while pausing, the call manager hears nothing more on the binding:
+        # what it asks of the peer from then on times out, as with a peer that went away.
+        while nbl is not None and not b.paused:
             if ProtocolVcContext is b.signaling:
                 messages.append(sig.Message.decode(payload(nbl)))
             nbl = nbl.Next

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from condis.constants import DISPATCH_LEVEL, IRQL_NAMES, NDIS_RECEIVE_FLAGS_RESOURCES
+from condis.constants import DISPATCH_LEVEL, IRQL_NAMES, NDIS_RECEIVE_FLAGS_RESOURCES, NDIS_RETURN_FLAGS_DISPATCH_LEVEL
 from condis.ndis import states as S
 from condis.ndis.calls import CallDdi
 from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Adapter, Binding, Vc, VcHandle
@@ -234,18 +234,29 @@ class DataDdi(CallDdi):
         else:
             binding = vc.af.client
             ctx = vc.client_context
-        if not CoReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES:
+        keep = not CoReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES
+        if keep:
             received = self._received
             held = [n for n in nbls if n in received]
             if held:
                 raise self._violate("condis.NblState", ddi,
                                     f"{held} are still owned by {received[held[0]]!r}, which has not returned them "
                                     "with NdisReturnNetBufferLists", vc=vc)
-            if vc.adapter.miniport.chars.ReturnNetBufferListsHandler is None:
+            returned = vc.adapter.miniport.chars.ReturnNetBufferListsHandler
+            if returned is None:
                 raise self._violate("condis.MissingHandler", ddi,
                                     f"{vc.adapter.miniport.name!r} indicates without NDIS_RECEIVE_FLAGS_RESOURCES "
                                     "but registered no ReturnNetBufferListsHandler for NDIS to give them back to",
                                     vc=vc)
+        if binding.state != S.BINDING_RUNNING:
+            # guide: protocol-binding-states-and-operations.md — a binding receives while Running or
+            # Pausing only (condis keeps a pausing binding RUNNING until it is Paused). NDIS does not
+            # indicate to a paused one: what the miniport let go of goes straight back to it.
+            if keep:
+                self._up(returned, "MiniportReturnNetBufferLists", vc.adapter.context, NetBufferLists,
+                         NDIS_RETURN_FLAGS_DISPATCH_LEVEL if self._irql == DISPATCH_LEVEL else 0)
+            return
+        if keep:
             for n in nbls:
                 received[n] = binding
         self._up(binding.co.CoReceiveNetBufferListsHandler, "ProtocolCoReceiveNetBufferLists", binding.context, ctx,
