@@ -102,6 +102,7 @@ FUNCTIONS: dict[str, tuple[str, tuple[str, ...], str, tuple[str, ...], tuple[str
     'NdisReleaseSpinLock': ('DISPATCH_LEVEL', ('Irql_Synch_Function', 'SpinLock', 'SpinLockBalanced', 'SpinLockDpr', 'SpinLockDprRelease', 'SpinlockRelease'), 'ddi/nf-ndis-ndisreleasespinlock.md', ('_SpinLock',), ()),
     'NdisSetOptionalHandlers': ('PASSIVE_LEVEL', ('Irql_Miscellaneous_Function',), 'ddi/nf-ndis-ndissetoptionalhandlers.md', ('NdisHandle', 'OptionalHandlers'), ()),
     'NdisSetTimerObject': ('<= DISPATCH_LEVEL', ('Irql_Timer_Function', 'PeriodicTimer'), 'ddi/nf-ndis-ndissettimerobject.md', ('TimerObject', 'DueTime', 'MillisecondsPeriod', 'FunctionContext'), ()),
+    'NdisReturnNetBufferLists': ('<= DISPATCH_LEVEL', ('Irql_SendRcv_Function',), 'support/nf-ndis-ndisreturnnetbufferlists.md', ('NdisBindingHandle', 'NetBufferLists', 'ReturnFlags'), ()),
 }
 
 CALLBACKS: dict[str, tuple[str, str, tuple[str, ...]]] = {

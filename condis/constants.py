@@ -87,11 +87,12 @@ NdisHaltDeviceFailed = 4
 NdisHaltDeviceInitializationFailed = 5
 NdisHaltDeviceStopped = 6
 
-# NdisCoSendNetBufferLists / NdisMCoSendNetBufferListsComplete / receive flags
+# NdisCoSendNetBufferLists / NdisMCoSendNetBufferListsComplete / receive and return flags
 NDIS_SEND_FLAGS_DISPATCH_LEVEL = 0x00000001
 NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL = 0x00000001
 NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL = 0x00000001
 NDIS_RECEIVE_FLAGS_RESOURCES = 0x00000002
+NDIS_RETURN_FLAGS_DISPATCH_LEVEL = 0x00000001
 
 # A few OIDs the sample drivers answer
 OID_GEN_CO_LINK_SPEED = 0x00010110

@@ -49,6 +49,8 @@ _R = [
          "ddi/nf-ndis-ndisqueueioworkitem.md"),
     Rule("Irql_NetBuffer_Function", "A NET_BUFFER_LIST function was called above the IRQL its page allows.",
          "ddi/nf-nblapi-ndisallocatenetbufferlistpool.md"),
+    Rule("Irql_SendRcv_Function", "A send or receive function (NdisReturnNetBufferLists) was called above the IRQL its page allows.",
+         "rules/ndis-irql-sendrcv-function.md"),
     Rule("Irql_IrqlSetting_Function", "NDIS_RAISE_IRQL_TO_DISPATCH / NDIS_LOWER_IRQL used at a wrong IRQL or out of pairs.",
          "ddi/nf-ndis-ndis_lower_irql.md"),
     # --- handler manners ---
@@ -76,10 +78,14 @@ _R = [
     # --- registration and binding ---
     Rule("condis.Registration", "Driver or adapter registration done out of order or twice.",
          "guide/initializing-a-miniport-driver.md"),
-    Rule("condis.SetOptionsOnly", "NdisSetOptionalHandlers called outside the driver's SetOptions handler.",
+    Rule("condis.SetOptionsOnly", "NdisSetOptionalHandlers called outside the driver's SetOptions handler, or for a binding once its bind completed.",
          "ddi/nf-ndis-ndissetoptionalhandlers.md"),
+    Rule("condis.DeregisterInHandler", "NdisDeregisterProtocolDriver was called from inside a handler NDIS called.",
+         "ddi/nf-ndis-ndisderegisterprotocoldriver.md"),
     Rule("condis.BindState", "A binding operation was called in a binding state that does not allow it.",
          "guide/binding-to-an-adapter.md"),
+    Rule("condis.CloseWithRequests", "A binding was closed while OID requests its protocol made on it were still outstanding.",
+         "ddi/nf-ndis-ndiscloseadapterex.md"),
     Rule("condis.CloseWithAfs", "A binding was closed while it still had address families open or registered.",
          "ddi/nf-ndis-ndisclcloseaddressfamily.md"),
     # --- AFs and SAPs ---
@@ -110,6 +116,8 @@ _R = [
     # --- data ---
     Rule("condis.SendOnInactiveVc", "Data was sent or indicated on a VC that is not active with a call up.",
          "guide/sending-and-receiving-data2.md"),
+    Rule("condis.SendOnPausedBinding", "A protocol sent on a binding that is not running: still binding, paused, or being unbound.",
+         "guide/protocol-binding-states-and-operations.md"),
     Rule("condis.SendAfterClose", "NdisCoSendNetBufferLists was called on a VC after NdisClCloseCall.",
          "guide/sending-and-receiving-data2.md"),
     Rule("condis.SendsOutstanding", "A call was closed while NET_BUFFER_LISTs sent on its VC were not completed.",
@@ -118,6 +126,10 @@ _R = [
          "guide/sending-net-buffer-structures-from-condis-drivers.md"),
     Rule("condis.NblPool", "A NET_BUFFER_LIST pool does not fit its use: a NET_BUFFER_LIST with its NET_BUFFER taken from a pool that preallocates no NET_BUFFERs or has a DataSize, or a pool with a DataSize but no NET_BUFFERs.",
          "ddi/nf-nblapi-ndisallocatenetbufferandnetbufferlist.md"),
+    Rule("condis.ReturnNbl", "NdisReturnNetBufferLists was given a NET_BUFFER_LIST the binding does not own: not indicated to it (or indicated with NDIS_RECEIVE_FLAGS_RESOURCES), or returned already.",
+         "support/nf-ndis-ndisreturnnetbufferlists.md"),
+    Rule("condis.LeakReceive", "NET_BUFFER_LISTs indicated to a protocol without NDIS_RECEIVE_FLAGS_RESOURCES were never returned with NdisReturnNetBufferLists.",
+         "guide/receiving-net-buffer-structures-in-condis-drivers.md"),
     Rule("condis.NblState", "A NET_BUFFER_LIST was used after it was freed, or freed while NDIS or another driver owns it.",
          "ddi/nf-nblapi-ndisfreenetbufferlist.md"),
     # --- requests and status ---

@@ -10,7 +10,9 @@ from tests.conftest import steps
 # The call manager's own signaling traffic on the calling host: a message out, one in.
 SEND = ["NdisCoSendNetBufferLists", "MiniportCoSendNetBufferLists"]
 SENT = ["NdisMCoSendNetBufferListsComplete", "ProtocolCoSendNetBufferListsComplete"]
-RECV = ["NdisMCoIndicateReceiveNetBufferLists", "ProtocolCoReceiveNetBufferLists"]
+# netbuffercoreceive.png: the indication, and the protocol's return of what it was given
+RECV = ["NdisMCoIndicateReceiveNetBufferLists", "ProtocolCoReceiveNetBufferLists",
+        "NdisReturnNetBufferLists", "MiniportReturnNetBufferLists"]
 
 
 def names(s: list[str]) -> list[str]:
@@ -31,13 +33,14 @@ def test_binding_creates_and_activates_the_signaling_vc_then_registers_the_af(cm
         "NdisCmActivateVc", "MiniportCoActivateVc",
         "NdisMCoActivateVcComplete", "ProtocolCmActivateVcComplete",
     ]
-    # cm-01: registering the AF tells the bound client at once, which opens it with the call manager
+    # cm-01: registering the AF tells the bound client, which opens it with the call manager; NDIS
+    # tells it once the call manager's bind has completed (nf-ndis-ndiscmregisteraddressfamilyex.md)
+    # and the binding restarted
     a = names(steps(cm.recorder, host="A"))
     j = a.index("NdisCmRegisterAddressFamilyEx")
-    assert a[j:j + 6] == ["NdisCmRegisterAddressFamilyEx", "ProtocolCoAfRegisterNotify",
-                          "NdisClOpenAddressFamilyEx", "ProtocolCmOpenAf",
+    assert a[j:j + 8] == ["NdisCmRegisterAddressFamilyEx", "NdisCompleteBindAdapterEx", "ProtocolNetPnPEvent",
+                          "ProtocolCoAfRegisterNotify", "NdisClOpenAddressFamilyEx", "ProtocolCmOpenAf",
                           "NdisClRegisterSap", "ProtocolCmRegisterSap"]
-    assert a[j + 6] == "NdisCompleteBindAdapterEx"
 
 
 def test_making_a_call(cm):
@@ -142,11 +145,16 @@ def test_unbinding_the_call_manager_closes_the_clients_af(cm):
     cm.run()
     assert done.done and done.status == 0
     a = without_signaling(steps(rec, mark, "A"))
+    # The binding pauses first (protocol-binding-states-and-operations.md): a paused binding sends
+    # nothing, so the sample call manager signals RESTART while pausing and clears its calls, as the
+    # peer does on RESTART (incoming-request-to-close-a-call.md).
+    assert a[:5] == ["ProtocolNetPnPEvent", "NdisCmDispatchIncomingCloseCall", "ProtocolClIncomingCloseCall",
+                     "NdisClCloseCall", "ProtocolCmCloseCall"]
     # closing-a-condis-call-manager-or-mcm.md: the call manager's unbind asks the client to close
-    # the AF; the client closes its call, deregisters its SAP and closes the AF.
+    # the AF; the client deregisters its SAP and closes the AF.
     i = a.index("ProtocolUnbindAdapterEx")
     assert a[i:i + 4] == ["ProtocolUnbindAdapterEx", "NdisCmNotifyCloseAddressFamily", "ProtocolClNotifyCloseAf",
-                          "NdisClCloseCall"]
+                          "NdisClDeregisterSap"]
     for later in ("NdisClDeregisterSap", "NdisClCloseAddressFamily", "ProtocolCmCloseAf",
                   "NdisClNotifyCloseAddressFamilyComplete", "ProtocolCmNotifyCloseAfComplete",
                   "NdisCloseAdapterEx", "NdisCompleteUnbindAdapterEx", "MiniportPause", "MiniportHaltEx"):

@@ -92,6 +92,8 @@ def test_data_both_ways(mcm):
         "A:NdisCoSendNetBufferLists", "A:MiniportCoSendNetBufferLists",
         "A:NdisMCoSendNetBufferListsComplete", "A:ProtocolCoSendNetBufferListsComplete",
         "A:NdisMCoIndicateReceiveNetBufferLists", "A:ProtocolCoReceiveNetBufferLists",
+        # netbuffercoreceive.png: the client returns what it was indicated, and NDIS gives it back
+        "A:NdisReturnNetBufferLists", "A:MiniportReturnNetBufferLists",
     ]
 
 

@@ -17,6 +17,11 @@ def _params(page: str) -> list[tuple[str, str]]:
     return re.findall(r"### -param (\S+)(?: \[([^\]]*)\])?", page)
 
 
+# Routines of support-index.tsv that are host methods too, with the compliance rule that names each
+# (support-index.tsv has no rule column; rules/ndis-irql-sendrcv-function.md names this one).
+SUPPORT_FUNCTIONS = {"NdisReturnNetBufferLists": ("Irql_SendRcv_Function",)}
+
+
 def main(ref: Path) -> None:
     out = Path(__file__).resolve().parent.parent / "condis"
     rows = list(csv.DictReader(open(ref / "facts/ndis-status.tsv"), delimiter="\t"))
@@ -66,6 +71,13 @@ def main(ref: Path) -> None:
             lines.append(f"    {r['name']!r}: ({irql!r}, {rules!r}, {page!r}, {params!r}, {outs!r}),")
         elif r["kind"] == "callback":
             cb.append(f"    {r['callback_name']!r}: ({irql!r}, {page!r}, {params!r}),")
+    for r in csv.DictReader(open(ref / "support-index.tsv"), delimiter="\t"):
+        if r["name"] in SUPPORT_FUNCTIONS:
+            documented = _params((ref / r["page"]).read_text())
+            params = tuple(p for p, _ in documented)
+            outs = tuple(p for p, d in documented if d.replace(" ", "") in ("out", "out,optional"))
+            rules = SUPPORT_FUNCTIONS[r["name"]]
+            lines.append(f"    {r['name']!r}: ({r['irql'].strip()!r}, {rules!r}, {r['page']!r}, {params!r}, {outs!r}),")
     lines.append("}")
     cb.append("}")
     (out / "_ddi_table.py").write_text("\n".join(lines + [""] + cb) + "\n")

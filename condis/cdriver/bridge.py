@@ -28,6 +28,7 @@ from condis.cdriver import image as images
 from condis.cdriver._ffi import ffi
 from condis.cdriver._signatures import CALLBACKS, FUNCTIONS, HANDLER_TYPES
 from condis.cdriver.handles import BadPointer, HostSide, read_bytes
+from condis.constants import NDIS_RECEIVE_FLAGS_RESOURCES
 from condis.errors import Violation
 
 FAILURE = st.NDIS_STATUS_FAILURE
@@ -152,6 +153,7 @@ def thunk(inst: Instance, fnptr: Any, callback: str) -> Callable[..., Any] | Non
     side = inst.side
     # after a driver's unload routine, the bridge checks what it left allocated
     on_return = inst.on_unload if callback in ("MINIPORT_UNLOAD", "DRIVER_UNLOAD") else None
+    receives = callback == "PROTOCOL_CO_RECEIVE_NET_BUFFER_LISTS"
 
     def handler(*args: Any) -> Any:
         cargs: list[Any] = []
@@ -171,6 +173,9 @@ def thunk(inst: Instance, fnptr: Any, callback: str) -> Callable[..., Any] | Non
             else:
                 cargs.append(_TO_C[kind](inst, args[i], after))
                 i += 1
+        if receives and args[4] & NDIS_RECEIVE_FLAGS_RESOURCES:
+            # NDIS takes these back when the handler returns: their C copies end with it
+            after.append(lambda: side.forget_shadows(args[2]))
         result = inst.run(fn, *cargs)
         for sync in after:
             sync()

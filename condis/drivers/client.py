@@ -13,7 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from condis import _status as st
-from condis.constants import CO_ADDRESS_FAMILY_Q2931, NdisMediumAtm
+from condis.constants import (
+    CO_ADDRESS_FAMILY_Q2931,
+    NDIS_RECEIVE_FLAGS_RESOURCES,
+    NDIS_RETURN_FLAGS_DISPATCH_LEVEL,
+    NdisMediumAtm,
+)
 from condis.drivers import signaling as sig
 from condis.structs import (
     CO_SAP,
@@ -616,6 +621,11 @@ class AtmClient:
             nb = nbl.FirstNetBuffer
             ProtocolVcContext.received.append(nb.Data[nb.DataOffset:nb.DataOffset + nb.DataLength])
             nbl = nbl.Next
+        # Copied: the NET_BUFFER_LISTs go back at once, unless NDIS reclaims them itself on return
+        # (receiving-net-buffer-structures-in-condis-drivers.md).
+        if not ReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES:
+            self.ndis.NdisReturnNetBufferLists(ProtocolBindingContext.handle, NetBufferLists,
+                                               ReceiveFlags & NDIS_RETURN_FLAGS_DISPATCH_LEVEL)
 
     def ProtocolCoSendNetBufferListsComplete(self, ProtocolVcContext: Call, NetBufferLists: Any,
                                              SendCompleteFlags: int) -> None:

@@ -4,8 +4,10 @@ It binds to the miniport, creates and activates a signaling VC on VCI 5 through 
 its AF once that VC is up (guide: registering-and-opening-an-address-family.md), and sends and
 receives signaling messages as NET_BUFFER_LISTs on it (making-a-call.md: "a call manager calls
 NdisCoSendNetBufferLists"). Client VCs are created with NdisCoCreateVc and activated with
-NdisCmActivateVc, which NDIS passes to the miniport. On unbind it asks its clients to close the
-AF (NdisCmNotifyCloseAddressFamily) before it closes the binding.
+NdisCmActivateVc, which NDIS passes to the miniport. When NDIS pauses the binding it sends RESTART,
+its last message (a paused binding sends nothing: protocol-binding-states-and-operations.md), and
+clears its calls as the peer does on RESTART; on unbind it asks its clients to close the AF
+(NdisCmNotifyCloseAddressFamily) before it closes the binding.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 from condis import _status as st
-from condis.constants import CO_ADDRESS_FAMILY_Q2931, NdisMediumAtm
+from condis.constants import (
+    CO_ADDRESS_FAMILY_Q2931,
+    NDIS_RECEIVE_FLAGS_RESOURCES,
+    NDIS_RETURN_FLAGS_DISPATCH_LEVEL,
+    NdisMediumAtm,
+    NetEventPause,
+    NetEventRestart,
+)
 from condis.drivers import signaling as sig
 from condis.drivers.callcontrol import AfCtx, CallControl, Port, VcCtx
 from condis.drivers.nic import payload
@@ -42,6 +51,7 @@ class CmBinding(Port):
         self.bind_context: Any = None
         self.unbind_context: Any = None
         self.unbinding = False
+        self.paused = False             # NDIS paused the binding: no more signaling on it
 
 
 class AtmCallManager(CallControl):
@@ -158,7 +168,6 @@ class AtmCallManager(CallControl):
         if not b.unbinding or b.afs or b.signaling is None or b.signaling.then is not None:
             return
         sig_vc = b.signaling
-        self.restart(b)         # the last message on the signaling VC: the peer clears whatever it still has
         b.unanswered.clear()    # every call is closed: what is left unanswered is abandoned with the VC
 
         def deactivated(status: int) -> None:
@@ -173,6 +182,17 @@ class AtmCallManager(CallControl):
         self.ndis.NdisCompleteUnbindAdapterEx(b.unbind_context)
 
     def ProtocolNetPnPEvent(self, ProtocolBindingContext: Any, NetPnPEventNotification: Any) -> int:
+        b = ProtocolBindingContext
+        event = NetPnPEventNotification.NetEvent
+        if event == NetEventPause and b.signaling is not None:
+            # Pausing, the binding may still send: RESTART is the last message, and the peer clears
+            # whatever it has with us. Our calls are cleared here the same way: without signaling
+            # they cannot go on.
+            self.restart(b)
+            b.paused = True
+            self._restarted(b)
+        elif event == NetEventRestart:
+            b.paused = False
         return SUCCESS
 
     def ProtocolCoStatusEx(self, ProtocolBindingContext: Any, ProtocolVcContext: Any, StatusIndication: Any) -> None:
@@ -194,8 +214,8 @@ class AtmCallManager(CallControl):
     # ---- what CallControl needs from a stand-alone call manager --------------------------
     def send_message(self, port: Port, msg: sig.Message) -> None:
         b = port
-        if b.signaling is None:
-            return                  # unbinding: the signaling VC is gone
+        if b.signaling is None or b.paused:
+            return                  # paused or unbinding: no signaling any more
         raw = msg.encode()
         nbl = self.ndis.NdisAllocateNetBufferAndNetBufferList(b.pool, 0, 0, raw, 0, len(raw))
         if nbl is None:
@@ -214,11 +234,19 @@ class AtmCallManager(CallControl):
     def ProtocolCoReceiveNetBufferLists(self, ProtocolBindingContext: CmBinding, ProtocolVcContext: Any,
                                         NetBufferLists: Any, NumberOfNetBufferLists: int, ReceiveFlags: int) -> None:
         b = ProtocolBindingContext
+        messages = []
         nbl = NetBufferLists
-        while nbl is not None:
+        # Once it sent RESTART while pausing, the call manager hears nothing more on the binding:
+        # what it asks of the peer from then on times out, as with a peer that went away.
+        while nbl is not None and not b.paused:
             if ProtocolVcContext is b.signaling:
-                self.on_message(b, sig.Message.decode(payload(nbl)))
+                messages.append(sig.Message.decode(payload(nbl)))
             nbl = nbl.Next
+        # Decoded: the NET_BUFFER_LISTs go back at once, unless NDIS reclaims them itself on return.
+        if not ReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES:
+            self.ndis.NdisReturnNetBufferLists(b.handle, NetBufferLists, ReceiveFlags & NDIS_RETURN_FLAGS_DISPATCH_LEVEL)
+        for msg in messages:
+            self.on_message(b, msg)
 
     def create_vc(self, port: Port, af: AfCtx, vc: VcCtx) -> int:
         status, vc.ndis_vc = self.ndis.NdisCoCreateVc(port.handle, af.ndis_af, vc)

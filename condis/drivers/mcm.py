@@ -55,7 +55,8 @@ class AtmMcm(CallControl):
         chars = NDIS_MINIPORT_DRIVER_CHARACTERISTICS(
             SetOptionsHandler=self.SetOptions, InitializeHandlerEx=self.MiniportInitializeEx,
             HaltHandlerEx=self.MiniportHaltEx, UnloadHandler=self.MiniportDriverUnload,
-            PauseHandler=self.MiniportPause, RestartHandler=self.MiniportRestart)
+            PauseHandler=self.MiniportPause, RestartHandler=self.MiniportRestart,
+            ReturnNetBufferListsHandler=self.MiniportReturnNetBufferLists)
         status, self.driver_handle = ndis.NdisMRegisterMiniportDriver(DriverObject, RegistryPath, self, chars)
         return status
 
@@ -67,6 +68,11 @@ class AtmMcm(CallControl):
         if status != SUCCESS:
             return status
         return ndis.NdisSetOptionalHandlers(NdisDriverHandle, self.call_manager_handlers())
+
+    def MiniportReturnNetBufferLists(self, MiniportAdapterContext: McmAdapter, NetBufferLists: Any,
+                                     ReturnFlags: int) -> None:
+        """A protocol returned received NET_BUFFER_LISTs: the NIC frees them."""
+        MiniportAdapterContext.nic.returned(NetBufferLists)
 
     def MiniportDriverUnload(self, DriverObject: Any) -> None:
         self.ndis.NdisMDeregisterMiniportDriver(self.driver_handle)

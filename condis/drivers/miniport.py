@@ -59,7 +59,8 @@ class AtmMiniport:
         chars = NDIS_MINIPORT_DRIVER_CHARACTERISTICS(
             SetOptionsHandler=self.SetOptions, InitializeHandlerEx=self.MiniportInitializeEx,
             HaltHandlerEx=self.MiniportHaltEx, UnloadHandler=self.MiniportDriverUnload,
-            PauseHandler=self.MiniportPause, RestartHandler=self.MiniportRestart)
+            PauseHandler=self.MiniportPause, RestartHandler=self.MiniportRestart,
+            ReturnNetBufferListsHandler=self.MiniportReturnNetBufferLists)
         status, self.driver_handle = ndis.NdisMRegisterMiniportDriver(DriverObject, RegistryPath, self, chars)
         return status
 
@@ -69,6 +70,11 @@ class AtmMiniport:
             CoActivateVcHandler=self.MiniportCoActivateVc, CoDeactivateVcHandler=self.MiniportCoDeactivateVc,
             CoSendNetBufferListsHandler=self.MiniportCoSendNetBufferLists,
             CoOidRequestHandler=self.MiniportCoOidRequest))
+
+    def MiniportReturnNetBufferLists(self, MiniportAdapterContext: MpAdapter, NetBufferLists: Any,
+                                     ReturnFlags: int) -> None:
+        """A protocol returned received NET_BUFFER_LISTs: the NIC frees them."""
+        MiniportAdapterContext.nic.returned(NetBufferLists)
 
     def MiniportDriverUnload(self, DriverObject: Any) -> None:
         self.ndis.NdisMDeregisterMiniportDriver(self.driver_handle)

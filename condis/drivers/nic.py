@@ -55,7 +55,9 @@ class CellNic:
 
     Sends are put on the wire at once and completed from a transmit-done timer (a DPC), as a NIC
     interrupts when its transmit ring drains. Each received cell is indicated on the VC its VCI is
-    mapped to, then its NET_BUFFER_LIST is freed (NDIS gives ownership back on return).
+    mapped to, without NDIS_RECEIVE_FLAGS_RESOURCES: the protocol owns its NET_BUFFER_LIST until it
+    returns it, and the NIC frees it when NDIS hands it to MiniportReturnNetBufferLists
+    (receiving-net-buffer-structures-in-condis-drivers.md).
     """
 
     def __init__(self, ndis: Any, adapter_handle: Any, port: Any, pool: Any,
@@ -158,4 +160,11 @@ class CellNic:
             return
         nbl.SourceHandle = vc
         self.ndis.NdisMCoIndicateReceiveNetBufferLists(vc, nbl, 1, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL)
-        self.ndis.NdisFreeNetBufferList(nbl)
+
+    def returned(self, first: NET_BUFFER_LIST) -> None:
+        """MiniportReturnNetBufferLists: the receive buffers NDIS hands back are freed."""
+        nbl = first
+        while nbl is not None:
+            nxt, nbl.Next = nbl.Next, None
+            self.ndis.NdisFreeNetBufferList(nbl)
+            nbl = nxt

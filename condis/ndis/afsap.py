@@ -83,11 +83,15 @@ class AfSapDdi(PnpDdi):
         self._passive_only(ddi)
         b = self._binding(ddi, NdisBindingHandle)
         self._family_arg(ddi, AddressFamily)
-        if b.protocol.cm is None:
+        if b.cm is None:
             raise self._violate("condis.WrongCaller", ddi,
                                 f"{b.protocol.name!r} registered no NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS; only a "
                                 "call manager registers an AF (guide: condis-call-manager-registration.md)")
-        return self._register_af(b.adapter, b, AddressFamily, b.protocol.cm)
+        if b.unbinding is not None:
+            # ddi: nf-ndis-ndiscmregisteraddressfamilyex.md — fails while the binding is being closed
+            # (from the pause before ProtocolUnbindAdapterEx on: in condis a pause leads to the unbind)
+            return st.NDIS_STATUS_FAILURE
+        return self._register_af(b.adapter, b, AddressFamily, b.cm)
 
     def NdisMCmRegisterAddressFamilyEx(self, MiniportAdapterHandle: Adapter, AddressFamily: CO_ADDRESS_FAMILY) -> int:
         ddi = "NdisMCmRegisterAddressFamilyEx"
@@ -116,12 +120,15 @@ class AfSapDdi(PnpDdi):
             adapter.afs.append(raf)
         else:
             cm_binding.registered_afs.append(raf)
-        # Clients already bound hear of the AF now (registering-and-opening-an-address-family.md draws
-        # the notification inside the registration); clients still binding hear of it when their bind
-        # completes (PnpDdi._bind_task).
-        for b in list(adapter.bindings):
-            if b is not cm_binding and b.state == S.BINDING_RUNNING:
-                self._notify_af(b, raf)
+        # Clients already bound hear of the AF once the call manager's bind is done: at once for an
+        # MCM or a call manager already bound, else when its ProtocolBindAdapterEx has completed
+        # (PnpDdi._bind_task). Clients still binding hear of it when their own bind completes.
+        # ddi: nf-ndis-ndiscmregisteraddressfamilyex.md says NDIS notifies the clients when the call
+        # manager's ProtocolBindAdapterEx returns after a successful bind; the guide's figure
+        # (registering-and-opening-an-address-family.md, cm-01) numbers the registration, then the
+        # notification, which that order keeps. The DDI page is the one precise about when.
+        if self._af_ready(raf):
+            self._notify_clients(adapter, raf)
         return SUCCESS
 
     # ------------------------------------------------------------------ opening an AF
@@ -132,7 +139,7 @@ class AfSapDdi(PnpDdi):
         self._passive_only(ddi)
         b = self._binding(ddi, NdisBindingHandle)
         self._family_arg(ddi, AddressFamily)
-        if b.protocol.cl is None:
+        if b.cl is None:
             raise self._violate("condis.WrongCaller", ddi,
                                 f"{b.protocol.name!r} registered no NDIS_CO_CLIENT_OPTIONAL_HANDLERS; only a CoNDIS "
                                 "client opens an AF (guide: condis-client-registration.md)")
@@ -183,13 +190,14 @@ class AfSapDdi(PnpDdi):
             self._af_opened(af)
         else:
             af.state = S.AF_CLOSED
-        fn = self._handler(af.client.protocol.cl, "ClOpenAfCompleteHandlerEx", "ProtocolClOpenAfCompleteEx",
+        fn = self._handler(af.client.cl, "ClOpenAfCompleteHandlerEx", "ProtocolClOpenAfCompleteEx",
                            af.client.protocol)
         # ProtocolClOpenAfCompleteEx runs at PASSIVE_LEVEL; NDIS defers it from DISPATCH_LEVEL. The
         # binding is free for other requests once the client hears the outcome.
         def deliver() -> None:
             self._opening.pop(af.client.id, None)
-            self._up(fn, "ProtocolClOpenAfCompleteEx", af.client_context, af, status)
+            # ddi: nc-ndis-protocol_cl_open_af_complete_ex.md — the AF handle only on success, else NULL
+            self._up(fn, "ProtocolClOpenAfCompleteEx", af.client_context, af if status == SUCCESS else None, status)
         self._at_passive(deliver, (), "ProtocolClOpenAfCompleteEx", af.client.protocol)
 
     # ------------------------------------------------------------------ closing an AF
@@ -243,7 +251,7 @@ class AfSapDdi(PnpDdi):
                                 f"{af.label}: only a close whose ProtocolCmCloseAf returned NDIS_STATUS_PENDING is "
                                 "completed")
         self._af_close_done(af, status)
-        fn = self._handler(af.client.protocol.cl, "ClCloseAfCompleteHandler", "ProtocolClCloseAfComplete",
+        fn = self._handler(af.client.cl, "ClCloseAfCompleteHandler", "ProtocolClCloseAfComplete",
                            af.client.protocol)
         self._up(fn, "ProtocolClCloseAfComplete", status, af.client_context)
 
@@ -264,7 +272,7 @@ class AfSapDdi(PnpDdi):
                                 f"{af.label} (notification {af.notify}): a call manager asks a client to close an "
                                 "AF that is OPEN, once (guide: closing-a-condis-call-manager-or-mcm.md)",
                                 page="guide/closing-a-condis-call-manager-or-mcm.md")
-        fn = self._handler(af.client.protocol.cl, "ClNotifyCloseAfHandler", "ProtocolClNotifyCloseAf",
+        fn = self._handler(af.client.cl, "ClNotifyCloseAfHandler", "ProtocolClNotifyCloseAf",
                            af.client.protocol)
         af.notify = S.NOTIFY_IN_HANDLER
         status = self._result("ProtocolClNotifyCloseAf", self._up(fn, "ProtocolClNotifyCloseAf",
@@ -339,9 +347,11 @@ class AfSapDdi(PnpDdi):
             sap.state = S.SAP_DEREGISTERED
             sap.af.saps.remove(sap)
         af = sap.af
-        fn = self._handler(af.client.protocol.cl, "ClRegisterSapCompleteHandler", "ProtocolClRegisterSapComplete",
+        fn = self._handler(af.client.cl, "ClRegisterSapCompleteHandler", "ProtocolClRegisterSapComplete",
                            af.client.protocol)
-        self._up(fn, "ProtocolClRegisterSapComplete", status, sap.client_context, sap.sap, sap)
+        # ddi: nc-ndis-protocol_cl_register_sap_complete.md — the SAP handle only on success, else NULL
+        self._up(fn, "ProtocolClRegisterSapComplete", status, sap.client_context, sap.sap,
+                 sap if status == SUCCESS else None)
 
     def NdisClDeregisterSap(self, NdisSapHandle: Sap) -> int:
         ddi = "NdisClDeregisterSap"
@@ -382,7 +392,7 @@ class AfSapDdi(PnpDdi):
                                 "NDIS_STATUS_PENDING is completed")
         self._sap_deregistered(sap, status)
         af = sap.af
-        fn = self._handler(af.client.protocol.cl, "ClDeregisterSapCompleteHandler",
+        fn = self._handler(af.client.cl, "ClDeregisterSapCompleteHandler",
                            "ProtocolClDeregisterSapComplete", af.client.protocol)
         self._up(fn, "ProtocolClDeregisterSapComplete", status, sap.client_context)
 

@@ -8,6 +8,7 @@ checked (IRQL restored, no spin lock left held).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from operator import attrgetter
@@ -33,6 +34,7 @@ _FUNCTION_PAGE_RULES = frozenset({"condis.BadHandle", "condis.BadParameter", "co
 _HANDLER_TABLES = {"Cl": "ddi/ns-ndis-_ndis_co_client_optional_handlers.md",
                    "Cm": "ddi/ns-ndis-_ndis_co_call_manager_optional_handlers.md"}
 SUCCESS = st.NDIS_STATUS_SUCCESS
+_BLOCKED_STEPS = 100_000    # events a DDI that waits lets run before it gives up (as Simulation.finish does)
 
 
 def status_name(status: Any) -> str:
@@ -108,6 +110,11 @@ class NdisCore:
         self._irql = PASSIVE_LEVEL
         self._locks_held = 0
         self._current: Any = None  # the driver NDIS last called into (kept up to date when tracing)
+        # Handlers NDIS is inside of now, and how many of those are DriverEntry or an unload routine,
+        # which the I/O manager calls, not NDIS: a DDI that must not be called from an NDIS entry
+        # point looks at the difference (verifier on; the lean host's handler call does not count).
+        self._handlers_in = 0
+        self._io_routines_in = 0
         self.tracer: Any = None
         self._states: Any = None   # the tracer, when it records state changes (see Handle.__init__)
         self.verifier = sim.verifier
@@ -212,10 +219,26 @@ class NdisCore:
         """Call a driver's handler and check it returns with the IRQL and locks it was given."""
         irql = self._irql
         locks = self._locks_held
-        result = fn(*args)
+        self._handlers_in += 1
+        try:
+            result = fn(*args)
+        finally:
+            self._handlers_in -= 1
         if self._irql != irql or self._locks_held != locks:
             self._handler_manners(name, irql, locks)
         return result
+
+    def _io_routine(self, fn: Callable[..., Any], name: str, *args: Any) -> Any:
+        """Call DriverEntry or a driver's unload routine: as a handler, but the I/O manager's call."""
+        self._io_routines_in += 1
+        try:
+            return self._up(fn, name, *args)
+        finally:
+            self._io_routines_in -= 1
+
+    def _in_ndis_entry_point(self) -> bool:
+        """Whether the caller runs inside a handler NDIS called (not only DriverEntry or Unload)."""
+        return self._handlers_in > self._io_routines_in
 
     def _handler_manners(self, name: str, irql: int, locks: int) -> None:
         """IRQL or spin locks not as NDIS left them when a handler returned: restore them, then report."""
@@ -276,6 +299,14 @@ class NdisCore:
         else:
             self.sim.scheduler.schedule(0, fn, args, kind="ndis-work", label=label, host=self,
                                         irql=PASSIVE_LEVEL, owner=owner)
+
+    def _block_until(self, done: Callable[[], bool]) -> None:
+        """Wait inside a DDI, as its caller would block at PASSIVE_LEVEL: the simulation runs other
+        events until ``done()``, nothing is left to run, or ``_BLOCKED_STEPS`` events ran (a periodic
+        timer would otherwise keep a wait that never ends going forever)."""
+        nested = getattr(self.tracer, "nested_events", None)
+        with nested() if nested is not None else contextlib.nullcontext():
+            self.sim.run(until=done, max_steps=_BLOCKED_STEPS)
 
     def _run_event(self, ev: Any) -> None:
         """Run a scheduled event at its IRQL (called by the scheduler)."""

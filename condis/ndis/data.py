@@ -1,20 +1,22 @@
 """Sending and receiving NET_BUFFER_LISTs on VCs (guide: sending-and-receiving-data2.md,
 sending-net-buffer-structures-from-condis-drivers.md, receiving-net-buffer-structures-in-condis-drivers.md).
 
-Receives: NDIS hands protocols every indication with NDIS_RECEIVE_FLAGS_RESOURCES set, so ownership
-of the NET_BUFFER_LISTs goes back to the miniport when NdisMCoIndicateReceiveNetBufferLists returns.
-The receive page allows NDIS to indicate with other flags than the miniport's; this keeps
-NdisReturnNetBufferLists, which is outside condis's DDI surface, out of the picture.
+Receives: NDIS indicates with the miniport's flags. With NDIS_RECEIVE_FLAGS_RESOURCES set, the
+NET_BUFFER_LISTs are the miniport's again when ProtocolCoReceiveNetBufferLists returns. Without it,
+the protocol owns them until it hands them back with NdisReturnNetBufferLists (an NDIS 6
+ProtocolCoReceiveNetBufferLists returns nothing, so it cannot give them back by its return value:
+ddi: nc-ndis-protocol_co_receive_net_buffer_lists.md), and NDIS then gives them to the miniport's
+MiniportReturnNetBufferLists, in whatever groups they come back in.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from condis.constants import DISPATCH_LEVEL, NDIS_RECEIVE_FLAGS_RESOURCES
+from condis.constants import DISPATCH_LEVEL, IRQL_NAMES, NDIS_RECEIVE_FLAGS_RESOURCES, NDIS_RETURN_FLAGS_DISPATCH_LEVEL
 from condis.ndis import states as S
 from condis.ndis.calls import CallDdi
-from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Vc, VcHandle
+from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Adapter, Binding, Vc, VcHandle
 from condis.structs import NET_BUFFER_LIST
 
 _ACTIVE = S.VC_ACTIVE
@@ -26,7 +28,14 @@ _RECEIVE_STATES = _SEND_STATES | {S.CALL_CLOSING, S.CALL_CLOSE_INDICATED}
 
 
 class DataDdi(CallDdi):
-    """NdisCoSendNetBufferLists, NdisMCoSendNetBufferListsComplete, NdisMCoIndicateReceiveNetBufferLists."""
+    """NdisCoSendNetBufferLists, NdisMCoSendNetBufferListsComplete, NdisMCoIndicateReceiveNetBufferLists,
+    NdisReturnNetBufferLists."""
+
+    def __init__(self, name: str, sim: Any) -> None:
+        super().__init__(name, sim)
+        # NET_BUFFER_LISTs indicated without NDIS_RECEIVE_FLAGS_RESOURCES -> the binding that owns them
+        # until it returns them with NdisReturnNetBufferLists
+        self._received: dict[NET_BUFFER_LIST, Binding] = {}
 
     def _nbls(self, ddi: str, first: Any) -> list[NET_BUFFER_LIST]:
         out = []
@@ -91,6 +100,18 @@ class DataDdi(CallDdi):
             raise self._violate("condis.SendOnInactiveVc", ddi,
                                 f"VC {vc.id:#x} is {vc.activation} with call state {vc.state}; data flows on an "
                                 "activated VC whose call is up", vc=vc)
+        binding = vc.af.client if NdisVcHandle.side == SIDE_CLIENT else vc.cm_binding
+        if binding.state != S.BINDING_RUNNING:
+            # guide: protocol-binding-states-and-operations.md — a protocol sends in the Running and
+            # Pausing states only (Pausing is while its ProtocolNetPnPEvent(NetEventPause) runs; the
+            # binding is Paused once that returned, and stays so while it unbinds). Real NDIS would
+            # complete such sends with NDIS_STATUS_PAUSED, as a paused miniport does
+            # (nc-ndis-miniport_pause.md); condis reports the protocol's error instead, and in record
+            # mode refuses the call, so the protocol keeps its NET_BUFFER_LISTs.
+            raise self._violate("condis.SendOnPausedBinding", ddi,
+                                f"{binding!r} is {binding.state}"
+                                f"{' (unbinding)' if binding.unbind_context is not None else ''}; a protocol "
+                                "sends on a running binding only", vc=vc)
         for nbl in nbls:
             if nbl.SourceHandle is not NdisVcHandle:
                 raise self._violate("condis.BadParameter", ddi,
@@ -140,6 +161,9 @@ class DataDdi(CallDdi):
                                 "completed)", vc=vc)
         sends.difference_update(nbls)
         self._return_sends(vc, NetBufferLists, SendCompleteFlags)
+        for b in (vc.af.client if vc.af is not None else None, vc.cm_binding):
+            if b is not None and b.pausing is not None and not b.pausing.done and not self._sends_of(b):
+                b.pausing.fire()    # the last send of a pausing binding completed: it is Paused now
 
     def _return_sends(self, vc: Vc, first: NET_BUFFER_LIST, flags: int) -> None:
         """Return each NET_BUFFER_LIST to the protocol that sent it, in the order the miniport gave."""
@@ -164,9 +188,9 @@ class DataDdi(CallDdi):
 
     def _sends_done(self, vc: Vc, side: str, first: NET_BUFFER_LIST, flags: int) -> None:
         if side == SIDE_CLIENT:
-            co, ctx = vc.af.client.protocol.co, vc.client_context
+            co, ctx = vc.af.client.co, vc.client_context
         else:
-            co, ctx = vc.cm_binding.protocol.co, vc.cm_context
+            co, ctx = vc.cm_binding.co, vc.cm_context
         self._up(co.CoSendNetBufferListsCompleteHandler, "ProtocolCoSendNetBufferListsComplete", ctx, first, flags)
 
     # ------------------------------------------------------------------ verifier off
@@ -210,11 +234,78 @@ class DataDdi(CallDdi):
                 raise self._violate("condis.BadParameter", ddi,
                                     f"{n!r}.SourceHandle must be {NdisVcHandle!r} (guide: receiving-net-buffer-"
                                     "structures-in-condis-drivers.md)", vc=vc)
-        flags = CoReceiveFlags | NDIS_RECEIVE_FLAGS_RESOURCES
         if vc.af is None:
-            proto, ctx, binding = vc.cm_binding.protocol, vc.cm_context, vc.cm_binding
+            ctx, binding = vc.cm_context, vc.cm_binding
         else:
             binding = vc.af.client
-            proto, ctx = binding.protocol, vc.client_context
-        self._up(proto.co.CoReceiveNetBufferListsHandler, "ProtocolCoReceiveNetBufferLists", binding.context, ctx,
-                 NetBufferLists, NumberOfNetBufferLists, flags)
+            ctx = vc.client_context
+        keep = not CoReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES
+        if keep:
+            received = self._received
+            held = [n for n in nbls if n in received]
+            if held:
+                raise self._violate("condis.NblState", ddi,
+                                    f"{held} are still owned by {received[held[0]]!r}, which has not returned them "
+                                    "with NdisReturnNetBufferLists", vc=vc)
+            returned = vc.adapter.miniport.chars.ReturnNetBufferListsHandler
+            if returned is None:
+                raise self._violate("condis.MissingHandler", ddi,
+                                    f"{vc.adapter.miniport.name!r} indicates without NDIS_RECEIVE_FLAGS_RESOURCES "
+                                    "but registered no ReturnNetBufferListsHandler for NDIS to give them back to",
+                                    vc=vc)
+        if binding.state != S.BINDING_RUNNING:
+            # guide: protocol-binding-states-and-operations.md — a binding receives while Running or
+            # Pausing only (condis keeps a pausing binding RUNNING until it is Paused). NDIS does not
+            # indicate to a paused one: what the miniport let go of goes straight back to it.
+            if keep:
+                self._up(returned, "MiniportReturnNetBufferLists", vc.adapter.context, NetBufferLists,
+                         NDIS_RETURN_FLAGS_DISPATCH_LEVEL if self._irql == DISPATCH_LEVEL else 0)
+            return
+        if keep:
+            for n in nbls:
+                received[n] = binding
+        self._up(binding.co.CoReceiveNetBufferListsHandler, "ProtocolCoReceiveNetBufferLists", binding.context, ctx,
+                 NetBufferLists, NumberOfNetBufferLists, CoReceiveFlags)
+
+    def NdisReturnNetBufferLists(self, NdisBindingHandle: Binding, NetBufferLists: NET_BUFFER_LIST,
+                                 ReturnFlags: int) -> None:
+        """A protocol gives back NET_BUFFER_LISTs it was indicated without NDIS_RECEIVE_FLAGS_RESOURCES;
+        NDIS returns them to the miniport that indicated them (MiniportReturnNetBufferLists).
+
+        support: nf-ndis-ndisreturnnetbufferlists.md — every one of them from the binding named, from
+        any number of earlier indications; guide: receiving-net-buffer-structures-in-condis-drivers.md.
+        """
+        ddi = "NdisReturnNetBufferLists"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._violate("Irql_SendRcv_Function", ddi,
+                                f"called at {IRQL_NAMES[self._irql]}; its page allows <= DISPATCH_LEVEL")
+        b = NdisBindingHandle
+        if type(b) is not Binding or b.ndis is not self or b.state == S.BINDING_UNBOUND:
+            raise self._bad_handle(ddi, "NdisBindingHandle", b, Binding)
+        # Ownership first: a list returned already is usually freed already too, and returning it
+        # again is the protocol's error whatever the miniport did with it since.
+        received = self._received
+        nbls: list[NET_BUFFER_LIST] = []
+        n = NetBufferLists
+        while n is not None:
+            if type(n) is not NET_BUFFER_LIST:
+                raise self._violate("condis.BadParameter", ddi, f"NetBufferLists must chain NET_BUFFER_LISTs; got {n!r}")
+            owner = received.get(n)
+            if owner is not b:
+                why = ("was never indicated to it without NDIS_RECEIVE_FLAGS_RESOURCES, or was returned already"
+                       if owner is None else f"was indicated to {owner!r}")
+                raise self._violate("condis.ReturnNbl", ddi, f"{n!r} is not a NET_BUFFER_LIST {b!r} owns: it {why}")
+            nbls.append(n)
+            n = n.Next
+        if not nbls:
+            raise self._violate("condis.BadParameter", ddi, "NetBufferLists is NULL")
+        by_adapter: dict[Adapter, list[NET_BUFFER_LIST]] = {}
+        for n in nbls:
+            del received[n]
+            by_adapter.setdefault(n.SourceHandle.vc.adapter, []).append(n)
+        for adapter, group in by_adapter.items():
+            for a, nxt in zip(group, group[1:], strict=False):
+                a.Next = nxt
+            group[-1].Next = None
+            self._up(adapter.miniport.chars.ReturnNetBufferListsHandler, "MiniportReturnNetBufferLists",
+                     adapter.context, group[0], ReturnFlags)

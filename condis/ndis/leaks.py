@@ -7,8 +7,9 @@ NDIS checks at four moments (issue: the verifier; Driver Verifier does the same 
   or still allocated (guide: halting-a-miniport-adapter.md; ddi: nc-ndis-miniport_halt.md, which
   has MiniportHaltEx free every resource of the device, and nf-ndis-ndisallocateioworkitem.md);
 - after NdisCloseAdapterEx closes a binding: nothing of that protocol may remain on it — VCs it
-  created or shares, AFs and SAPs, timers or work items it queued for the binding
-  (guide: unbinding-from-an-adapter.md, deleting-a-vc.md);
+  created or shares, AFs and SAPs, OID requests it made, received NET_BUFFER_LISTs it kept, timers or work items it
+  queued for the binding (guide: unbinding-from-an-adapter.md, deleting-a-vc.md,
+  receiving-net-buffer-structures-in-condis-drivers.md);
 - after a driver's unload routine returns: no timer or work item of the driver may still be queued
   or allocated (guide: initializing-a-protocol-driver.md, initializing-a-miniport-driver.md; ddi:
   nf-ndis-ndisallocateioworkitem.md, nf-ndis-ndisfreetimerobject.md);
@@ -61,6 +62,7 @@ def run_end(host: Any) -> list[Finding]:
             if b.state != S.BINDING_UNBOUND:
                 out.append(("condis.LeakBinding", f"{b!r} is still open ({b.state}); the protocol never unbound"))
     out.extend(_oids(host, host._oids.values()))
+    out.extend(_received(host, None))
     out.extend(_queued(host, None))
     out.extend(_allocated(host, None))
     return out
@@ -84,6 +86,11 @@ def after_close(host: Any, b: Any) -> list[Finding]:
                if vc.cm_binding is b or (vc.af is not None and vc.af.client is b))
     for af in b.client_afs:
         out.extend(_af(af))
+    # ddi: nf-ndis-ndiscloseadapterex.md — a protocol waits for the OID requests it made to complete
+    out.extend(("condis.CloseWithRequests", f"an OID request ({rec.request.Oid:#x}) {b!r} made is still outstanding at "
+                f"the {rec.target}; wait for ProtocolCoOidRequestComplete before NdisCloseAdapterEx")
+               for rec in host._oids.values() if rec.origin is b)
+    out.extend(_received(host, b))
     out.extend(_queued(host, lambda owner: owner is b))
     return out
 
@@ -161,6 +168,17 @@ def _af(af: Any) -> list[Finding]:
 def _oids(host: Any, records: Iterable[Any]) -> list[Finding]:
     return [("condis.NeverCompleted", f"an OID request ({rec.request.Oid:#x}) pended at the {rec.target} and was "
              "never completed") for rec in records]
+
+
+def _received(host: Any, binding: Any) -> list[Finding]:
+    """NET_BUFFER_LISTs a protocol was indicated without NDIS_RECEIVE_FLAGS_RESOURCES and kept (those
+    of ``binding``, or of every binding when None): it owes NdisReturnNetBufferLists for each."""
+    held: dict[Any, int] = {}
+    for owner in host._received.values():
+        if binding is None or owner is binding:
+            held[owner] = held.get(owner, 0) + 1
+    return [("condis.LeakReceive", f"{count} received NET_BUFFER_LIST(s) indicated to {owner!r} were never returned "
+             "with NdisReturnNetBufferLists") for owner, count in held.items()]
 
 
 def _queued(host: Any, owned: Any) -> list[Finding]:

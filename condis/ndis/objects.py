@@ -110,7 +110,7 @@ class Adapter(Handle):
     """NdisMiniportHandle: one miniport adapter (NIC) and what NDIS knows of it."""
 
     __slots__ = ("name", "miniport", "context", "hardware", "general", "bindings", "afs",
-                 "vcs", "removal", "pause", "in_initialize")
+                 "vcs", "removal", "pause", "requests_done", "in_initialize")
     kind = "adapter"
 
     def __init__(self, ndis: Any, ident: int, name: str, miniport: MiniportDriver, hardware: Any) -> None:
@@ -125,6 +125,7 @@ class Adapter(Handle):
         self.vcs: set[Vc] = set()
         self.removal: Any = None
         self.pause: Any = None
+        self.requests_done: Any = None  # what a halt waits for while OID requests are outstanding
         self.in_initialize = False
 
     @property
@@ -136,10 +137,17 @@ class Adapter(Handle):
 
 
 class Binding(Handle):
-    """NdisBindingHandle: one protocol bound to one adapter."""
+    """NdisBindingHandle: one protocol bound to one adapter.
+
+    ``co``, ``cl`` and ``cm`` are the protocol's CoNDIS handler tables for this binding: the ones it
+    registered from ProtocolSetOptions, unless it set others for the binding from its
+    ProtocolBindAdapterEx (ddi: nf-ndis-ndissetoptionalhandlers.md). NDIS calls the protocol
+    through these.
+    """
 
     __slots__ = ("protocol", "adapter", "context", "bind_context", "unbind_context",
-                 "client_afs", "cm_afs", "registered_afs", "on_done")
+                 "client_afs", "cm_afs", "registered_afs", "on_done", "co", "cl", "cm", "pausing",
+                 "unbinding")
     kind = "binding"
 
     def __init__(self, ndis: Any, ident: int, protocol: ProtocolDriver, adapter: Adapter, context: Any) -> None:
@@ -147,6 +155,11 @@ class Binding(Handle):
         self.protocol = protocol
         self.adapter = adapter
         self.context = context
+        self.co: Any = protocol.co
+        self.cl: Any = protocol.cl
+        self.cm: Any = protocol.cm
+        self.pausing: Any = None        # while NDIS waits for its sends to complete before it is Paused
+        self.unbinding: Any = None      # from the start of NDIS's unbind (pause included) to its end
         self.bind_context: Any = None
         self.unbind_context: Any = None
         self.client_afs: list[Af] = []        # AFs this binding opened as a client

@@ -27,7 +27,19 @@ from condis.ndis import leaks
 from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS, status_name
 from condis.ndis.images import image_entry
-from condis.ndis.objects import Adapter, BindContext, Binding, Driver, ProtocolDriver, RegisteredAf, UnbindContext
+from condis.ndis.objects import (
+    SIDE_CLIENT,
+    SIDE_CM,
+    SIDE_MCM,
+    SIDE_MINIPORT,
+    Adapter,
+    BindContext,
+    Binding,
+    Driver,
+    ProtocolDriver,
+    RegisteredAf,
+    UnbindContext,
+)
 from condis.ndis.registration import RegistrationDdi
 from condis.structs import NDIS_BIND_PARAMETERS, NDIS_MINIPORT_INIT_PARAMETERS, NDIS_OPEN_PARAMETERS, NDIS_PNP_EVENT
 
@@ -56,6 +68,7 @@ class Completion:
 
 
 Task = Generator[Completion, int, None]
+_AT_MINIPORT = (SIDE_MINIPORT, SIDE_MCM)
 
 
 class PnpDdi(RegistrationDdi):
@@ -65,6 +78,7 @@ class PnpDdi(RegistrationDdi):
         super().__init__(name, sim)
         self.adapters: dict[str, Adapter] = {}
         self._protocols: list[ProtocolDriver] = []
+        self._oids: dict[int, Any] = {}     # OID requests NDIS waits to see completed (condis/ndis/requests.py)
 
     # ------------------------------------------------------------------ tasks
 
@@ -114,7 +128,8 @@ class PnpDdi(RegistrationDdi):
         self._loading = drv
         self._note_handler(name, "Driver", driver_entry)
         try:
-            status = self._as_passive(self._up, driver_entry, "DriverEntry", self, drv.driver_object, registry_path)
+            status = self._as_passive(self._io_routine, driver_entry, "DriverEntry", self, drv.driver_object,
+                                      registry_path)
         except BaseException:
             # DriverEntry did not return (a refused image, a driver bug): the driver is not loaded,
             # and the name is free for another try
@@ -174,7 +189,7 @@ class PnpDdi(RegistrationDdi):
                                     f"{drv.name!r} set no DriverObject.DriverUnload; a protocol deregisters there "
                                     "(guide: initializing-a-protocol-driver.md)")
             self._note_handler(drv.name, "Driver", unload, replace=False)
-            self._up(unload, "Unload", drv.driver_object)
+            self._io_routine(unload, "Unload", drv.driver_object)
             self._teardown("Unload", leaks.after_unload(self, owned))
             if proto in self._protocols:
                 self._protocols.remove(proto)
@@ -250,7 +265,7 @@ class PnpDdi(RegistrationDdi):
     def _remove_task(self, adapter: Adapter, done: Completion) -> Task:
         # Stand-alone call managers first: their unbind closes their clients' AFs through
         # NdisCmNotifyCloseAddressFamily (guide: closing-a-condis-call-manager-or-mcm.md).
-        order = sorted(adapter.bindings, key=lambda b: b.protocol.cm is None)
+        order = sorted(adapter.bindings, key=lambda b: b.cm is None)
         for b in order:
             if b.state != S.BINDING_UNBOUND:
                 yield from self._unbind_task(b)
@@ -262,12 +277,23 @@ class PnpDdi(RegistrationDdi):
             adapter.pause = Completion(f"pause {adapter.name}")
             yield adapter.pause
         adapter.state = S.ADAPTER_PAUSED
+        # guide: halting-a-miniport-adapter.md — NDIS does not halt an adapter while OID requests are
+        # outstanding at its miniport: the halt waits for the last one to complete.
+        if self._requests_at(adapter):
+            adapter.requests_done = Completion(f"requests of {adapter.name}")
+            yield adapter.requests_done
+            adapter.requests_done = None
         self._up(mp.chars.HaltHandlerEx, "MiniportHaltEx", adapter.context, NdisHaltDeviceDisabled)
         adapter.state = S.ADAPTER_HALTED
         self._teardown("MiniportHaltEx", leaks.after_halt(self, adapter))
         for raf in adapter.afs:
             raf.state = S.DEREGISTERED
         done.fire(SUCCESS)
+
+    def _requests_at(self, adapter: Adapter) -> bool:
+        """Whether OID requests made to the miniport of ``adapter`` (as a miniport, or as an MCM
+        answering its clients) are still outstanding."""
+        return any(rec.adapter is adapter and rec.target in _AT_MINIPORT for rec in self._oids.values())
 
     def NdisMPauseComplete(self, MiniportAdapterHandle: Adapter) -> None:
         ddi = "NdisMPauseComplete"
@@ -316,10 +342,34 @@ class PnpDdi(RegistrationDdi):
         self._pnp_event(b, NetEventRestart)
         b.state = S.BINDING_RUNNING
         # A client that binds after an AF was registered hears of it now
-        # (guide: registering-and-opening-an-address-family.md).
+        # (guide: registering-and-opening-an-address-family.md), if the AF's call manager finished its
+        # own bind; the clients bound already hear of the AFs this call manager registered while it
+        # was binding (ddi: nf-ndis-ndiscmregisteraddressfamilyex.md, Remarks).
         for raf in list(self._afs_on(adapter)):
-            if raf.cm_binding is not b:
+            if raf.cm_binding is not b and self._af_ready(raf):
                 self._notify_af(b, raf)
+        for raf in list(b.registered_afs):
+            if raf.state == S.REGISTERED:
+                self._notify_clients(adapter, raf)
+
+    def _paused(self, b: Binding) -> None:
+        """A binding NDIS pauses leaves the data path that looks at no binding state
+        (condis/ndis/data.py) on its clients' VCs: sends take the checks that refuse them once it is
+        Paused, and completions the path that tells a pause waiting for them."""
+        for vc in b.adapter.vcs:
+            if vc.af is not None and vc.af.client is b and vc.h_client is not None:
+                vc.h_client.route = None
+                vc.h_miniport.route = None
+
+    def _sends_of(self, b: Binding) -> bool:
+        """Whether NET_BUFFER_LISTs the protocol sent on binding ``b`` are still outstanding."""
+        for vc in b.adapter.vcs:
+            if vc.sends:
+                side = SIDE_CM if vc.cm_binding is b else SIDE_CLIENT if vc.af is not None and vc.af.client is b \
+                    else None
+                if side is not None and any(nbl.SourceHandle.side == side for nbl in vc.sends):
+                    return True
+        return False
 
     def _pnp_event(self, b: Binding, code: int) -> None:
         ev = NDIS_PNP_EVENT(NetEvent=code)
@@ -329,15 +379,43 @@ class PnpDdi(RegistrationDdi):
             raise self._violate("condis.NoPendingHere", "ProtocolNetPnPEvent",
                                 "condis completes PnP events synchronously (NdisCompleteNetPnPEvent is outside its "
                                 "DDI surface)")
+        if status != SUCCESS:
+            # ddi: nc-ndis-protocol_net_pnp_event.md — a protocol always succeeds NetEventPause and
+            # NetEventRestart; record mode goes on as from a success.
+            name = "NetEventPause" if code == NetEventPause else "NetEventRestart"
+            self.verifier.found(self, self._violate(
+                "condis.HandlerReturn", "ProtocolNetPnPEvent",
+                f"returned {status_name(status)} for {name} on {b!r}; a protocol succeeds {name}"))
 
     def _unbind_task(self, b: Binding) -> Task:
+        if b.unbinding is not None:
+            # Another PnP task (an adapter removal, an unload, a deregistration) is unbinding it
+            # already: NDIS unbinds a binding once, and this task waits for that unbind to end.
+            if not b.unbinding.done:
+                yield b.unbinding
+            return
+        b.unbinding = Completion(f"unbind {b!r}")
         if b.state == S.BINDING_RUNNING:
             self._pnp_event(b, NetEventPause)
+            self._paused(b)
+            # ddi: nc-ndis-protocol_net_pnp_event.md — the binding is Paused once NDIS has completed
+            # all of its outstanding sends; until then it is Pausing, and may still send.
+            if self._sends_of(b):
+                b.pausing = Completion(f"pause {b!r}")
+                yield b.pausing
+                b.pausing = None
             b.state = S.BINDING_PAUSED
         ctx = UnbindContext(b)
         b.unbind_context = ctx
         status = self._result("ProtocolUnbindAdapterEx", self._up(
             b.protocol.chars.UnbindAdapterHandlerEx, "ProtocolUnbindAdapterEx", ctx, b.context), 0)[0]
+        if status not in (SUCCESS, PENDING):
+            # ddi: nc-ndis-protocol_unbind_adapter_ex.md — a protocol cannot fail an unbind; record
+            # mode goes on as from a success, and the binding must be closed all the same.
+            self.verifier.found(self, self._violate(
+                "condis.HandlerReturn", "ProtocolUnbindAdapterEx",
+                f"returned {status_name(status)} for {b!r}; an unbind cannot fail: it returns NDIS_STATUS_SUCCESS or "
+                "NDIS_STATUS_PENDING"))
         if status == PENDING:
             ctx.state = S.BIND_PENDING
             ctx.completion = Completion(f"unbind {b!r}")
@@ -347,6 +425,53 @@ class PnpDdi(RegistrationDdi):
             raise self._violate("condis.BindState", "ProtocolUnbindAdapterEx",
                                 f"completed the unbind of {b!r} without closing it with NdisCloseAdapterEx "
                                 "(guide: unbinding-from-an-adapter.md)")
+        b.unbinding.fire(SUCCESS)
+
+    def NdisDeregisterProtocolDriver(self, NdisProtocolHandle: ProtocolDriver) -> None:
+        """Deregister a protocol: NDIS first unbinds every binding it still has, within the call.
+
+        ddi: nf-ndis-ndisderegisterprotocoldriver.md — not from an entry point NDIS calls (it could
+        deadlock); with bindings open, NDIS calls ProtocolUnbindAdapterEx for each (pausing a running
+        one first, as for any unbind) and waits for each to complete before it releases the driver.
+        The caller waits at PASSIVE_LEVEL: the simulation runs on until the unbind completes.
+        """
+        ddi = "NdisDeregisterProtocolDriver"
+        self._passive_only(ddi)
+        proto = NdisProtocolHandle
+        if not isinstance(proto, ProtocolDriver) or proto.ndis is not self or proto.state != S.REGISTERED:
+            raise self._bad_handle(ddi, "NdisProtocolHandle", proto, ProtocolDriver)
+        if self._in_ndis_entry_point():
+            raise self._violate("condis.DeregisterInHandler", ddi,
+                                f"{proto.name!r} called it from a handler NDIS called; a protocol deregisters from "
+                                "its unload routine or from DriverEntry when that fails")
+        for b in list(proto.bindings):
+            # In condis a binding is PAUSED only while it binds or unbinds: a bind under way is let
+            # finish; then the binding is unbound here, or the unbind under way is waited for.
+            self._block_until(lambda b=b: b.state != S.BINDING_PAUSED or b.unbinding is not None)
+            if b.state != S.BINDING_UNBOUND and not self._wait_for(self._unbind_task(b)):
+                self._teardown(ddi, [("condis.NeverCompleted",
+                                      f"{b!r} was never unbound (a bind or unbind pended and was never completed); "
+                                      "NDIS waits for it before it deregisters the protocol")])
+                return
+        proto.state = S.DEREGISTERED
+        proto.driver.protocol = None
+        if proto in self._protocols:
+            self._protocols.remove(proto)
+
+    def _wait_for(self, task: Task) -> bool:
+        """Run a PnP task to its end here and now, running the simulation while it waits; False if
+        it is still waiting when nothing else is left to run."""
+        value: Any = None
+        while True:
+            try:
+                waiting = task.send(value)
+            except StopIteration:
+                return True
+            if not waiting.done:
+                self._block_until(lambda w=waiting: w.done)
+                if not waiting.done:
+                    return False
+            value = waiting.status
 
     def NdisOpenAdapterEx(self, NdisProtocolHandle: ProtocolDriver, ProtocolBindingContext: Any,
                           OpenParameters: NDIS_OPEN_PARAMETERS, BindContext: BindContext
@@ -440,10 +565,21 @@ class PnpDdi(RegistrationDdi):
             afs.extend(raf for raf in b.registered_afs if raf.state == S.REGISTERED)
         return afs
 
+    @staticmethod
+    def _af_ready(raf: RegisteredAf) -> bool:
+        """Whether clients may hear of an AF: an MCM's at once, a call manager's once its bind is done."""
+        return raf.cm_binding is None or raf.cm_binding.state == S.BINDING_RUNNING
+
+    def _notify_clients(self, adapter: Adapter, raf: RegisteredAf) -> None:
+        """Tell every client bound to ``adapter`` (its bind done) of an AF registered there."""
+        for b in list(adapter.bindings):
+            if b is not raf.cm_binding and b.state == S.BINDING_RUNNING:
+                self._notify_af(b, raf)
+
     def _notify_af(self, b: Binding, raf: RegisteredAf) -> None:
         """Tell a bound CoNDIS client of a registered AF (ProtocolCoAfRegisterNotify, PASSIVE_LEVEL)."""
-        handler = b.protocol.co.CoAfRegisterNotifyHandler
-        if handler is None or b.protocol.cl is None or b.state not in (S.BINDING_PAUSED, S.BINDING_RUNNING):
+        handler = b.co.CoAfRegisterNotifyHandler
+        if handler is None or b.cl is None or b.state not in (S.BINDING_PAUSED, S.BINDING_RUNNING):
             return
         self._at_passive(self._up, (handler, "ProtocolCoAfRegisterNotify", b.context, raf.family),
                          "ProtocolCoAfRegisterNotify", b.protocol)

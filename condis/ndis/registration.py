@@ -3,11 +3,13 @@ condis-*-registration.md, configuring-optional-*-driver-services.md)."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from condis import _status as st
 from condis.ndis import states as S
 from condis.ndis.core import SUCCESS, NdisCore, field_reader, fields_reader
-from condis.ndis.objects import Adapter, Driver, DriverObject, MiniportDriver, ProtocolDriver
+from condis.ndis.objects import Adapter, Binding, Driver, DriverObject, MiniportDriver, ProtocolDriver
 from condis.structs import (
     NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS,
     NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
@@ -78,9 +80,12 @@ class RegistrationDdi(NdisCore):
                                 f"MiniportDriverCharacteristics must be NDIS_MINIPORT_DRIVER_CHARACTERISTICS, got {chars!r}")
         if drv.miniport is not None:
             raise self._violate("condis.Registration", ddi, f"driver {drv.name!r} already registered as a miniport")
-        for field in ("InitializeHandlerEx", "HaltHandlerEx", "UnloadHandler", "PauseHandler", "RestartHandler"):
-            if getattr(chars, field) is None:
-                raise self._violate("condis.MissingHandler", ddi, f"MiniportDriverCharacteristics.{field} is required")
+        status = _characteristics_status(chars, _MINIPORT_REVISIONS, _MINIPORT_REQUIRED)
+        if status != SUCCESS:
+            return status, None
+        # ddi: nf-ndis-ndismregisterminiportdriver.md — NDIS keeps its own copy of the structure, so
+        # entry points the driver writes into its structure afterwards are never called.
+        chars = copy.copy(chars)
         mp = MiniportDriver(self, self._next_id(), drv, MiniportDriverContext, chars)
         drv.miniport = mp
         self._note_handlers(drv.name, "Miniport", chars)
@@ -142,9 +147,10 @@ class RegistrationDdi(NdisCore):
             raise self._violate("condis.Registration", ddi, "must be called from DriverEntry (see load_driver)")
         if drv.protocol is not None:
             raise self._violate("condis.Registration", ddi, f"driver {drv.name!r} already registered a protocol")
-        for field in ("BindAdapterHandlerEx", "UnbindAdapterHandlerEx", "NetPnPEventHandler"):
-            if getattr(chars, field) is None:
-                raise self._violate("condis.MissingHandler", ddi, f"ProtocolCharacteristics.{field} is required")
+        status = _characteristics_status(chars, _PROTOCOL_REVISIONS, _PROTOCOL_REQUIRED)
+        if status != SUCCESS:
+            return status, None
+        chars = copy.copy(chars)    # ddi: nf-ndis-ndisregisterprotocoldriver.md — NDIS keeps a copy
         proto = ProtocolDriver(self, self._next_id(), drv, ProtocolDriverContext, chars)
         drv.protocol = proto
         self._note_handlers(drv.name, "Protocol", chars)
@@ -170,32 +176,37 @@ class RegistrationDdi(NdisCore):
         self._note_handlers(drv.name, role, proto.co)
         return SUCCESS, proto
 
-    def NdisDeregisterProtocolDriver(self, NdisProtocolHandle: ProtocolDriver) -> None:
-        ddi = "NdisDeregisterProtocolDriver"
-        self._passive_only(ddi)
-        proto = NdisProtocolHandle
-        if not isinstance(proto, ProtocolDriver) or proto.ndis is not self or proto.state != S.REGISTERED:
-            raise self._bad_handle(ddi, "NdisProtocolHandle", proto, ProtocolDriver)
-        live = [b for b in proto.bindings if b.state != S.BINDING_UNBOUND]
-        if live:
-            raise self._violate("condis.Registration", ddi,
-                                f"bindings {live} are still open; NDIS unbinds them before the driver unloads")
-        proto.state = S.DEREGISTERED
-        proto.driver.protocol = None
-
     # ------------------------------------------------------------------ optional handlers
 
     def NdisSetOptionalHandlers(self, NdisHandle: Any, OptionalHandlers: Any) -> int:
-        """Register a CoNDIS handler table from SetOptions (guide: condis-*-registration.md)."""
+        """Register a CoNDIS handler table from SetOptions (guide: condis-*-registration.md), or, with a
+        binding handle, a protocol's table for one binding from its ProtocolBindAdapterEx.
+
+        ddi: nf-ndis-ndissetoptionalhandlers.md, guide: configuring-optional-protocol-driver-services.md —
+        a protocol may also pass the NdisBindingHandle of NdisOpenAdapterEx, from ProtocolBindAdapterEx
+        (or ProtocolOpenAdapterCompleteEx, which is where a pended bind goes on: condis takes the call
+        while the bind is not yet complete), with NDIS_PROTOCOL_CO_CHARACTERISTICS,
+        NDIS_CO_CLIENT_OPTIONAL_HANDLERS or NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS. The table
+        overwrites the driver's default of that type for that binding only.
+        """
         ddi = "NdisSetOptionalHandlers"
         self._passive_only(ddi)
         h, table = NdisHandle, OptionalHandlers
-        if not isinstance(h, (MiniportDriver, ProtocolDriver)) or h.ndis is not self:
+        binding = type(h) is Binding and h.ndis is self
+        if not binding and (not isinstance(h, (MiniportDriver, ProtocolDriver)) or h.ndis is not self):
             raise self._violate("condis.BadHandle", ddi,
-                                f"NdisHandle must be the driver handle passed to SetOptions; got {h!r}")
-        if not h.in_set_options:
+                                "NdisHandle must be the driver handle passed to SetOptions, or a protocol's "
+                                f"NdisBindingHandle from NdisOpenAdapterEx; got {h!r}")
+        if binding:
+            bind = h.bind_context
+            if h.state == S.BINDING_UNBOUND or bind is None or bind.state == S.BIND_DONE:
+                raise self._violate("condis.SetOptionsOnly", ddi,
+                                    f"called for {h!r} ({h.state}) after its bind completed; a protocol sets "
+                                    "handlers for a binding from ProtocolBindAdapterEx")
+        elif not h.in_set_options:
             raise self._violate("condis.SetOptionsOnly", ddi,
                                 f"called for {h.name!r} outside its SetOptions handler")
+        name = h.protocol.name if binding else h.name
         miniport = isinstance(h, MiniportDriver)
         if miniport:
             if isinstance(table, NDIS_MINIPORT_CO_CHARACTERISTICS):
@@ -227,13 +238,13 @@ class RegistrationDdi(NdisCore):
         missing = [f for f in need if getattr(table, f) is None] if None in field_reader(need)(table) else []
         if missing:
             raise self._violate("condis.MissingHandler", ddi,
-                                f"{type(table).__name__} for {h.name!r} lacks {', '.join(missing)}")
+                                f"{type(table).__name__} for {name!r} lacks {', '.join(missing)}")
         co = table if slot == "co" else h.co
         if not miniport and co is not None and (h.cl is not None or slot == "cl") \
                 and co.CoAfRegisterNotifyHandler is None:
             # ddi: nc-ndis-protocol_co_af_register_notify.md — every CoNDIS client has one
             raise self._violate("condis.MissingHandler", ddi,
-                                f"{h.name!r} registers as a CoNDIS client but its NDIS_PROTOCOL_CO_CHARACTERISTICS "
+                                f"{name!r} registers as a CoNDIS client but its NDIS_PROTOCOL_CO_CHARACTERISTICS "
                                 "lacks CoAfRegisterNotifyHandler")
         cm = table if slot == "cm" else h.cm
         if miniport and co is not None and cm is not None \
@@ -241,13 +252,15 @@ class RegistrationDdi(NdisCore):
             # ddi: ns-ndis-_ndis_co_call_manager_optional_handlers.md — an MCM answers its clients'
             # call-manager requests in a ProtocolCoOidRequest of its own, not in MiniportCoOidRequest.
             raise self._violate("condis.SeparateOidHandlers", ddi,
-                                f"{h.name!r} gives its MiniportCoOidRequest ({co.CoOidRequestHandler!r}) as "
+                                f"{name!r} gives its MiniportCoOidRequest ({co.CoOidRequestHandler!r}) as "
                                 "CmOidRequestHandler; an MCM registers a separate ProtocolCoOidRequest")
-        if getattr(h, slot) is not None:
+        if getattr(h, slot) is not (getattr(h.protocol, slot) if binding else None):
             raise self._violate("condis.Registration", ddi,
-                                f"{type(table).__name__} already registered for {h.name!r}")
+                                f"{type(table).__name__} already registered for {h if binding else name!r}")
+        table = copy.copy(table)    # a copy, as of the characteristics: later writes to the driver's table change nothing
         setattr(h, slot, table)
-        name = h.name
+        if binding:
+            self._binding_tables_changed(h, slot)
         if miniport:
             role = "MCM" if slot == "cm" or h.cm is not None else "Miniport"
             if slot == "cm":
@@ -262,6 +275,17 @@ class RegistrationDdi(NdisCore):
             role = "Client" if h.cm is None else "Call Manager"
         self._note_handlers(name, role, table)
         return SUCCESS
+
+    def _binding_tables_changed(self, b: Binding, slot: str) -> None:
+        """What NDIS took from a binding's tables before the bind set new ones: the call-manager table
+        of the AFs it registered, and the send-complete route of its clients' VCs."""
+        if slot == "cm":
+            for raf in b.registered_afs:
+                raf.cm = b.cm
+        elif slot == "co":
+            for vc in b.adapter.vcs:
+                if vc.af is not None and vc.af.client is b and vc.h_miniport.route is not None:
+                    vc.h_miniport.route = b.co.CoSendNetBufferListsCompleteHandler
 
     # ------------------------------------------------------------------ adapter attributes
 
@@ -289,6 +313,40 @@ class RegistrationDdi(NdisCore):
         return SUCCESS
 
     _loading: Driver | None = None
+
+
+# ddi: ns-ndis-_ndis_miniport_driver_characteristics.md, ns-ndis-_ndis_protocol_driver_characteristics.md —
+# MajorNdisVersion is 6; the MinorNdisVersion values the pages list, plus 1: the REVISION_2 paragraph of
+# both pages names NDIS 6.1, which ndis.h spells MinorNdisVersion 1.
+_MINOR_VERSIONS = frozenset({0, 1, 20, 30, 40, 50, 51, 60, 70, 80, 81, 82, 83, 84, 85, 86})
+# Header.Revision -> the first NDIS version whose members need it (minor version; the same pages):
+# REVISION_2 added members for NDIS 6.1, the miniport's REVISION_3 one for NDIS 6.80.
+_MINIPORT_REVISIONS = {1: 0, 2: 1, 3: 80}
+_PROTOCOL_REVISIONS = {1: 0, 2: 1}
+_MINIPORT_REQUIRED = ("InitializeHandlerEx", "HaltHandlerEx", "UnloadHandler", "PauseHandler", "RestartHandler")
+_PROTOCOL_REQUIRED = ("BindAdapterHandlerEx", "UnbindAdapterHandlerEx", "NetPnPEventHandler")
+
+
+def _characteristics_status(chars: Any, revisions: dict[int, int], required: tuple[str, ...]) -> int:
+    """What registration returns for a characteristics structure NDIS cannot take, else SUCCESS.
+
+    The registration pages document these as return values, not as bugs NDIS stops: a driver may try
+    a newer NDIS version and fall back on NDIS_STATUS_BAD_VERSION. NDIS_STATUS_BAD_CHARACTERISTICS is
+    the structure being the wrong revision for the version it declares (a Header is optional in
+    condis; without one the structure is taken as the revision its version needs), or a required
+    entry point missing (nf-ndis-ndisregisterprotocoldriver.md: some members invalid).
+    """
+    if chars.MajorNdisVersion != 6 or chars.MinorNdisVersion not in _MINOR_VERSIONS:
+        return st.NDIS_STATUS_BAD_VERSION
+    header = chars.Header
+    if header is not None:
+        # A revision the version needs, or a later one: a structure too short for its version is bad.
+        needs = max(rev for rev, minor in revisions.items() if minor <= chars.MinorNdisVersion)
+        if header.Revision not in revisions or header.Revision < needs:
+            return st.NDIS_STATUS_BAD_CHARACTERISTICS
+    if None in field_reader(required)(chars):
+        return st.NDIS_STATUS_BAD_CHARACTERISTICS
+    return SUCCESS
 
 
 _CM_REQUIRED = ("CmOpenAfHandler", "CmCloseAfHandler", "CmRegisterSapHandler", "CmDeregisterSapHandler",

@@ -16,7 +16,7 @@ from typing import Any
 
 from condis.constants import DISPATCH_LEVEL
 from condis.ndis import states as S
-from condis.ndis.core import PENDING
+from condis.ndis.core import PENDING, SUCCESS
 from condis.ndis.data import DataDdi
 from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Adapter, Af, Binding, Party, VcHandle
 from condis.structs import NDIS_OID_REQUEST, NDIS_STATUS_INDICATION
@@ -25,10 +25,10 @@ from condis.structs import NDIS_OID_REQUEST, NDIS_STATUS_INDICATION
 class OidRecord:
     """An OID request NDIS is waiting to see completed."""
 
-    __slots__ = ("request", "target", "af", "vc", "party", "complete", "adapter", "done")
+    __slots__ = ("request", "target", "af", "vc", "party", "complete", "adapter", "done", "origin")
 
     def __init__(self, request: Any, target: str, af: Af | None, vc: Any, party: Party | None,
-                 complete: tuple, adapter: Adapter) -> None:
+                 complete: tuple, adapter: Adapter, origin: Binding | None = None) -> None:
         self.request = request
         self.target = target          # who must complete it: "miniport", "call manager", "MCM", "client"
         self.af = af
@@ -37,14 +37,11 @@ class OidRecord:
         self.complete = complete      # (handler, handler name, af ctx, vc ctx, party ctx) of the requester
         self.adapter = adapter
         self.done = False
+        self.origin = origin          # the binding that made it with NdisCoOidRequest (None: an MCM's request)
 
 
 class RequestDdi(DataDdi):
     """NdisCoOidRequest, NdisMCmOidRequest, their completions, and NdisMCoIndicateStatusEx."""
-
-    def __init__(self, name: str, sim: Any) -> None:
-        super().__init__(name, sim)
-        self._oids: dict[int, OidRecord] = {}
 
     def _request_arg(self, ddi: str, req: Any) -> None:
         if not isinstance(req, NDIS_OID_REQUEST):
@@ -66,7 +63,7 @@ class RequestDdi(DataDdi):
         af = None if NdisAfHandle is None else self._af(ddi, NdisAfHandle)
         self._request_arg(ddi, OidRequest)
         if af is None:
-            side = SIDE_CM if b.protocol.cm is not None and b.protocol.cl is None else SIDE_CLIENT
+            side = SIDE_CM if b.cm is not None and b.cl is None else SIDE_CLIENT
         elif af.client is b:
             side = SIDE_CLIENT
         elif af.registered.cm_binding is b:
@@ -80,15 +77,18 @@ class RequestDdi(DataDdi):
             vc = self._vch(ddi, NdisVcHandle, (side,))
         party = None if NdisPartyHandle is None else self._party(ddi, NdisPartyHandle)
         if side == SIDE_CLIENT:
-            table, field = b.protocol.cl, "ClOidRequestCompleteHandler"
+            table, field = b.cl, "ClOidRequestCompleteHandler"
         else:
-            table, field = b.protocol.cm, "CmOidRequestCompleteHandler"
+            table, field = b.cm, "CmOidRequestCompleteHandler"
         done = getattr(table, field, None)
         complete = (done, "ProtocolCoOidRequestComplete") + self._contexts(side, af, vc, party)
+        # The request's originator, which a status indication answering it names as its
+        # DestinationHandle (ns-ndis-_ndis_status_indication.md, Remarks).
+        OidRequest.RequestHandle = b
         if af is None:
             mp = b.adapter.miniport
             rec = OidRecord(OidRequest, SIDE_MINIPORT if mp.cm is None else SIDE_MCM, None, vc, party, complete,
-                            b.adapter)
+                            b.adapter, b)
             return self._issue(rec, mp.co.CoOidRequestHandler, "MiniportCoOidRequest",
                                (b.adapter.context, vc.miniport_context if vc else None, OidRequest))
         if side == SIDE_CLIENT:
@@ -97,10 +97,10 @@ class RequestDdi(DataDdi):
             args = self._contexts(SIDE_CM, af, vc, party)
         else:
             target = SIDE_CLIENT
-            fn = self._handler(af.client.protocol.cl, "ClOidRequestHandler", "ProtocolCoOidRequest",
+            fn = self._handler(af.client.cl, "ClOidRequestHandler", "ProtocolCoOidRequest",
                                af.client.protocol)
             args = self._contexts(SIDE_CLIENT, af, vc, party)
-        rec = OidRecord(OidRequest, target, af, vc, party, complete, b.adapter)
+        rec = OidRecord(OidRequest, target, af, vc, party, complete, b.adapter, b)
         return self._issue(rec, fn, "ProtocolCoOidRequest", args + (OidRequest,))
 
     def NdisMCmOidRequest(self, NdisAfHandle: Af, NdisVcHandle: VcHandle | None, NdisPartyHandle: Party | None,
@@ -113,7 +113,7 @@ class RequestDdi(DataDdi):
         party = None if NdisPartyHandle is None else self._party(ddi, NdisPartyHandle)
         complete = (af.cm.CmOidRequestCompleteHandler, "ProtocolCoOidRequestComplete") + \
             self._contexts(SIDE_CM, af, vc, party)
-        fn = self._handler(af.client.protocol.cl, "ClOidRequestHandler", "ProtocolCoOidRequest", af.client.protocol)
+        fn = self._handler(af.client.cl, "ClOidRequestHandler", "ProtocolCoOidRequest", af.client.protocol)
         rec = OidRecord(NdisOidRequest, SIDE_CLIENT, af, vc, party, complete, af.registered.adapter)
         return self._issue(rec, fn, "ProtocolCoOidRequest",
                            self._contexts(SIDE_CLIENT, af, vc, party) + (NdisOidRequest,))
@@ -155,6 +155,9 @@ class RequestDdi(DataDdi):
             raise self._violate("condis.MissingHandler", ddi, "the requester registered no OidRequestComplete handler")
         del self._oids[id(req)]
         self._up(fn, name, af_ctx, vc_ctx, party_ctx, req, status)
+        waiting = rec.adapter.requests_done
+        if waiting is not None and not waiting.done and not self._requests_at(rec.adapter):
+            waiting.fire(SUCCESS)       # the last request outstanding at a paused adapter: its halt goes on
 
     def NdisCoOidRequestComplete(self, NdisAfHandle: Af, NdisVcHandle: VcHandle | None,
                                  NdisPartyHandle: Party | None, OidRequest: NDIS_OID_REQUEST, Status: int) -> None:
@@ -200,7 +203,12 @@ class RequestDdi(DataDdi):
     def NdisMCoIndicateStatusEx(self, MiniportAdapterHandle: Adapter, NdisVcHandle: VcHandle | None,
                                 StatusIndication: NDIS_STATUS_INDICATION) -> None:
         """Pass a miniport's status to the protocols above it: for a VC, the protocols that share the
-        VC; else every binding of the adapter (guide: condis-miniport-driver-status-indications.md)."""
+        VC; else every binding of the adapter (guide: condis-miniport-driver-status-indications.md).
+
+        ddi: ns-ndis-_ndis_status_indication.md — a DestinationHandle (the RequestHandle of the OID
+        request the status answers: NDIS sets it to the requesting binding) sends the status to that
+        driver only.
+        """
         ddi = "NdisMCoIndicateStatusEx"
         if self._irql > DISPATCH_LEVEL:
             raise self._at_dirql(ddi)
@@ -210,16 +218,22 @@ class RequestDdi(DataDdi):
         if not isinstance(StatusIndication, NDIS_STATUS_INDICATION):
             raise self._violate("condis.BadParameter", ddi,
                                 f"StatusIndication must be NDIS_STATUS_INDICATION, got {StatusIndication!r}")
+        dest = StatusIndication.DestinationHandle
+        if dest is not None and (type(dest) is not Binding or dest not in ad.bindings):
+            raise self._violate("condis.BadParameter", ddi,
+                                f"StatusIndication.DestinationHandle must be NULL or the RequestHandle of a request "
+                                f"a binding of {ad!r} made; got {dest!r}")
         if NdisVcHandle is None:
             for b in list(ad.bindings):
-                if b.state in (S.BINDING_PAUSED, S.BINDING_RUNNING):
-                    self._up(b.protocol.co.CoStatusHandlerEx, "ProtocolCoStatusEx", b.context, None, StatusIndication)
+                if b.state in (S.BINDING_PAUSED, S.BINDING_RUNNING) and (dest is None or b is dest):
+                    self._up(b.co.CoStatusHandlerEx, "ProtocolCoStatusEx", b.context, None, StatusIndication)
             return
         vc = self._vch(ddi, NdisVcHandle, (SIDE_MINIPORT, SIDE_MCM))
-        if vc.cm_binding is not None:
-            self._up(vc.cm_binding.protocol.co.CoStatusHandlerEx, "ProtocolCoStatusEx", vc.cm_binding.context,
-                     vc.cm_context, StatusIndication)
+        cm = vc.cm_binding
+        if cm is not None and (dest is None or cm is dest):
+            self._up(cm.co.CoStatusHandlerEx, "ProtocolCoStatusEx", cm.context, vc.cm_context, StatusIndication)
         if vc.af is not None:
             client = vc.af.client
-            self._up(client.protocol.co.CoStatusHandlerEx, "ProtocolCoStatusEx", client.context, vc.client_context,
-                     StatusIndication)
+            if dest is None or client is dest:
+                self._up(client.co.CoStatusHandlerEx, "ProtocolCoStatusEx", client.context, vc.client_context,
+                         StatusIndication)

@@ -8,11 +8,13 @@ requests outstanding, never a driver's private memory.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 
 def snapshot(host: Any) -> dict[str, Any]:
-    """The state of every driver, adapter, binding, AF, SAP, VC, party and OID request on ``host``."""
+    """The state of every driver, adapter, binding, AF, SAP, VC, party, OID request and received
+    NET_BUFFER_LIST a protocol owns on ``host``."""
     vcs: dict[int, tuple] = {}
     afs: dict[int, tuple] = {}
     saps: dict[int, tuple] = {}
@@ -27,7 +29,7 @@ def snapshot(host: Any) -> dict[str, Any]:
                           tuple((p.id, p.state, p.op) for p in vc.parties))
         own = list(adapter.afs)
         for b in adapter.bindings:
-            bindings[b.id] = (b.protocol.name, adapter.name, b.state)
+            bindings[b.id] = (b.protocol.name, adapter.name, b.state, b.unbinding is not None, b.pausing is not None)
             own.extend(b.registered_afs)
             for af in b.client_afs:
                 afs[af.id] = _af(af)
@@ -48,6 +50,8 @@ def snapshot(host: Any) -> dict[str, Any]:
         "saps": saps,
         "vcs": vcs,
         "oids": sorted((rec.request.Oid, rec.target, rec.done) for rec in host._oids.values()),
+        # how many received NET_BUFFER_LISTs each binding (by id) owns
+        "received": sorted(Counter(b.id for b in host._received.values()).items()),
     }
 
 

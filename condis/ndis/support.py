@@ -367,6 +367,10 @@ class SupportDdi(RequestDdi):
         if type(src) is VcHandle and src.vc.sends and nbl in src.vc.sends:
             raise self._violate("condis.NblState", ddi,
                                 f"{nbl!r} is still being sent on VC {src.vc.id:#x}; free it after its send completes")
+        if nbl in self._received:
+            raise self._violate("condis.NblState", ddi,
+                                f"{nbl!r} was indicated to {self._received[nbl]!r}, which owns it until it returns it "
+                                "with NdisReturnNetBufferLists")
         nbl.Freed = True
         nbl.Pool.outstanding -= 1
 

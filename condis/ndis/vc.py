@@ -56,10 +56,10 @@ class VcDdi(AfSapDdi):
         return h.vc
 
     def _cm_table(self, vc: Vc) -> Any:
-        return vc.adapter.miniport.cm if vc.cm_binding is None else vc.cm_binding.protocol.cm
+        return vc.adapter.miniport.cm if vc.cm_binding is None else vc.cm_binding.cm
 
     def _client_cl(self, vc: Vc) -> Any:
-        return vc.af.client.protocol.cl
+        return vc.af.client.cl
 
     def _call_params_arg(self, ddi: str, params: Any) -> None:
         if not isinstance(params, CO_CALL_PARAMETERS):
@@ -86,7 +86,7 @@ class VcDdi(AfSapDdi):
         h = vc.h_client
         if h is not None:
             send = vc.adapter.miniport.co.CoSendNetBufferListsHandler
-            done = vc.af.client.protocol.co.CoSendNetBufferListsCompleteHandler
+            done = vc.af.client.co.CoSendNetBufferListsCompleteHandler
             if send is not None and done is not None:
                 h.route, h.route_ctx = send, vc.miniport_context
                 vc.h_miniport.route, vc.h_miniport.route_ctx = done, vc.client_context
@@ -103,7 +103,7 @@ class VcDdi(AfSapDdi):
         if af is not None and af.state != S.AF_OPEN:
             raise self._violate("condis.AfState", ddi, f"{af.label} must be OPEN to create a VC on it")
         if af is None:
-            if b.protocol.cm is None:
+            if b.cm is None:
                 raise self._violate("condis.WrongCaller", ddi,
                                     "NdisAfHandle is NULL, which only a call manager's signaling VC may be; "
                                     f"{b.protocol.name!r} is not a call manager")

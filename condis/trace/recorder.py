@@ -17,7 +17,9 @@ at the end of a run.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from condis._ddi_table import CALLBACKS, FUNCTIONS
@@ -192,6 +194,16 @@ class Recorder:
         return rec
 
     handler_return = ddi_return
+
+    @contextlib.contextmanager
+    def nested_events(self) -> Iterator[None]:
+        """Events that run while a DDI waits for them (its caller blocked at PASSIVE_LEVEL) start
+        afresh, as every event does; when they are done, the waiting DDI's nesting is back."""
+        saved = list(self._stack)
+        try:
+            yield
+        finally:
+            self._stack[:] = saved
 
     def event(self, host: Any, ev: Any) -> None:
         if self.states:

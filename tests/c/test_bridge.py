@@ -85,8 +85,10 @@ def test_data_the_c_client_receives_comes_back_on_the_same_vc(echo):
     assert call.received == [b"hello from python"]
     assert call.send_completed == 1
     b = steps(bed.recorder, mark, "B")
+    # the MCM indicates without NDIS_RECEIVE_FLAGS_RESOURCES: the C client gives the list back itself
     assert b == ["B:NdisMCoIndicateReceiveNetBufferLists", "B:ProtocolCoReceiveNetBufferLists",
                  "B:NdisCoSendNetBufferLists", "B:MiniportCoSendNetBufferLists",
+                 "B:NdisReturnNetBufferLists", "B:MiniportReturnNetBufferLists",
                  "B:NdisMCoSendNetBufferListsComplete", "B:ProtocolCoSendNetBufferListsComplete"]
     assert echo.debug_output == [echo.debug_output[0]]
     assert re.fullmatch(r"echo: 17 bytes back on VC 0xffffa0[0-9a-f]+\n", echo.debug_output[0])

@@ -142,16 +142,20 @@ RULE_TERMS: dict[str, tuple[str, ...]] = {
     "condis.CloseWithAfs": ("NdisClCloseAddressFamily",),
     "condis.AfState": ("address famil",),
     "condis.SapState": ("SAP",),
+    "condis.LeakReceive": ("NdisReturnNetBufferLists",),
+    "condis.SendOnPausedBinding": ("send",),
 }
 # Rules whose page states them for every function or handler alike, so it need not name the one at
 # hand: how a handler returns (IRQL, locks), what a teardown finds (raised at the moment, or at the
 # DDI that started it), that data flows on an activated VC, that a binding whose AF open is pending
 # starts nothing else, that a handler NDIS needs is registered, that a NET_BUFFER_LIST is not used
-# once freed.
+# once freed, that a protocol sends only on a running binding (the binding-states page states it for
+# every operation of a binding state), that received lists go back.
 GENERAL_RULES = frozenset({"condis.HandlerIrql", "SpinLockBalanced", "condis.LeakVc", "condis.LeakAf", "condis.LeakSap",
                            "condis.LeakSend", "condis.LeakBinding", "condis.LeakQueued", "condis.LeakTimer",
                            "condis.LeakWorkItem", "condis.NeverCompleted", "condis.SendOnInactiveVc",
-                           "condis.OpenAfPending", "condis.MissingHandler", "condis.NblState"})
+                           "condis.OpenAfPending", "condis.MissingHandler", "condis.NblState", "condis.LeakReceive",
+                           "condis.SendOnPausedBinding"})
 
 
 def _names(ddi: str) -> set[str]:

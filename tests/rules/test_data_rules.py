@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from condis import NET_BUFFER_LIST
-from condis.drivers.client import CLOSED, CLOSING
-from tests.rules.conftest import created_vc, cut_wire, expect_violation, nbl_for, passive, place, posted
+from condis import NDIS_RECEIVE_FLAGS_RESOURCES, NET_BUFFER_LIST
+from condis.drivers.client import CLOSED, CLOSING, UP, AtmClient
+from condis.drivers.cm import AtmCallManager
+from tests.rules.conftest import created_vc, cut_wire, expect_violation, make_bed, nbl_for, passive, place, posted
 
 
 def sent_not_completed(bed, call):
@@ -164,3 +165,158 @@ def test_a_net_buffer_list_sent_with_another_handle_as_its_sourcehandle(mcm):
     v = expect_violation(mcm, "condis.BadParameter", posted(host, lambda: host.NdisCoSendNetBufferLists(call.vc, nbl, 0)),
                          ddi="NdisCoSendNetBufferLists", page="ddi/nf-ndis-ndiscosendnetbufferlists.md")
     assert "SourceHandle must be the sender's NdisVcHandle" in v.detail and not call.vc.vc.sends
+
+
+# ---------------------------------------------------------------------------- received NET_BUFFER_LISTs
+
+class KeepingClient(AtmClient):
+    """Copies what it receives and keeps the NET_BUFFER_LISTs, to return them when told."""
+
+    def ProtocolCoReceiveNetBufferLists(self, ProtocolBindingContext, ProtocolVcContext, NetBufferLists,
+                                        NumberOfNetBufferLists, ReceiveFlags):
+        self.kept = getattr(self, "kept", [])
+        self.kept.append((ProtocolBindingContext, NetBufferLists, ReceiveFlags))
+        nb = NetBufferLists.FirstNetBuffer
+        ProtocolVcContext.received.append(nb.Data[nb.DataOffset:nb.DataOffset + nb.DataLength])
+
+
+KINDS = pytest.mark.parametrize("kind", ["mcm", "cm"])
+
+
+def _kept(bed):
+    """Host B's client, given one NET_BUFFER_LIST by A's send, has kept it."""
+    call = place(bed)
+    bed.do(0, bed.clients[0].send, call, b"keep me")
+    client = bed.clients[1]
+    assert len(client.kept) == 1 and not client.kept[0][2] & NDIS_RECEIVE_FLAGS_RESOURCES
+    return client, client.kept[0]
+
+
+@KINDS
+def test_a_kept_net_buffer_list_goes_back_to_the_miniport_when_the_protocol_returns_it(kind):
+    bed = make_bed(kind, client=KeepingClient)
+    client, (binding, nbl, _) = _kept(bed)
+    host = bed.hosts[1]
+    mark = len(bed.recorder.records)
+    outstanding = nbl.Pool.outstanding
+    host.post(lambda: host.NdisReturnNetBufferLists(binding.handle, nbl, 0))
+    bed.run()
+    seen = [r.name for r in bed.recorder.records[mark:] if r.kind in ("ddi", "handler")]
+    assert seen[:2] == ["NdisReturnNetBufferLists", "MiniportReturnNetBufferLists"]
+    assert nbl.Freed and nbl.Pool.outstanding == outstanding - 1     # the NIC freed it
+
+
+@pytest.mark.rule("condis.ReturnNbl")
+@KINDS
+def test_a_received_net_buffer_list_returned_twice(kind):
+    bed = make_bed(kind, client=KeepingClient)
+    client, (binding, nbl, _) = _kept(bed)
+    host = bed.hosts[1]
+    host.post(lambda: host.NdisReturnNetBufferLists(binding.handle, nbl, 0))
+    bed.run()
+    v = expect_violation(bed, "condis.ReturnNbl", posted(host, lambda: host.NdisReturnNetBufferLists(binding.handle, nbl, 0)),
+                         ddi="NdisReturnNetBufferLists")
+    assert "returned already" in v.detail
+
+
+@pytest.mark.rule("condis.ReturnNbl")
+def test_a_protocol_returns_a_net_buffer_list_it_was_never_indicated(bed):
+    call = place(bed)
+    host = bed.hosts[0]
+    nbl = nbl_for(host, call.af.binding.pool, call.vc)
+    v = expect_violation(bed, "condis.ReturnNbl",
+                         posted(host, lambda: host.NdisReturnNetBufferLists(call.af.binding.handle, nbl, 0)),
+                         ddi="NdisReturnNetBufferLists")
+    assert "never indicated" in v.detail
+
+
+@pytest.mark.rule("Irql_SendRcv_Function")
+@KINDS
+def test_received_net_buffer_lists_returned_from_an_interrupt(kind):
+    bed = make_bed(kind, client=KeepingClient)
+    client, (binding, nbl, _) = _kept(bed)
+    host = bed.hosts[1]
+    v = expect_violation(bed, "Irql_SendRcv_Function",
+                         lambda: host.interrupt(lambda: host.NdisReturnNetBufferLists(binding.handle, nbl, 0)),
+                         ddi="NdisReturnNetBufferLists")
+    assert "DIRQL" in v.detail and not nbl.Freed
+
+
+@pytest.mark.rule("condis.NblState")
+@KINDS
+def test_a_miniport_frees_a_net_buffer_list_the_protocol_still_owns(kind):
+    bed = make_bed(kind, client=KeepingClient)
+    client, (binding, nbl, _) = _kept(bed)
+    host = bed.hosts[1]
+    v = expect_violation(bed, "condis.NblState", posted(host, lambda: host.NdisFreeNetBufferList(nbl)),
+                         ddi="NdisFreeNetBufferList")
+    assert "NdisReturnNetBufferLists" in v.detail and not nbl.Freed
+
+
+@pytest.mark.rule("condis.LeakReceive")
+@KINDS
+def test_received_net_buffer_lists_never_returned_are_reported_when_the_binding_closes(kind):
+    bed = make_bed(kind, client=KeepingClient)
+    client, (binding, nbl, _) = _kept(bed)
+    host = bed.hosts[1]
+    calls = list(client.calls)
+
+    def unbind():
+        for call in calls:
+            client.close(call)
+        host.remove_adapter("atm0")
+        bed.run()
+    v = expect_violation(bed, "condis.LeakReceive", unbind, ddi="NdisCloseAdapterEx", unchanged=False, more=True)
+    assert "1 received NET_BUFFER_LIST(s)" in v.detail and "never returned" in v.detail
+
+
+# ---------------------------------------------------------------------------- condis.SendOnPausedBinding
+
+class SendsWhenUnbinding(AtmClient):
+    """Sends on its calls from ProtocolUnbindAdapterEx, where the binding is Paused."""
+
+    refused = None
+
+    def ProtocolUnbindAdapterEx(self, UnbindContext, ProtocolBindingContext):
+        for call in [c for c in self.calls if c.state == UP]:
+            nbl = nbl_for(self.ndis, call.af.binding.pool, call.vc)
+            self.refused = expect_violation(self.ndis, "condis.SendOnPausedBinding",
+                                            lambda call=call, nbl=nbl: self.ndis.NdisCoSendNetBufferLists(call.vc, nbl, 0),
+                                            ddi="NdisCoSendNetBufferLists")
+            self.ndis.NdisFreeNetBufferList(nbl)
+        return super().ProtocolUnbindAdapterEx(UnbindContext, ProtocolBindingContext)
+
+
+@pytest.mark.rule("condis.SendOnPausedBinding")
+def test_a_client_sends_from_protocolunbindadapterex():
+    # An MCM's clients unbind while their calls are up (with a stand-alone call manager, the call
+    # manager unbinds first and its calls are gone by then).
+    bed = make_bed("mcm", client=SendsWhenUnbinding)
+    call = place(bed)
+    bed.hosts[0].remove_adapter("atm0")
+    bed.run()
+    assert "PAUSED (unbinding)" in bed.clients[0].refused.detail
+    assert call.sent == 0 and bed.clients[1].incoming[-1].received == []
+
+
+class SignalsWhenUnbinding(AtmCallManager):
+    """Sends a message on its signaling VC from ProtocolUnbindAdapterEx."""
+
+    refused = None
+
+    def ProtocolUnbindAdapterEx(self, UnbindContext, ProtocolBindingContext):
+        b = ProtocolBindingContext
+        nbl = nbl_for(self.ndis, b.pool, b.signaling.ndis_vc, b"RESTART, late")
+        self.refused = expect_violation(self.ndis, "condis.SendOnPausedBinding",
+                                        lambda: self.ndis.NdisCoSendNetBufferLists(b.signaling.ndis_vc, nbl, 0),
+                                        ddi="NdisCoSendNetBufferLists")
+        self.ndis.NdisFreeNetBufferList(nbl)
+        return super().ProtocolUnbindAdapterEx(UnbindContext, ProtocolBindingContext)
+
+
+@pytest.mark.rule("condis.SendOnPausedBinding")
+def test_a_call_manager_signals_from_protocolunbindadapterex():
+    bed = make_bed("cm", cm=SignalsWhenUnbinding)
+    done = bed.hosts[0].remove_adapter("atm0")
+    bed.run()
+    assert "PAUSED (unbinding)" in bed.call_managers[0].refused.detail and done.done

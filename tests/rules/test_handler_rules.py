@@ -8,18 +8,20 @@ import pytest
 from condis import (
     DISPATCH_LEVEL,
     NDIS_OID_REQUEST,
+    NDIS_STATUS_FAILURE,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     OID_CO_GET_CALL_INFORMATION,
     OID_GEN_CO_LINK_SPEED,
     PASSIVE_LEVEL,
 )
+from condis.constants import NetEventPause
 from condis.drivers.client import ACCEPTED, UP, AtmClient
 from condis.drivers.mcm import AtmMcm
 from condis.drivers.miniport import AtmMiniport
 from condis.ndis import states as S
 from condis.ndis.snapshot import snapshot
-from tests.rules.conftest import changes, cut_wire, expect_violation, make_bed, passive, place, posted
+from tests.rules.conftest import changes, cut_wire, expect_violation, make_bed, passive, place, posted, settle
 
 # ---------------------------------------------------------------------------- IRQL and spin locks
 
@@ -253,6 +255,41 @@ def test_protocolclincomingcall_returns_nothing():
     else:
         # Strict mode stops at the return: B's new VC stays offered, inside the handler.
         assert [after[:2] for _, after in changed["vcs"].values()] == [(S.CALL_OFFERED, S.OP_IN_HANDLER)]
+
+
+class FailsItsUnbind(AtmClient):
+    """Closes the binding as it should, then reports the unbind as failed."""
+
+    def ProtocolUnbindAdapterEx(self, UnbindContext, ProtocolBindingContext):
+        status = super().ProtocolUnbindAdapterEx(UnbindContext, ProtocolBindingContext)
+        assert status == NDIS_STATUS_SUCCESS     # the sample closes at once on the MCM's host
+        return NDIS_STATUS_FAILURE
+
+
+@pytest.mark.rule("condis.HandlerReturn")
+def test_protocolunbindadapterex_fails_the_unbind():
+    bed = make_bed("mcm", client=FailsItsUnbind)
+    binding = bed.clients[0].bindings[0].handle
+    host = bed.hosts[0]
+    v = expect_violation(bed, "condis.HandlerReturn", lambda: (host.remove_adapter("atm0"), settle(bed.sim)),
+                         ddi="ProtocolUnbindAdapterEx", unchanged=False)
+    assert "cannot fail" in v.detail and binding.state == S.BINDING_UNBOUND
+
+
+class FailsItsPause(AtmClient):
+    def ProtocolNetPnPEvent(self, ProtocolBindingContext, NetPnPEventNotification):
+        if NetPnPEventNotification.NetEvent == NetEventPause:
+            return NDIS_STATUS_FAILURE
+        return super().ProtocolNetPnPEvent(ProtocolBindingContext, NetPnPEventNotification)
+
+
+@pytest.mark.rule("condis.HandlerReturn")
+def test_protocolnetpnpevent_fails_a_pause():
+    bed = make_bed("mcm", client=FailsItsPause)
+    host = bed.hosts[0]
+    v = expect_violation(bed, "condis.HandlerReturn", lambda: (host.remove_adapter("atm0"), settle(bed.sim)),
+                         ddi="ProtocolNetPnPEvent", unchanged=False)
+    assert "succeeds NetEventPause" in v.detail
 
 
 @pytest.mark.rule("condis.NoPendingHere")

@@ -9,6 +9,7 @@ from condis import (
     NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
     NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
     NDIS_OPEN_PARAMETERS,
+    NDIS_PROTOCOL_CO_CHARACTERISTICS,
     NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
     NDIS_STATUS_SUCCESS,
     NdisMediumAtm,
@@ -88,6 +89,44 @@ def test_optional_handlers_registered_after_setoptions_returned(bed):
                                                                             NDIS_CO_CLIENT_OPTIONAL_HANDLERS())),
                          ddi="NdisSetOptionalHandlers")
     assert "outside its SetOptions handler" in v.detail
+
+
+@pytest.mark.rule("condis.SetOptionsOnly")
+def test_optional_handlers_set_for_a_binding_after_its_bind_completed(bed):
+    host, client = bed.hosts[0], bed.clients[0]
+    binding = client.bindings[0].handle
+    table = NDIS_PROTOCOL_CO_CHARACTERISTICS(
+        CoStatusHandlerEx=client.ProtocolCoStatusEx, CoAfRegisterNotifyHandler=client.ProtocolCoAfRegisterNotify,
+        CoReceiveNetBufferListsHandler=client.ProtocolCoReceiveNetBufferLists,
+        CoSendNetBufferListsCompleteHandler=client.ProtocolCoSendNetBufferListsComplete)
+    v = expect_violation(bed, "condis.SetOptionsOnly",
+                         passive(host, lambda: host.NdisSetOptionalHandlers(binding, table)),
+                         ddi="NdisSetOptionalHandlers")
+    assert "after its bind completed" in v.detail and binding.co is client.handle.co
+
+
+# ---------------------------------------------------------------------------- condis.DeregisterInHandler
+
+class DeregistersOnNotify(AtmClient):
+    """Deregisters from ProtocolCoAfRegisterNotify, an entry point NDIS calls."""
+
+    refused = None
+
+    def ProtocolCoAfRegisterNotify(self, ProtocolBindingContext, AddressFamily):
+        ndis = self.ndis
+        self.refused = expect_violation(ndis, "condis.DeregisterInHandler",
+                                        lambda: ndis.NdisDeregisterProtocolDriver(self.handle),
+                                        ddi="NdisDeregisterProtocolDriver")
+        super().ProtocolCoAfRegisterNotify(ProtocolBindingContext, AddressFamily)
+
+
+@pytest.mark.rule("condis.DeregisterInHandler")
+def test_a_protocol_deregisters_from_a_handler_ndis_called(bed):
+    late = DeregistersOnNotify(saps=(b"carol",))
+    assert bed.hosts[1].load_driver(late.DriverEntry, "late") == NDIS_STATUS_SUCCESS
+    bed.run()
+    assert "handler NDIS called" in late.refused.detail
+    assert late.handle.state == S.REGISTERED and late.af_for().open     # still registered, and it goes on
 
 
 # ---------------------------------------------------------------------------- condis.BindState

@@ -6,9 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import cut_wire, expect_violation, make_bed, place
+from conftest import cut_wire, expect_violation, make_bed, place, settle
 
-from condis import NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS, NDIS_TIMER_CHARACTERISTICS
+from condis import (
+    NDIS_OID_REQUEST,
+    NDIS_STATUS_PENDING,
+    NDIS_STATUS_SUCCESS,
+    NDIS_TIMER_CHARACTERISTICS,
+    OID_GEN_CO_LINK_SPEED,
+)
 from condis.drivers.client import AtmClient
 from condis.drivers.mcm import AtmMcm
 from condis.ndis import states as S
@@ -207,3 +213,47 @@ def test_a_timer_object_of_a_protocol_still_allocated_after_its_unload_is_report
     v = expect_violation(bed, "condis.LeakTimer", bed.sim.finish, ddi="Unload", unchanged=False, more=True,
                          page="ddi/nf-ndis-ndisfreetimerobject.md")
     assert f"timer object {timer.id:#x} (allocated with protocol driver" in v.detail
+
+
+class HoldsOidsMcm(AtmMcm):
+    """Pends the OID requests made to the miniport and never completes them."""
+
+    def MiniportCoOidRequest(self, MiniportAdapterContext: Any, MiniportVcContext: Any, NdisRequest: Any) -> int:
+        return NDIS_STATUS_PENDING
+
+
+class AsksTheMiniport(AtmClient):
+    """Asks the miniport for its link speed, then unbinds without waiting for the answer."""
+
+    def ask(self) -> None:
+        self.status = self.ndis.NdisCoOidRequest(self.bindings[0].handle, None, None, None,
+                                                 NDIS_OID_REQUEST(Oid=OID_GEN_CO_LINK_SPEED))
+
+
+@pytest.mark.rule("condis.CloseWithRequests")
+def test_a_binding_closed_with_its_oid_request_outstanding():
+    bed = make_bed("mcm", mcm=HoldsOidsMcm, client=AsksTheMiniport)
+    bed.do(0, bed.clients[0].ask)
+    assert bed.clients[0].status == NDIS_STATUS_PENDING
+    host = bed.hosts[0]
+
+    def remove():
+        host.remove_adapter("atm0")
+        settle(bed.sim)
+    v = expect_violation(bed, "condis.CloseWithRequests", remove, ddi="NdisCloseAdapterEx", unchanged=False,
+                         more=True)
+    assert f"OID request ({OID_GEN_CO_LINK_SPEED:#x})" in v.detail and "ProtocolCoOidRequestComplete" in v.detail
+
+
+@pytest.mark.rule("condis.NeverCompleted")
+def test_a_protocol_deregistered_while_its_unbind_never_completes():
+    bed = make_bed("mcm", client=StuckUnbindClient)
+    host = bed.hosts[0]
+    proto = host.drivers["atmclient"].protocol
+
+    def deregister():
+        host.post(lambda: host.NdisDeregisterProtocolDriver(proto), owner=("atmclient", "Driver"))
+        settle(bed.sim)
+    v = expect_violation(bed, "condis.NeverCompleted", deregister, ddi="NdisDeregisterProtocolDriver",
+                         unchanged=False)
+    assert "was never unbound" in v.detail and proto.state == S.REGISTERED   # NDIS still waits: not deregistered

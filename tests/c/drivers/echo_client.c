@@ -145,7 +145,6 @@ static VOID EchoReceive(NDIS_HANDLE ProtocolBindingContext, NDIS_HANDLE Protocol
     PECHO_VC vc = ProtocolVcContext;
     PNET_BUFFER_LIST nbl;
     UNREFERENCED_PARAMETER(NumberOfNetBufferLists);
-    UNREFERENCED_PARAMETER(ReceiveFlags);
     for (nbl = NetBufferLists; nbl != NULL; nbl = NET_BUFFER_LIST_NEXT_NBL(nbl)) {
         PNET_BUFFER nb = NET_BUFFER_LIST_FIRST_NB(nbl);
         ULONG length = NET_BUFFER_DATA_LENGTH(nb);
@@ -180,6 +179,11 @@ static VOID EchoReceive(NDIS_HANDLE ProtocolBindingContext, NDIS_HANDLE Protocol
         NdisInterlockedIncrement(&vc->Echoed);
         DbgPrint("echo: %u bytes back on VC %p\n", (unsigned)length, vc->VcHandle);
         NdisCoSendNetBufferLists(vc->VcHandle, reply, 0);
+    }
+    if (!(ReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES)) {
+        /* the lists are ours until we give them back; their data is copied already */
+        NdisReturnNetBufferLists(b->BindingHandle, NetBufferLists,
+                                 ReceiveFlags & NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL ? NDIS_RETURN_FLAGS_DISPATCH_LEVEL : 0);
     }
 }
 
