@@ -201,9 +201,14 @@ class CallControl(ABC):
     """The call-manager handlers both samples register in NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS."""
 
     prefix = "NdisCm"   # NdisMCm for the MCM
-    # When a pended close is confirmed: deactivate the VC first, then complete the close (cm-20, and the
-    # ProtocolClCloseCallComplete page), or complete first and then deactivate (fig1-20). The samples
-    # follow the figure of their kind; a client must cope with both (nf-ndis-ndiscodeletevc.md).
+    # When a pended close is confirmed: deactivate the VC first, then complete the close, or complete
+    # first and then deactivate. fig1-20 (client-initiated-request-to-close-a-call.md) draws the MCM
+    # completing first, but cm-20 on the same page, the ProtocolClCloseCallComplete page (success means
+    # the call is closed and the VC deactivated, and the client may delete its VC right there) and
+    # NdisCoDeleteVc (NOT_ACCEPTED while the VC is active) only work out if the VC is inactive by the
+    # time the client hears of it, so both samples deactivate first. NDIS accepts either order, and a
+    # client written for other call managers must cope with both: set this False to test one against
+    # a call manager that completes first.
     deactivate_before_close_complete = True
 
     def __init__(self) -> None:

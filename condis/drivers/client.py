@@ -101,7 +101,7 @@ class Call:
         self.events: list[str] = []
         self.retry_timer: Any = None
         self.retries = 0
-        self.close_waits = False          # closing a multipoint call: waiting for its other parties to go
+        self.close_waits = False          # closing: waiting for its sends to complete and its other parties to go
 
     @property
     def received(self) -> list[bytes]:
@@ -409,8 +409,9 @@ class AtmClient:
         self.ndis.NdisCoSendNetBufferLists(call.vc, nbl, 0)
 
     def close(self, call: Call) -> None:
-        """Close a call (client-initiated-request-to-close-a-call.md). A multipoint call is closed with
-        its last party: the others are dropped first, and the close waits until those drops (and any
+        """Close a call (client-initiated-request-to-close-a-call.md). The close waits until every send
+        on the call has completed (nf-ndis-ndisclclosecall.md). A multipoint call is closed with its
+        last party: the others are dropped first, and the close waits until those drops (and any
         add-party under way) have completed (dropping-a-party-from-a-multipoint-call.md)."""
         call.state = CLOSING
         call.close_waits = True
@@ -421,7 +422,7 @@ class AtmClient:
         self._close_when_single(call)
 
     def _close_when_single(self, call: Call) -> None:
-        if not call.close_waits or len(call.parties) > 1:
+        if not call.close_waits or len(call.parties) > 1 or call.send_completed < call.sent:
             return
         call.close_waits = False
         last = next((p for p in call.parties if p.state == UP), None) if call.parties else None
@@ -476,21 +477,10 @@ class AtmClient:
         return SUCCESS
 
     def _delete_vc(self, call: Call) -> None:
-        """Delete a VC we created once its call is over. The call manager deactivates the VC after the
-        close completes (client-initiated-request-to-close-a-call.md), so delete from a work item and,
-        while NDIS still answers NOT_ACCEPTED or CLOSING (nf-ndis-ndiscodeletevc.md), retry later."""
-        item = self.ndis.NdisAllocateIoWorkItem(call.af.binding.handle)
-        if item is None:
-            # No work item: the retry timer (allocated with the call) gets out of this handler instead.
-            self.ndis.NdisSetTimerObject(call.retry_timer, RETRY_100NS, 0, call)
-            return
-
-        def run(ctx: Any, handle: Any) -> None:
-            self.ndis.NdisFreeIoWorkItem(handle)
-            self._try_delete(call)
-        self.ndis.NdisQueueIoWorkItem(item, run, None)
-
-    def _try_delete(self, call: Call) -> None:
+        """Delete a VC we created once its call is over, from the completion handler itself
+        (nc-ndis-protocol_cl_close_call_complete.md, nc-ndis-protocol_cl_make_call_complete.md). A call
+        manager may deactivate the VC only after the close completes (fig1-20 draws it so), and while
+        NDIS answers NOT_ACCEPTED or CLOSING (nf-ndis-ndiscodeletevc.md) the retry timer tries again."""
         status = self.ndis.NdisCoDeleteVc(call.vc)
         if status in (st.NDIS_STATUS_NOT_ACCEPTED, st.NDIS_STATUS_CLOSING) and call.retries < RETRIES:
             call.retries += 1
@@ -509,7 +499,7 @@ class AtmClient:
         self._progress(call.af)
 
     def _retry_delete(self, s1: Any, call: Call, s2: Any, s3: Any) -> None:
-        self._try_delete(call)
+        self._delete_vc(call)
 
     def _after_close(self, call: Call) -> None:
         call.state = CLOSED
@@ -623,6 +613,7 @@ class AtmClient:
             self.ndis.NdisFreeNetBufferList(nbl)
             ProtocolVcContext.send_completed += 1
             nbl = nxt
+        self._close_when_single(ProtocolVcContext)
 
     def ClOidRequest(self, ProtocolAfContext: Any, ProtocolVcContext: Any, ProtocolPartyContext: Any,
                      OidRequest: Any) -> int:

@@ -42,7 +42,6 @@ class AtmMcm(CallControl):
     """The MCM driver. One instance is one loaded driver image; it may run several adapters."""
 
     prefix = "NdisMCm"
-    deactivate_before_close_complete = False    # fig1-20: NdisMCmCloseCallComplete, then VC deactivation
 
     def __init__(self) -> None:
         super().__init__()
