@@ -17,6 +17,8 @@ Local signaling states of a call, and of each party of a multipoint call (a smal
     RELEASE_IND   the remote released; our client was told, we wait for its close
     CLEARING      our client's request already failed; we released the call toward the remote
                   and wait for RELEASE COMPLETE, with nothing left to tell NDIS
+    ABANDONED     a leaf whose add-party was pending when our client closed the call: cleared
+                  toward the remote and forgotten; its add-party fails when the close completes
 
 The wire may lose, duplicate or delay a message, so signaling does what Q.2931 does about it:
 - A message that needs an answer (SETUP, ADD PARTY, CONNECT, RELEASE, DROP PARTY) is kept until
@@ -53,9 +55,9 @@ from condis.structs import CO_CALL_PARAMETERS, NDIS_CO_CALL_MANAGER_OPTIONAL_HAN
 SUCCESS = st.NDIS_STATUS_SUCCESS
 PENDING = st.NDIS_STATUS_PENDING
 
-INITIATED, PRESENT, CONNECT_REQ, ACTIVATING, ACTIVE, RELEASE_REQ, RELEASE_IND, CLEARING, NULL = (
+INITIATED, PRESENT, CONNECT_REQ, ACTIVATING, ACTIVE, RELEASE_REQ, RELEASE_IND, CLEARING, ABANDONED, NULL = (
     "INITIATED", "PRESENT", "CONNECT_REQ", "ACTIVATING", "ACTIVE", "RELEASE_REQ", "RELEASE_IND", "CLEARING",
-    "NULL")
+    "ABANDONED", "NULL")
 
 RETRANSMIT_100NS = -500     # the port timer ticks every 50 us while a message waits for its answer
 TRIES = 3                   # a message is sent at most this many times before the call is given up
@@ -120,7 +122,7 @@ class PartyCtx:
         self.state = INITIATED
         self.params: CO_CALL_PARAMETERS | None = None
         self.remote_released = False
-        self.held_close: int | None = None   # the cause of a release held until the other leaves are dropped
+        self.held_close: int | None = None   # the cause of a release held until the other leaves settle
 
 
 class VcCtx:
@@ -537,9 +539,12 @@ class CallControl(ABC):
 
     def _party_added(self, party: PartyCtx, status: int) -> None:
         vc = party.vc
+        if party.state == ABANDONED:
+            return      # the call was closed while the VC was being activated: the close fails the add-party
         if status == SUCCESS and not party.remote_released:
             party.state = ACTIVE
             self.cm("AddPartyComplete")(SUCCESS, party.ndis_party, party, party.params)
+            self._release_held(vc)
             return
         vc.parties.remove(party)
         self._media(vc)
@@ -553,6 +558,7 @@ class CallControl(ABC):
         if status == SUCCESS:       # the activation took the leaf's VCI: take it off the VC again
             self.later(vc.port, lambda: self._reactivate(vc))
         self.cm("AddPartyComplete")(result, party.ndis_party, party, party.params)
+        self._release_held(vc)
 
     def _reactivate(self, vc: VcCtx) -> None:
         if vc.state == ACTIVE:
@@ -564,6 +570,7 @@ class CallControl(ABC):
             self._forget(vc, party.endpoint)
             vc.parties.remove(party)
             self.cm("AddPartyComplete")(status, party.ndis_party, party, party.params)
+            self._release_held(vc)
             return
         self._forget(vc, party.endpoint if party else 0)
         vc.state = NULL
@@ -668,6 +675,15 @@ class CallControl(ABC):
         vc.closing_party = party
         if party is not None:
             party.state = RELEASE_REQ
+            for other in vc.parties:
+                if other.state in (INITIATED, ACTIVATING):
+                    # NDIS lets a client close the call while an add-party is pending (only connected
+                    # parties must be dropped first: client-initiated-request-to-close-a-call.md). The
+                    # leaf goes with the call: cleared toward the remote now, as T303's expiry clears
+                    # it, and its add-party failed before the close completes (_close_confirmed).
+                    self._send(vc, sig.RELEASE_COMPLETE, other.endpoint, cause=sig.CAUSE_NORMAL)
+                    self._forget(vc, other.endpoint)
+                    other.state = ABANDONED
         self._request(vc, sig.RELEASE, endpoint, cause=sig.CAUSE_NORMAL)
         return PENDING
 
@@ -677,6 +693,10 @@ class CallControl(ABC):
         vc.state = NULL
         party = vc.closing_party
         vc.closing_party = None
+        abandoned = [p for p in vc.parties if p.state == ABANDONED]
+        vc.parties = ()
+        for p in abandoned:     # NDIS drops every party when the close completes: fail their add-party first
+            self.cm("AddPartyComplete")(st.NDIS_STATUS_FAILURE, p.ndis_party, p, p.params)
 
         def complete() -> None:
             self.cm("CloseCallComplete")(SUCCESS, vc.ndis_vc, party.ndis_party if party else None)
@@ -693,11 +713,13 @@ class CallControl(ABC):
 
     def _released(self, vc: VcCtx, party: PartyCtx | None, endpoint: int) -> bool:
         """Our release of ``party`` (or of the call) is confirmed; False if none was under way."""
-        if party is not None and party.state == RELEASE_REQ and vc.closing_party is not party:
+        if party is not None and party.state == CLEARING:
+            self._forget(vc, endpoint)      # a leaf we dropped, not the call: the call's state is not its
+        elif party is not None and party.state == RELEASE_REQ and vc.closing_party is not party:
             self._party_dropped(party)
-        elif vc.state == RELEASE_REQ:
+        elif vc.state == RELEASE_REQ and party is vc.closing_party:
             self._close_confirmed(vc, endpoint)
-        elif vc.state == CLEARING or (party is not None and party.state == CLEARING):
+        elif vc.state == CLEARING:
             self._forget(vc, endpoint)
         else:
             return False
@@ -719,16 +741,12 @@ class CallControl(ABC):
                 return
             if party.state != ACTIVE:
                 return                          # a duplicate: the client was told already
-            others = [p for p in vc.parties if p is not party]
-            if any(p.state != RELEASE_REQ for p in others):
-                party.state = RELEASE_IND
-                self.cm("DispatchIncomingDropParty")(SUCCESS, party.ndis_party, None, 0)
-                return
-            if others:
-                # Every other leaf is being dropped: this becomes the last party, and its release the
-                # close of the call, once those drops complete.
+            if len(vc.parties) > 1:
+                # Another leaf is there: this one's release is an incoming drop, or, while no other
+                # leaf is sure to stay, held until they settle (_release_held).
                 party.state = RELEASE_IND
                 party.held_close = msg.cause
+                self._release_held(vc)
                 return
         if vc.state == RELEASE_IND:
             return                              # a duplicate: the client was told already
@@ -786,6 +804,7 @@ class CallControl(ABC):
         if party.state == RELEASE_IND:
             self._send(vc, sig.RELEASE_COMPLETE, party.endpoint, cause=sig.CAUSE_NORMAL)
             self._party_gone(party)
+            self.later(vc.port, lambda: self._release_held(vc))     # another leaf's release may wait on this one
             return SUCCESS
         party.state = RELEASE_REQ
         self._request(vc, sig.DROP_PARTY, party.endpoint, cause=sig.CAUSE_NORMAL)
@@ -802,9 +821,29 @@ class CallControl(ABC):
         vc = party.vc
         self._party_gone(party)
         self.cm("DropPartyComplete")(SUCCESS, party.ndis_party)
-        last = vc.parties[0] if len(vc.parties) == 1 else None
-        if last is not None and last.held_close is not None and vc.state == ACTIVE:
-            self._incoming_close(vc, last, last.held_close)     # the release held for the last party
+        self._release_held(vc)
+
+    def _release_held(self, vc: VcCtx) -> None:
+        """Indicate the releases held for leaves of ``vc`` once the other leaves have settled.
+
+        The remote's release of one leaf is an incoming drop only while another leaf stays up
+        (incoming-request-to-drop-a-party-from-a-multipoint-call.md): NDIS counts neither a leaf
+        whose add-party is pending nor (for the client, which cannot drop the last party) one whose
+        drop is under way. So the release waits while every other leaf is being added or dropped:
+        it becomes an incoming drop if an added leaf comes up, and the close of the call if it is
+        the last leaf left (incoming-request-to-close-a-call.md).
+        """
+        if vc.state != ACTIVE:
+            return
+        for party in [p for p in vc.parties if p.held_close is not None]:
+            cause = party.held_close
+            others = [p for p in vc.parties if p is not party]
+            if not others:
+                party.held_close = None
+                self._incoming_close(vc, party, cause)
+            elif any(p.state == ACTIVE or p.held_close is not None for p in others):
+                party.held_close = None
+                self.cm("DispatchIncomingDropParty")(SUCCESS, party.ndis_party, None, 0)
 
     # ---- activation completions NDIS reports for pended requests ------------------------
     def CmActivateVcComplete(self, Status: int, CallMgrVcContext: VcCtx, CallParameters: Any) -> None:

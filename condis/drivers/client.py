@@ -411,8 +411,9 @@ class AtmClient:
     def close(self, call: Call) -> None:
         """Close a call (client-initiated-request-to-close-a-call.md). The close waits until every send
         on the call has completed (nf-ndis-ndisclclosecall.md). A multipoint call is closed with its
-        last party: the others are dropped first, and the close waits until those drops (and any
-        add-party under way) have completed (dropping-a-party-from-a-multipoint-call.md)."""
+        last party: the others are dropped first, and the close waits until those drops have
+        completed (dropping-a-party-from-a-multipoint-call.md). An add-party still pending is no
+        party yet: the close does not wait for it, and the call manager fails it."""
         call.state = CLOSING
         call.close_waits = True
         if call.parties:
@@ -422,7 +423,9 @@ class AtmClient:
         self._close_when_single(call)
 
     def _close_when_single(self, call: Call) -> None:
-        if not call.close_waits or len(call.parties) > 1 or call.send_completed < call.sent:
+        if not call.close_waits or call.send_completed < call.sent:
+            return
+        if call.parties and sum(1 for p in call.parties if p.state != MAKING) > 1:
             return
         call.close_waits = False
         last = next((p for p in call.parties if p.state == UP), None) if call.parties else None
