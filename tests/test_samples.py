@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from condis.drivers.client import CLOSED, CLOSING, UP
+from condis import NDIS_STATUS_FAILURE, NDIS_STATUS_INVALID_DATA, NDIS_STATUS_NOT_SUPPORTED, NDIS_STATUS_SUCCESS
+from condis.demo import testbed as make_bed
+from condis.drivers import signaling as sig
+from condis.drivers.client import CLOSED, CLOSING, RETRIES, RETRY_100NS, UP
+from condis.drivers.cm import AtmCallManager
+from condis.drivers.mcm import AtmMcm
+from condis.structs import CO_CALL_MANAGER_PARAMETERS, CO_CALL_PARAMETERS, CO_SAP, CO_SPECIFIC_PARAMETERS, FLOWSPEC
+from condis.trace import Recorder
 from tests.conftest import steps
 
 CLIENT = ("atmclient", "Client")
@@ -66,3 +73,212 @@ def test_a_leaf_released_while_the_other_is_being_added_waits_for_the_add_party(
         bed.do(0, bed.clients[0].close, call)
     assert call.state == CLOSED and call.deleted
     bed.sim.finish()
+
+
+def test_a_cell_arriving_while_the_vc_is_being_activated_is_dropped(cm):
+    # activating-a-vc.md: a VC carries data once it is activated. A data cell that follows the CONNECT
+    # on the wire reaches the miniport while its activation of the caller's VC is still pending; the
+    # NIC drops it rather than indicate it on a VC NDIS has not activated yet.
+    wire = cm.wire
+
+    def data_after_connect(src, frame):
+        msg = sig.Message.decode(frame.payload) if frame.vci == sig.SIGNALING_VCI else None
+        if src is wire.b and msg is not None and msg.kind == sig.CONNECT:
+            cm.hosts[1].post(wire.b.transmit, sig.Cell(msg.vci, b"early"))
+        return [wire.latency_ns]
+    wire.fault = data_after_connect
+    call, answered = _call(cm)
+    nic = cm.hosts[0].adapters["atm0"].context.nic
+    assert call.state == UP and call.received == [] and nic.dropped == 1
+    cm.do(1, cm.clients[1].send, answered, b"on time")
+    assert call.received == [b"on time"]
+    cm.sim.finish()
+
+
+# ---- what arrives on the signaling VCI ---------------------------------------------------------
+
+def signaling_port(bed, host=0):
+    """The sample call manager's per-adapter (MCM) or per-binding (call manager) signaling state."""
+    manager = bed.call_managers[host]
+    return manager.adapters[0] if hasattr(manager, "adapters") else manager.bindings[0]
+
+
+def from_b(bed, *payloads: bytes) -> None:
+    """Put ``payloads`` on the signaling VCI from B's end of the wire, and run."""
+    for raw in payloads:
+        bed.hosts[1].post(bed.wire.b.transmit, sig.Cell(sig.SIGNALING_VCI, raw))
+    bed.run()
+
+
+def header(code: int) -> bytes:
+    return bytes([code]) + bytes(sig._HEADER.size - 1)
+
+
+def test_frames_that_are_no_message_are_dropped_and_counted(bed):
+    call, answered = _call(bed)
+    port = signaling_port(bed)
+    garbage = [b"", b"\x00", header(0)[:-1], header(len(sig._KINDS)), header(255), b"\xff" * 40]
+    from_b(bed, *garbage)
+    assert port.bad_frames == len(garbage)
+    frames = [r.name for r in bed.recorder.records if r.kind == "frame"][-len(garbage):]
+    assert frames == [f"BAD SIGNALING {len(g)}B" for g in garbage]
+    bed.do(0, bed.clients[0].send, call, b"still up")
+    assert answered.received == [b"still up"]
+    bed.do(0, bed.clients[0].close, call)
+    assert call.state == CLOSED and answered.state == CLOSED
+    bed.sim.finish()
+
+
+@pytest.mark.parametrize(("vci", "rate"), [(0, 0), (sig.SIGNALING_VCI, 0), (sig.FIRST_DATA_VCI - 1, 0),
+                                           (41, -1)])
+def test_a_setup_with_no_data_vci_or_a_negative_rate_is_refused(bed, vci, rate):
+    port = signaling_port(bed)
+    mark = len(bed.recorder.records)
+    from_b(bed, sig.Message(sig.SETUP, 7, True, vci, 0, 0, b"alice", rate).encode())
+    assert port.bad_frames == 1 and not bed.clients[0].incoming
+    assert [r.name for r in bed.recorder.records[mark:] if r.kind == "frame"][-1] == "RELEASE_COMPLETE ref=7 cause=100"
+    assert not [s for s in steps(bed.recorder, mark, "A") if "Vc" in s or "Incoming" in s]
+    bed.sim.finish()
+
+
+def test_a_setup_for_a_vci_in_use_is_refused_and_the_call_on_it_goes_on(bed):
+    # A VCI carries one VC: the NIC refuses a second, and the call is refused for want of resources.
+    call, answered = _call(bed)
+    vci = answered.params.MediaParameters.MediaSpecific.Parameters      # the VCI A's call uses
+    mark = len(bed.recorder.records)
+    from_b(bed, sig.Message(sig.SETUP, 9, True, int.from_bytes(vci, "big"), 0, 0, b"alice").encode())
+    frames = [r.name for r in bed.recorder.records[mark:] if r.kind == "frame"]
+    assert frames[-1] == f"RELEASE_COMPLETE ref=9 cause={sig.CAUSE_RESOURCES}"
+    assert not bed.clients[0].incoming
+    bed.do(1, bed.clients[1].send, answered, b"same vci, same call")
+    assert call.received == [b"same vci, same call"]
+    bed.do(0, bed.clients[0].close, call)
+    assert call.state == CLOSED and call.deleted
+    bed.sim.finish()
+
+
+# ---- what clients hand the call manager -------------------------------------------------------
+
+def on_a(bed, fn):
+    out = []
+    bed.hosts[0].post(lambda: out.append(fn()), owner=CLIENT)
+    bed.run()
+    return out[0]
+
+
+@pytest.mark.parametrize("sap", [
+    CO_SAP(SapType=1, Sap=12345, SapLength=4), CO_SAP(SapType=1, Sap="alice", SapLength=5),
+    CO_SAP(SapType=1, Sap=None, SapLength=4),
+    CO_SAP(SapType=1, Sap=b""), CO_SAP(SapType=1, Sap=b"x" * (sig.MAX_ADDRESS + 1)),
+    CO_SAP(SapType=1, Sap=b"dave", SapLength=9), CO_SAP(SapType=1, Sap=b"alice"),
+], ids=["int", "str", "none", "empty", "too-long", "wrong-length", "registered-already"])
+def test_a_sap_the_call_manager_cannot_take_is_refused_with_invalid_data(bed, sap):
+    # nc-ndis-protocol_cm_reg_sap.md: NDIS_STATUS_INVALID_DATA for a SAP that is invalid or that a
+    # client registered already ("alice" is the sample client's own)
+    af = bed.clients[0].af_for()
+    mark = len(bed.recorder.records)
+    status, handle = on_a(bed, lambda: bed.hosts[0].NdisClRegisterSap(af.ndis_af, object(), sap))
+    assert (status, handle) == (NDIS_STATUS_INVALID_DATA, None)
+    assert [r.result for r in bed.recorder.records[mark:] if r.name == "ProtocolCmRegisterSap"] == [
+        "NDIS_STATUS_INVALID_DATA, NULL"]
+    status, handle = on_a(bed, lambda: bed.hosts[0].NdisClRegisterSap(af.ndis_af, object(), CO_SAP(1, 4, b"dave")))
+    assert status == NDIS_STATUS_SUCCESS       # the call manager goes on taking good ones
+    assert on_a(bed, lambda: bed.hosts[0].NdisClDeregisterSap(handle)) == NDIS_STATUS_SUCCESS
+    bed.sim.finish()
+
+
+@pytest.mark.parametrize("params", [
+    CO_CALL_PARAMETERS(0, None, None),
+    CO_CALL_PARAMETERS(0, CO_CALL_MANAGER_PARAMETERS(CallMgrSpecific=CO_SPECIFIC_PARAMETERS(1, 3, "bob")), None),
+    CO_CALL_PARAMETERS(0, CO_CALL_MANAGER_PARAMETERS(Transmit=FLOWSPEC(TokenRate=2**64),
+                                                     CallMgrSpecific=CO_SPECIFIC_PARAMETERS(1, 3, b"bob")), None),
+    CO_CALL_PARAMETERS(0, CO_CALL_MANAGER_PARAMETERS(Transmit=FLOWSPEC(TokenRate=1.5),
+                                                     CallMgrSpecific=CO_SPECIFIC_PARAMETERS(1, 3, b"bob")), None),
+], ids=["no-call-manager-parameters", "address-not-bytes", "rate-too-big", "rate-not-whole"])
+def test_call_parameters_the_signaling_cannot_carry_fail_the_make_call(bed, params):
+    # nc-ndis-protocol_cm_make_call.md: NDIS_STATUS_NOT_SUPPORTED for call parameters the call manager
+    # cannot honour; nothing goes on the wire
+    client = bed.clients[0]
+    mark = len(bed.recorder.records)
+
+    def make() -> tuple:
+        call = client.place_call(b"bob")       # a VC with a call under way; then one with bad parameters
+        return call, bed.hosts[0].NdisCoCreateVc(call.af.binding.handle, call.af.ndis_af, object())
+    good, (status, vc) = on_a(bed, make)
+    assert status == NDIS_STATUS_SUCCESS and good.state == UP
+    status, party = on_a(bed, lambda: bed.hosts[0].NdisClMakeCall(vc, params, None))
+    assert (status, party) == (NDIS_STATUS_NOT_SUPPORTED, None)
+    frames = [r.name.split()[0] for r in bed.recorder.records[mark:] if r.kind == "frame" and r.host == "A"]
+    assert frames.count("SETUP") == 1
+    assert on_a(bed, lambda: bed.hosts[0].NdisCoDeleteVc(vc)) == NDIS_STATUS_SUCCESS
+    bed.do(0, client.close, good)
+    bed.sim.finish()
+
+
+# ---- a refused SAP deregistration ----------------------------------------------------------------
+
+class RefusesDeregistration:
+    """Mixed into a sample call manager: ProtocolCmDeregisterSap fails the first ``refusals`` times."""
+
+    refusals = 2
+
+    def CmDeregisterSap(self, CallMgrSapContext):
+        if self.refusals:
+            self.refusals -= 1
+            return NDIS_STATUS_FAILURE
+        return super().CmDeregisterSap(CallMgrSapContext)
+
+
+class McmRefusing(RefusesDeregistration, AtmMcm):
+    pass
+
+
+class CmRefusing(RefusesDeregistration, AtmCallManager):
+    pass
+
+
+def deregistrations(bed, since=0):
+    return [(r.t, r.result) for r in bed.recorder.records[since:] if r.host == "A" and r.name == "NdisClDeregisterSap"]
+
+
+@pytest.mark.parametrize("kind", ["mcm", "cm"])
+def test_a_refused_sap_deregistration_is_tried_again_later(kind):
+    bed = make_bed(kind, Recorder(), mcm=McmRefusing, cm=CmRefusing)
+    client = bed.clients[0]
+    mark = len(bed.recorder.records)
+    bed.hosts[0].unload_driver("atmclient")
+    bed.run()
+    tries = deregistrations(bed, mark)
+    assert [result for _, result in tries] == ["NDIS_STATUS_FAILURE", "NDIS_STATUS_FAILURE", "NDIS_STATUS_SUCCESS"]
+    assert [b - a for (a, _), (b, _) in zip(tries, tries[1:], strict=False)] == [-RETRY_100NS * 100] * 2    # from the timer
+    assert client.log[-1] == ("af-closed", "atm0") and not client.bindings
+    bed.sim.finish()
+
+
+@pytest.mark.parametrize("kind", ["mcm", "cm"])
+def test_a_sap_deregistration_refused_for_good_is_given_up(kind):
+    class Never(McmRefusing if kind == "mcm" else CmRefusing):
+        refusals = 10**6
+    bed = make_bed(kind, Recorder(), mcm=Never, cm=Never)
+    client = bed.clients[0]
+    bed.hosts[0].unload_driver("atmclient")
+    bed.run()
+    assert len(deregistrations(bed)) == RETRIES
+    assert client.log[-1] == ("deregister-sap-failed", NDIS_STATUS_FAILURE)
+    assert client.bindings[0].afs[0].saps[0].registered     # the SAP, and so the AF, stay
+
+
+@pytest.mark.parametrize("kind", ["mcm", "cm"])
+def test_a_deregistration_ndis_refuses_in_record_mode_is_tried_a_bounded_number_of_times(kind):
+    # In record mode NDIS refuses a call that breaks a rule and returns NDIS_STATUS_FAILURE: here the
+    # SAP was deregistered behind the client's back, so each of its tries is refused.
+    bed = make_bed(kind, Recorder(), verify="record")
+    client = bed.clients[0]
+    sap = client.bindings[0].afs[0].saps[0]
+    assert on_a(bed, lambda: bed.hosts[0].NdisClDeregisterSap(sap.handle)) == NDIS_STATUS_SUCCESS
+    bed.hosts[0].unload_driver("atmclient")
+    bed.run()
+    assert len(deregistrations(bed)) == 1 + RETRIES
+    refused = [v for v in bed.sim.verifier.violations if v.ddi == "NdisClDeregisterSap"]
+    assert len(refused) == RETRIES
+    assert client.log[-1] == ("deregister-sap-failed", NDIS_STATUS_FAILURE)

@@ -197,6 +197,7 @@ class Port:
         self.peer_gone = False          # the peer said RESTART and has said nothing since
         self.deferred: list[Callable[[], None]] = []
         self.queued = 0                 # work items queued and not yet run
+        self.bad_frames = 0             # frames on the signaling VCI that were no message, or no valid one
 
 
 class CallControl(ABC):
@@ -435,10 +436,15 @@ class CallControl(ABC):
         return SUCCESS
 
     def CmRegisterSap(self, CallMgrAfContext: AfCtx, Sap: Any, NdisSapHandle: Any) -> tuple[int, Any]:
+        # nc-ndis-protocol_cm_reg_sap.md: a SAP that is invalid, or that a client registered already,
+        # is refused with NDIS_STATUS_INVALID_DATA. This signaling's SAP is a called address, and
+        # SapLength must say how long it is.
         port = CallMgrAfContext.port
-        if self._sap_for(port, Sap.Sap) is not None:
-            return st.NDIS_STATUS_SAP_IN_USE, None
-        sap = SapCtx(CallMgrAfContext, NdisSapHandle, bytes(Sap.Sap))
+        address = Sap.Sap
+        if (not sig.address_ok(address) or Sap.SapLength != len(address)
+                or self._sap_for(port, bytes(address)) is not None):
+            return st.NDIS_STATUS_INVALID_DATA, None
+        sap = SapCtx(CallMgrAfContext, NdisSapHandle, bytes(address))
         CallMgrAfContext.saps.append(sap)
         return SUCCESS, sap
 
@@ -469,6 +475,8 @@ class CallControl(ABC):
                    ) -> tuple[int, Any]:
         vc = CallMgrVcContext
         port = vc.port
+        if not sig.call_parameters_ok(CallParameters):
+            return st.NDIS_STATUS_NOT_SUPPORTED, None   # nc-ndis-protocol_cm_make_call.md
         vc.ref = port.next_ref
         port.next_ref += 1
         vc.placed_here = True
@@ -579,6 +587,13 @@ class CallControl(ABC):
 
     # ---- incoming calls (indicating-an-incoming-call.md) -----------------------------------
     def _incoming_setup(self, port: Port, msg: sig.Message) -> None:
+        if msg.vci < sig.FIRST_DATA_VCI or msg.rate < 0:
+            # No data VCI, or no rate, to give the call: refused, as a Q.2931 switch refuses a SETUP
+            # with an information element it cannot take.
+            port.bad_frames += 1
+            self.send_message(port, sig.Message(sig.RELEASE_COMPLETE, msg.ref, False, 0, sig.CAUSE_INVALID,
+                                                msg.endpoint))
+            return
         sap = self._sap_for(port, msg.address)
         if sap is None:
             self.send_message(port, sig.Message(sig.RELEASE_COMPLETE, msg.ref, False, 0, sig.CAUSE_NO_ROUTE,
@@ -647,6 +662,8 @@ class CallControl(ABC):
     # ---- QoS (client-initiated-request-to-change-call-parameters.md) ------------------------
     def CmModifyCallQoS(self, CallMgrVcContext: VcCtx, CallParameters: CO_CALL_PARAMETERS) -> int:
         vc = CallMgrVcContext
+        if not sig.call_parameters_ok(CallParameters):
+            return st.NDIS_STATUS_INVALID_DATA      # nc-ndis-protocol_cm_modify_qos_call.md
         previous = vc.params
         vc.params = CallParameters
         self._media(vc)
@@ -789,6 +806,8 @@ class CallControl(ABC):
                    ) -> tuple[int, Any]:
         vc = CallMgrVcContext
         port = vc.port
+        if not sig.call_parameters_ok(CallParameters):
+            return st.NDIS_STATUS_NOT_SUPPORTED, None   # nc-ndis-protocol_cm_add_party.md
         party = PartyCtx(vc, NdisPartyHandle, port.next_endpoint, port.vcis.take())
         port.next_endpoint += 1
         party.params = CallParameters
@@ -862,6 +881,14 @@ class CallControl(ABC):
             getattr(self, kind)(vc, then)
 
     # ---- signaling input -----------------------------------------------------------------
+    def on_frame(self, port: Port, raw: bytes) -> None:
+        """A frame arrived on the signaling VCI: a message, or something to drop (and count)."""
+        msg = sig.Message.decode(raw)
+        if msg is None:
+            port.bad_frames += 1
+            return
+        self.on_message(port, msg)
+
     def on_message(self, port: Port, msg: sig.Message) -> None:
         """A signaling message arrived from the peer."""
         port.heard += 1

@@ -28,7 +28,7 @@ from condis.structs import (
 SUCCESS = st.NDIS_STATUS_SUCCESS
 PENDING = st.NDIS_STATUS_PENDING
 RETRY_100NS = -1_000   # 100 us before trying NdisCoDeleteVc again
-RETRIES = 50           # then give up: the call manager never deactivated the VC
+RETRIES = 50           # then give up: the call manager never deactivated the VC (or never took the SAP back)
 HISTORY = 1024         # calls the client keeps for a test to look at
 
 # call states, as the client sees them
@@ -48,6 +48,7 @@ class Binding:
         self.unbind = ""            # "", "in handler", "pending"
         self.pool: Any = None
         self.unbind_item: Any = None    # allocated at bind, so that finishing an unbind never lacks one
+        self.retry_timer: Any = None    # tries again the SAP deregistrations that were refused
 
 
 class ClientAf:
@@ -73,6 +74,8 @@ class ClientSap:
         self.handle: Any = None
         self.registered = False
         self.deregistering = False
+        self.refused = False            # the last deregistration was refused; the binding's timer retries it
+        self.retries = 0
 
 
 class Call:
@@ -197,8 +200,13 @@ class AtmClient:
             return status
         b.pool = self.ndis.NdisAllocateNetBufferListPool(b.handle, NET_BUFFER_LIST_POOL_PARAMETERS(DataSize=9180))
         b.unbind_item = self.ndis.NdisAllocateIoWorkItem(b.handle) if b.pool is not None else None
-        if b.unbind_item is None:
+        if b.unbind_item is not None:
+            status, b.retry_timer = self.ndis.NdisAllocateTimerObject(b.handle, NDIS_TIMER_CHARACTERISTICS(
+                TimerFunction=self._retry_deregister, FunctionContext=b))
+        if b.retry_timer is None:
             # A bind that fails closes what it opened (binding-to-an-adapter.md).
+            if b.unbind_item is not None:
+                self.ndis.NdisFreeIoWorkItem(b.unbind_item)
             if b.pool is not None:
                 self.ndis.NdisFreeNetBufferListPool(b.pool)
             self.ndis.NdisCloseAdapterEx(b.handle)
@@ -222,6 +230,9 @@ class AtmClient:
         if b.unbind_item is not None:
             self.ndis.NdisFreeIoWorkItem(b.unbind_item)
             b.unbind_item = None
+        self.ndis.NdisCancelTimerObject(b.retry_timer)
+        self.ndis.NdisFreeTimerObject(b.retry_timer)
+        b.retry_timer = None
         self.ndis.NdisFreeNetBufferListPool(b.pool)
         self.ndis.NdisCloseAdapterEx(b.handle)
         self.bindings.remove(b)
@@ -285,7 +296,23 @@ class AtmClient:
         if Status == SUCCESS:
             sap.registered = False
             sap.af.saps.remove(sap)
-        self._progress(sap.af)
+            self._progress(sap.af)
+            return
+        # Refused: try again from the binding's timer, not from here (a refusal that comes back at
+        # once would recurse), and give up after RETRIES; the SAP, and so its AF, then stay open.
+        sap.retries += 1
+        sap.refused = True
+        if sap.retries < RETRIES:
+            self.ndis.NdisSetTimerObject(sap.af.binding.retry_timer, RETRY_100NS, 0, sap.af.binding)
+        else:
+            self.log.append(("deregister-sap-failed", Status))
+
+    def _retry_deregister(self, s1: Any, b: Binding, s2: Any, s3: Any) -> None:
+        for af in list(b.afs):
+            for sap in af.saps:
+                if sap.refused and sap.retries < RETRIES:
+                    sap.refused = False
+            self._progress(af)
 
     def ClCloseAfComplete(self, Status: int, ProtocolAfContext: ClientAf) -> None:
         af = ProtocolAfContext
@@ -342,7 +369,7 @@ class AtmClient:
                 # deactivates it first) for one we were offered. The AF outlives every VC on it.
                 busy = True
         for sap in list(af.saps):
-            if sap.registered and not sap.deregistering:
+            if sap.registered and not sap.deregistering and not sap.refused:
                 sap.deregistering = True
                 status = self.ndis.NdisClDeregisterSap(sap.handle)
                 if status != PENDING:

@@ -214,7 +214,7 @@ class AtmCallManager(CallControl):
         nbl = NetBufferLists
         while nbl is not None:
             if ProtocolVcContext is b.signaling:
-                self.on_message(b, sig.Message.decode(payload(nbl)))
+                self.on_frame(b, payload(nbl))
             nbl = nbl.Next
 
     def create_vc(self, port: Port, af: AfCtx, vc: VcCtx) -> int:
