@@ -682,12 +682,29 @@ class CallControl(ABC):
         party = CallMgrPartyContext
         endpoint = party.endpoint if party else vc.endpoint
         if vc.state == RELEASE_IND:
-            # The remote released first: acknowledge it, and the close is done here and now.
+            # The remote released first: acknowledge it, and deactivate the VC before the close is
+            # done, so that a client may delete its VC as soon as NdisClCloseCall returns
+            # (nc-ndis-protocol_cl_incoming_close_call.md). Where the deactivation is immediate (an
+            # MCM's) the close completes here; where it pends (a miniport programming its NIC) the
+            # close pends with it. A VC of ours is deleted only once the client's close is over.
             self._send(vc, sig.RELEASE_COMPLETE, endpoint, cause=sig.CAUSE_NORMAL)
             self._forget(vc, endpoint)
             vc.state = NULL
-            self.later(vc.port, lambda: self._teardown(vc))
-            return SUCCESS
+            returned = []
+
+            def deactivated(status: int) -> None:
+                if not returned:
+                    if vc.created_by_us:
+                        self.later(vc.port, lambda: self.delete_vc(vc))
+                    return
+                self.cm("CloseCallComplete")(SUCCESS, vc.ndis_vc, party.ndis_party if party else None)
+                if vc.created_by_us:
+                    self.delete_vc(vc)
+            self.deactivate(vc, deactivated)
+            if vc.then is None and not vc.waiting:
+                return SUCCESS
+            returned.append(True)
+            return PENDING
         vc.state = RELEASE_REQ
         vc.closing_party = party
         if party is not None:
