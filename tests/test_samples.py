@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from condis import NDIS_STATUS_FAILURE, NDIS_STATUS_INVALID_DATA, NDIS_STATUS_NOT_SUPPORTED, NDIS_STATUS_SUCCESS
+from condis import DISPATCH_LEVEL, NDIS_STATUS_FAILURE, NDIS_STATUS_INVALID_DATA, NDIS_STATUS_NOT_SUPPORTED, NDIS_STATUS_SUCCESS
 from condis.demo import testbed as make_bed
 from condis.drivers import signaling as sig
 from condis.drivers.client import CLOSED, CLOSING, RETRIES, RETRY_100NS, UP
@@ -300,3 +300,70 @@ def test_a_client_may_delete_its_vc_once_it_acknowledged_an_incoming_close(bed):
     assert deletes == [("ProtocolClIncomingCloseCall" if mcm else "ProtocolClCloseCallComplete", "NDIS_STATUS_SUCCESS")]
     assert call.state == CLOSED and call.deleted and answered.deleted
     bed.sim.finish()
+
+
+def test_what_is_no_cell_of_bytes_is_dropped_by_the_nic(bed):
+    call, answered = _call(bed)
+    nic = bed.hosts[0].adapters["atm0"].context.nic
+    before = nic.dropped
+    for frame in (b"raw bytes", None, sig.Cell(sig.SIGNALING_VCI, None), sig.Cell(answered.vc.vc.id, 7)):
+        bed.hosts[1].post(bed.wire.b.transmit, frame)
+    bed.run()
+    assert nic.dropped == before + 4
+    frames = [r.name for r in bed.recorder.records if r.kind == "frame"][-4:]
+    assert frames[2:] == [f"BAD CELL vci={sig.SIGNALING_VCI}", f"BAD CELL vci={answered.vc.vc.id}"]
+    bed.do(0, bed.clients[0].close, call)
+    assert call.state == CLOSED
+    bed.sim.finish()
+
+
+def test_a_send_on_a_call_being_closed_is_refused(bed):
+    # nf-ndis-ndisclclosecall.md: no send follows NdisClCloseCall, and the close waits for earlier ones
+    call, _ = _call(bed)
+    client = bed.clients[0]
+    mark = len(bed.recorder.records)
+
+    def close_then_send() -> None:
+        client.close(call)
+        client.send(call, b"too late")
+    bed.do(0, close_then_send)
+    assert call.events[-3:] == ["send-refused", "closed", "deleted"] and call.sent == 0
+    assert "A:NdisCoSendNetBufferLists" not in steps(bed.recorder, mark, "A", drivers=("atmclient",))
+    bed.sim.finish()
+
+
+def test_a_net_buffer_list_without_a_net_buffer_is_received_as_no_data(mcm):
+    call, answered = _call(mcm)
+    host = mcm.hosts[1]
+    nic = host.adapters["atm0"].context.nic
+
+    def indicate() -> None:
+        nbl = host.NdisAllocateNetBufferAndNetBufferList(nic.pool, 0, 0, b"", 0, 0)
+        nbl.FirstNetBuffer = None
+        nbl.SourceHandle = answered.vc.vc.h_miniport
+        host.NdisMCoIndicateReceiveNetBufferLists(nbl.SourceHandle, nbl, 1, 0)
+        host.NdisFreeNetBufferList(nbl)
+    host.post(indicate, irql=DISPATCH_LEVEL)
+    mcm.run()
+    assert answered.received == [b""]
+    mcm.do(0, mcm.clients[0].close, call)
+    mcm.sim.finish()
+
+
+def test_the_miniport_refuses_an_activation_whose_media_parameters_list_no_vcis(cm):
+    # activating-a-vc.md: MiniportCoActivateVc validates the call parameters and fails what the NIC
+    # cannot carry
+    call, answered = _call(cm)
+    host = cm.hosts[0]
+    vc = call.vc.vc
+    bad = sig.call_parameters(b"bob")
+    bad.MediaParameters.MediaSpecific = CO_SPECIFIC_PARAMETERS(2, 3, b"\x00\x00\x20")
+    out = []
+    host.post(lambda: out.append(host.NdisCmActivateVc(vc.h_cm, bad)), irql=DISPATCH_LEVEL,
+              owner=("atmcm", "Call Manager"))
+    cm.run()
+    assert out == [NDIS_STATUS_INVALID_DATA]
+    cm.do(0, cm.clients[0].send, call, b"still carried")
+    assert answered.received == [b"still carried"]
+    cm.do(0, cm.clients[0].close, call)
+    cm.sim.finish()

@@ -425,7 +425,12 @@ class AtmClient:
         return call
 
     def send(self, call: Call, data: bytes) -> None:
-        """Send one NET_BUFFER_LIST on an established call."""
+        """Send one NET_BUFFER_LIST on an established call. Nothing is sent on a call being closed: no
+        send may follow NdisClCloseCall, and the close waits for the sends before it
+        (nf-ndis-ndisclclosecall.md)."""
+        if call.state not in (UP, ACCEPTED):
+            call.events.append("send-refused")
+            return
         pool = call.af.binding.pool
         nbl = self.ndis.NdisAllocateNetBufferAndNetBufferList(pool, 0, 0, data, 0, len(data))
         if nbl is None:
@@ -574,7 +579,9 @@ class AtmClient:
         self._progress(call.af)
 
     def ClIncomingCloseCall(self, CloseStatus: int, ProtocolVcContext: Call, CloseData: Any, Size: int) -> None:
-        """The remote closed: acknowledge with NdisClCloseCall (incoming-request-to-close-a-call.md)."""
+        """The remote closed: acknowledge with NdisClCloseCall (incoming-request-to-close-a-call.md),
+        here, or once the call's last send has completed if some are still outstanding: the
+        NdisClCloseCall page allows no close before (nf-ndis-ndisclclosecall.md)."""
         call = ProtocolVcContext
         call.events.append("incoming-close")
         self.close(call)
@@ -631,7 +638,7 @@ class AtmClient:
         nbl = NetBufferLists
         while nbl is not None:
             nb = nbl.FirstNetBuffer
-            ProtocolVcContext.received.append(nb.Data[nb.DataOffset:nb.DataOffset + nb.DataLength])
+            ProtocolVcContext.received.append(b"" if nb is None else nb.Data[nb.DataOffset:nb.DataOffset + nb.DataLength])
             nbl = nbl.Next
 
     def ProtocolCoSendNetBufferListsComplete(self, ProtocolVcContext: Call, NetBufferLists: Any,

@@ -147,7 +147,10 @@ class CellNic:
             self.ndis.NdisMCoSendNetBufferListsComplete(h, nbls[0], NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL)
 
     def on_cell(self, cell: Cell) -> None:
-        """The NIC's receive interrupt, at DISPATCH_LEVEL."""
+        """The NIC's receive interrupt, at DISPATCH_LEVEL. What is no cell of bytes is line noise."""
+        if not isinstance(cell, Cell) or not isinstance(cell.payload, (bytes, bytearray, memoryview)):
+            self.dropped += 1
+            return
         if cell.vci == SIGNALING_VCI and self.on_signal is not None:
             self.on_signal(cell)
             return

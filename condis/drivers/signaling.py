@@ -69,6 +69,8 @@ class Cell:
     payload: bytes
 
     def __str__(self) -> str:
+        if not isinstance(self.payload, (bytes, bytearray, memoryview)):
+            return f"BAD CELL vci={self.vci}"
         if self.vci == SIGNALING_VCI:
             msg = Message.decode(self.payload)
             return str(msg) if msg is not None else f"BAD SIGNALING {len(self.payload)}B"
@@ -166,10 +168,13 @@ def vcis_parameter(vcis: Sequence[int]) -> CO_SPECIFIC_PARAMETERS:
 
 
 def vcis_of(params: CO_CALL_PARAMETERS | None) -> list[int]:
-    """The VCIs a data VC uses, from its media parameters."""
-    if params is None or params.MediaParameters is None:
+    """The VCIs a data VC uses, from its media parameters; none if they list none, or are no list of
+    VCIs (a miniport refuses to activate such a VC)."""
+    media = getattr(params, "MediaParameters", None)
+    raw = getattr(getattr(media, "MediaSpecific", None), "Parameters", None)
+    if not isinstance(raw, (bytes, bytearray)) or len(raw) % _VCI.size:
         return []
-    return [v for (v,) in _VCI.iter_unpack(params.MediaParameters.MediaSpecific.Parameters)]
+    return [v for (v,) in _VCI.iter_unpack(raw)]
 
 
 class VciPool:
