@@ -727,10 +727,11 @@ class CallControl(ABC):
         vc.state = NULL
         party = vc.closing_party
         vc.closing_party = None
-        abandoned = [p for p in vc.parties if p.state == ABANDONED]
-        vc.parties = ()
-        for p in abandoned:     # NDIS drops every party when the close completes: fail their add-party first
-            self.cm("AddPartyComplete")(st.NDIS_STATUS_FAILURE, p.ndis_party, p, p.params)
+        if vc.parties:
+            abandoned = [p for p in vc.parties if p.state == ABANDONED]
+            vc.parties = ()
+            for p in abandoned:     # NDIS drops every party when the close completes: fail their add-party first
+                self.cm("AddPartyComplete")(st.NDIS_STATUS_FAILURE, p.ndis_party, p, p.params)
 
         def complete() -> None:
             self.cm("CloseCallComplete")(SUCCESS, vc.ndis_vc, party.ndis_party if party else None)
@@ -899,15 +900,11 @@ class CallControl(ABC):
 
     # ---- signaling input -----------------------------------------------------------------
     def on_frame(self, port: Port, raw: bytes) -> None:
-        """A frame arrived on the signaling VCI: a message, or something to drop (and count)."""
+        """A frame arrived on the signaling VCI: a message from the peer, or something to drop (and count)."""
         msg = sig.Message.decode(raw)
         if msg is None:
             port.bad_frames += 1
             return
-        self.on_message(port, msg)
-
-    def on_message(self, port: Port, msg: sig.Message) -> None:
-        """A signaling message arrived from the peer."""
         port.heard += 1
         kind = msg.kind
         if kind == sig.RESTART:
