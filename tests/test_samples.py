@@ -367,3 +367,25 @@ def test_the_miniport_refuses_an_activation_whose_media_parameters_list_no_vcis(
     assert answered.received == [b"still carried"]
     cm.do(0, cm.clients[0].close, call)
     cm.sim.finish()
+
+
+def test_close_data_the_signaling_cannot_carry_is_refused_with_invalid_data(bed):
+    # nc-ndis-protocol_cm_close_call.md, nc-ndis-protocol_cm_drop_party.md: a call manager whose medium
+    # sends no data with a release refuses CloseData with NDIS_STATUS_INVALID_DATA
+    calls = []
+    bed.do(0, lambda: calls.append(bed.clients[0].place_call(b"bob", multipoint=True)))
+    call = calls[0]
+    bed.do(0, bed.clients[0].add_party, call, b"bob")
+    first, second = call.parties
+    host = bed.hosts[0]
+    mark = len(bed.recorder.records)
+    assert on_a(bed, lambda: host.NdisClDropParty(second.handle, b"bye", 3)) == NDIS_STATUS_INVALID_DATA
+    assert [r for r in bed.recorder.records[mark:] if r.kind == "frame"] == []      # nothing signaled
+    bed.do(0, bed.clients[0].drop_party, second)      # without data, as before
+    assert call.parties == [first]
+    mark = len(bed.recorder.records)
+    assert on_a(bed, lambda: host.NdisClCloseCall(call.vc, first.handle, b"bye", 3)) == NDIS_STATUS_INVALID_DATA
+    assert [r for r in bed.recorder.records[mark:] if r.kind == "frame"] == []
+    bed.do(0, bed.clients[0].close, call)
+    assert call.state == CLOSED and call.deleted
+    bed.sim.finish()

@@ -680,6 +680,9 @@ class CallControl(ABC):
                     Size: int) -> int:
         vc = CallMgrVcContext
         party = CallMgrPartyContext
+        if CloseData is not None:
+            # RELEASE carries no user data in this signaling (nc-ndis-protocol_cm_close_call.md).
+            return st.NDIS_STATUS_INVALID_DATA
         endpoint = party.endpoint if party else vc.endpoint
         if vc.state == RELEASE_IND:
             # The remote released first: acknowledge it, and deactivate the VC before the close is
@@ -838,6 +841,9 @@ class CallControl(ABC):
     def CmDropParty(self, CallMgrPartyContext: PartyCtx, CloseData: Any, Size: int) -> int:
         party = CallMgrPartyContext
         vc = party.vc
+        if CloseData is not None:
+            # DROP PARTY carries no user data in this signaling (nc-ndis-protocol_cm_drop_party.md).
+            return st.NDIS_STATUS_INVALID_DATA
         if party.state == RELEASE_IND:
             self._send(vc, sig.RELEASE_COMPLETE, party.endpoint, cause=sig.CAUSE_NORMAL)
             self._party_gone(party)
