@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from condis import DISPATCH_LEVEL, NDIS_STATUS_FAILURE, NDIS_STATUS_INVALID_DATA, NDIS_STATUS_NOT_SUPPORTED, NDIS_STATUS_SUCCESS
+from condis import (
+    DISPATCH_LEVEL,
+    NDIS_STATUS_FAILURE,
+    NDIS_STATUS_INVALID_DATA,
+    NDIS_STATUS_NOT_ACCEPTED,
+    NDIS_STATUS_NOT_SUPPORTED,
+    NDIS_STATUS_SUCCESS,
+)
 from condis.demo import testbed as make_bed
 from condis.drivers import signaling as sig
 from condis.drivers.client import CLOSED, CLOSING, RETRIES, RETRY_100NS, UP
@@ -388,4 +395,39 @@ def test_close_data_the_signaling_cannot_carry_is_refused_with_invalid_data(bed)
     assert [r for r in bed.recorder.records[mark:] if r.kind == "frame"] == []
     bed.do(0, bed.clients[0].close, call)
     assert call.state == CLOSED and call.deleted
+    bed.sim.finish()
+
+
+class RefusesAfClose:
+    """Mixed into a sample call manager: ProtocolCmCloseAf refuses the first two closes."""
+
+    refusals = 2
+
+    def CmCloseAf(self, CallMgrAfContext):
+        if self.refusals:
+            self.refusals -= 1
+            return NDIS_STATUS_NOT_ACCEPTED      # nc-ndis-protocol_cm_close_af.md
+        return super().CmCloseAf(CallMgrAfContext)
+
+
+class McmRefusingAfClose(RefusesAfClose, AtmMcm):
+    pass
+
+
+class CmRefusingAfClose(RefusesAfClose, AtmCallManager):
+    pass
+
+
+@pytest.mark.parametrize("kind", ["mcm", "cm"])
+def test_a_refused_af_close_keeps_the_af_open_and_is_tried_again_later(kind):
+    bed = make_bed(kind, Recorder(), mcm=McmRefusingAfClose, cm=CmRefusingAfClose)
+    client = bed.clients[0]
+    mark = len(bed.recorder.records)
+    bed.hosts[0].unload_driver("atmclient")
+    bed.run()
+    tries = [(r.t, r.result) for r in bed.recorder.records[mark:]
+             if r.host == "A" and r.name == "NdisClCloseAddressFamily"]
+    assert [result for _, result in tries] == ["NDIS_STATUS_NOT_ACCEPTED"] * 2 + ["NDIS_STATUS_SUCCESS"]
+    assert [b - a for (a, _), (b, _) in zip(tries, tries[1:], strict=False)] == [-RETRY_100NS * 100] * 2
+    assert client.log[-1] == ("af-closed", "atm0") and not client.bindings
     bed.sim.finish()

@@ -48,7 +48,7 @@ class Binding:
         self.unbind = ""            # "", "in handler", "pending"
         self.pool: Any = None
         self.unbind_item: Any = None    # allocated at bind, so that finishing an unbind never lacks one
-        self.retry_timer: Any = None    # tries again the SAP deregistrations that were refused
+        self.retry_timer: Any = None    # tries again the SAP deregistrations and AF closes that were refused
 
 
 class ClientAf:
@@ -63,6 +63,7 @@ class ClientAf:
         self.closing = False
         self.notify = ""                   # "", "in handler", "pending", "done": a call manager's close request
         self.on_closed: list[Callable[[], None]] = []
+        self.retries = 0                   # closes of the AF refused so far
 
 
 class ClientSap:
@@ -202,7 +203,7 @@ class AtmClient:
         b.unbind_item = self.ndis.NdisAllocateIoWorkItem(b.handle) if b.pool is not None else None
         if b.unbind_item is not None:
             status, b.retry_timer = self.ndis.NdisAllocateTimerObject(b.handle, NDIS_TIMER_CHARACTERISTICS(
-                TimerFunction=self._retry_deregister, FunctionContext=b))
+                TimerFunction=self._retry, FunctionContext=b))
         if b.retry_timer is None:
             # A bind that fails closes what it opened (binding-to-an-adapter.md).
             if b.unbind_item is not None:
@@ -307,7 +308,8 @@ class AtmClient:
         else:
             self.log.append(("deregister-sap-failed", Status))
 
-    def _retry_deregister(self, s1: Any, b: Binding, s2: Any, s3: Any) -> None:
+    def _retry(self, s1: Any, b: Binding, s2: Any, s3: Any) -> None:
+        """The binding's retry timer: try again the SAP deregistrations and AF closes refused so far."""
         for af in list(b.afs):
             for sap in af.saps:
                 if sap.refused and sap.retries < RETRIES:
@@ -316,8 +318,17 @@ class AtmClient:
 
     def ClCloseAfComplete(self, Status: int, ProtocolAfContext: ClientAf) -> None:
         af = ProtocolAfContext
-        af.open = False
         b = af.binding
+        if Status != SUCCESS:
+            # Refused: the AF is still open. The binding's timer tries again, at most RETRIES times.
+            af.open = True
+            af.retries += 1
+            if af.retries < RETRIES:
+                self.ndis.NdisSetTimerObject(b.retry_timer, RETRY_100NS, 0, b)
+            else:
+                self.log.append(("close-af-failed", Status))
+            return
+        af.open = False
         b.afs.remove(af)
         self.log.append(("af-closed", b.adapter_name))
         for fn in af.on_closed:
@@ -376,7 +387,7 @@ class AtmClient:
                     self.ClDeregisterSapComplete(status, sap)
                     return
             busy = True
-        if busy or af.saps:
+        if busy or af.saps or af.retries >= RETRIES:
             return
         af.open = False
         status = self.ndis.NdisClCloseAddressFamily(af.ndis_af)
