@@ -3,6 +3,8 @@ copy must not break a page's rule or crash on what it receives."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from condis import (
@@ -431,3 +433,32 @@ def test_a_refused_af_close_keeps_the_af_open_and_is_tried_again_later(kind):
     assert [b - a for (a, _), (b, _) in zip(tries, tries[1:], strict=False)] == [-RETRY_100NS * 100] * 2
     assert client.log[-1] == ("af-closed", "atm0") and not client.bindings
     bed.sim.finish()
+
+
+@pytest.mark.parametrize("kind", ["mcm", "cm"])
+def test_random_signaling_frames_never_break_the_samples(kind):
+    # Whatever arrives on the signaling VCI, well-formed or not, for calls that exist or not: the
+    # samples neither crash nor break a rule, and everything is torn down cleanly at the end.
+    for seed in range(40):
+        rng = random.Random(seed)
+        bed = make_bed(kind)
+        a = bed.clients[0]
+        for i in range(3):
+            bed.hosts[0].post(a.place_call, b"bob", 1_000_000, i == 1, delay_ns=rng.randrange(100_000), owner=CLIENT)
+        for _ in range(rng.randrange(1, 10)):
+            if rng.random() < 0.7:
+                raw = sig.Message(rng.choice(sig._KINDS), rng.randrange(5), rng.random() < 0.5,
+                                  rng.choice([0, 5, 32, 33, 34, 35, 2**32 - 1]), rng.choice([0, 16, 21, 47, 81]),
+                                  rng.choice([0, 1, 2, 3]), rng.choice([b"", b"alice", b"bob"]),
+                                  rng.choice([0, -1, 10**6])).encode()
+            else:
+                raw = bytes(rng.randrange(256) for _ in range(rng.choice([0, 3, 23, 24, 30])))
+            end = bed.wire.b if rng.random() < 0.7 else bed.wire.a
+            bed.hosts[1 if end is bed.wire.b else 0].post(end.transmit, sig.Cell(sig.SIGNALING_VCI, raw),
+                                                          delay_ns=rng.randrange(300_000))
+        bed.run()
+        for client, host in ((a, 0), (bed.clients[1], 1)):
+            for call in list(client.calls):
+                if call.state == UP:
+                    bed.do(host, client.close, call)
+        bed.sim.finish()
