@@ -239,7 +239,8 @@ def sweep(scenario: str, site: str, at_start) -> None:
             phrase in outcome.failure.message for phrase in REFUSED_START), f"{scenario}, {site} #{n}: {outcome.failure}"
 
 
-@pytest.mark.parametrize("scenario", ["mcm/call", "cm/call", "mcm/drop-party-race", "cm/af-withdraw"])
+@pytest.mark.parametrize("scenario", ["mcm/call", "cm/call", "mcm/drop-party-race", "cm/af-withdraw",
+                                      "cm/close-while-add-party-pending"])
 def test_every_allocation_failing_once_is_survived(scenario):
     def at_start(records, n):
         return [r.t for r in records if r.kind == "ddi" and r.name in ALLOCATORS][n] < WORKLOAD_NS
