@@ -693,10 +693,11 @@ class CallControl(ABC):
             self._send(vc, sig.RELEASE_COMPLETE, endpoint, cause=sig.CAUSE_NORMAL)
             self._forget(vc, endpoint)
             vc.state = NULL
-            returned = []
+            result: list[int] = []     # what ProtocolCmCloseCall returns, once it is known
 
             def deactivated(status: int) -> None:
-                if not returned:
+                if not result:          # deactivated at once: the close is done when the handler returns
+                    result.append(SUCCESS)
                     if vc.created_by_us:
                         self.later(vc.port, lambda: self.delete_vc(vc))
                     return
@@ -704,10 +705,9 @@ class CallControl(ABC):
                 if vc.created_by_us:
                     self.delete_vc(vc)
             self.deactivate(vc, deactivated)
-            if vc.then is None and not vc.waiting:
-                return SUCCESS
-            returned.append(True)
-            return PENDING
+            if not result:
+                result.append(PENDING)
+            return result[0]
         vc.state = RELEASE_REQ
         vc.closing_party = party
         if party is not None:
@@ -752,7 +752,7 @@ class CallControl(ABC):
     def _released(self, vc: VcCtx, party: PartyCtx | None, endpoint: int) -> bool:
         """Our release of ``party`` (or of the call) is confirmed; False if none was under way."""
         if party is not None and party.state == CLEARING:
-            self._forget(vc, endpoint)      # a leaf we dropped, not the call: the call's state is not its
+            self._forget(vc, endpoint)      # a leaf we dropped: its answer says nothing of the call's close
         elif party is not None and party.state == RELEASE_REQ and vc.closing_party is not party:
             self._party_dropped(party)
         elif vc.state == RELEASE_REQ and party is vc.closing_party:
@@ -846,6 +846,7 @@ class CallControl(ABC):
             return st.NDIS_STATUS_INVALID_DATA
         if party.state == RELEASE_IND:
             self._send(vc, sig.RELEASE_COMPLETE, party.endpoint, cause=sig.CAUSE_NORMAL)
+            party.held_close = None
             self._party_gone(party)
             self.later(vc.port, lambda: self._release_held(vc))     # another leaf's release may wait on this one
             return SUCCESS
@@ -876,9 +877,10 @@ class CallControl(ABC):
         it becomes an incoming drop if an added leaf comes up, and the close of the call if it is
         the last leaf left (incoming-request-to-close-a-call.md).
         """
-        if vc.state != ACTIVE:
-            return
         for party in [p for p in vc.parties if p.held_close is not None]:
+            # (each indication calls the client, which may drop leaves or close the call meanwhile)
+            if vc.state != ACTIVE or party.held_close is None or party not in vc.parties:
+                continue
             cause = party.held_close
             others = [p for p in vc.parties if p is not party]
             if not others:
