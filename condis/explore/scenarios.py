@@ -210,9 +210,9 @@ def drop_party_race(bed: Bed) -> None:
 
 
 def close_while_add_party_pending(bed: Bed) -> None:
-    """A closes its multipoint call while its NdisClAddParty for a second leaf is still pending, so
-    the close waits for the add-party (and then the new leaf's drop); B's user hangs up the first
-    leaf at about the same time."""
+    """A closes its multipoint call while its NdisClAddParty for a second leaf is still pending (the
+    call manager must fail the add-party before the close completes, and clear the leaf at B); B's
+    user hangs up the first leaf at about the same time."""
     def add() -> None:
         call = bed.calls.get("a->bob")
         if call is not None and call.state == UP:
