@@ -2,7 +2,7 @@
 
 Measured:
 - call lifecycles per second through the sample MCM (create VC, make call, incoming call accepted,
-  connected, close pended and completed with NdisMCmCloseCallComplete, deactivate, delete), with
+  connected, close pended, deactivate, close completed with NdisMCmCloseCallComplete, delete), with
   the verifier on (strict) and off, and with trace recording on;
 - the time NDIS adds on the send path (NdisCoSendNetBufferLists -> MiniportCoSendNetBufferLists ->
   NdisMCoSendNetBufferListsComplete -> ProtocolCoSendNetBufferListsComplete) as a ratio to the same

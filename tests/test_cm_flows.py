@@ -91,14 +91,19 @@ def test_client_initiated_close(cm):
     ]
     deletes = [r.result for r in rec.records[mark:] if r.host == "A" and r.name == "NdisCoDeleteVc"]
     assert deletes == ["NDIS_STATUS_SUCCESS"]
-    # cm-22 and cm-10 at B
+    # cm-22 and cm-10 at B. The call manager deactivates the VC from ProtocolCmCloseCall (cm-22's steps
+    # 6 and 7) and, as the miniport pends that, pends the close until the VC is inactive: a client may
+    # delete its VC once NdisClCloseCall is done (nc-ndis-protocol_cl_incoming_close_call.md).
     assert without_signaling(steps(rec, mark, "B")) == [
         "NdisCmDispatchIncomingCloseCall", "ProtocolClIncomingCloseCall",
         "NdisClCloseCall", "ProtocolCmCloseCall",
         "NdisCmDeactivateVc", "MiniportCoDeactivateVc",
         "NdisMCoDeactivateVcComplete", "ProtocolCmDeactivateVcComplete",
+        "NdisCmCloseCallComplete", "ProtocolClCloseCallComplete",
         "NdisCoDeleteVc", "ProtocolCoDeleteVc", "MiniportCoDeleteVc",
     ]
+    b = [r for r in rec.records[mark:] if r.host == "B" and r.name in ("NdisClCloseCall", "ProtocolCmCloseCall")]
+    assert [r.result for r in b] == ["NDIS_STATUS_PENDING", "NDIS_STATUS_PENDING"]
     assert call.state == CLOSED and call.deleted and answered.deleted
     assert [h.vc_count for h in cm.hosts] == [1, 1]   # only the signaling VCs
 

@@ -101,9 +101,14 @@ def test_replay_from_the_file_reproduces_the_identical_trace(tmp_path):
 # - mcm/af-withdraw: a RELEASE reaching a call whose SETUP was still unanswered was never answered,
 #   so the other side's close stayed pending (every RELEASE is now answered);
 # - cm/af-withdraw: the SAP was deregistered while an incoming call's VC was being activated, and
-#   the call was then offered on the dead SAP (callcontrol._incoming_setup now refuses it).
+#   the call was then offered on the dead SAP (callcontrol._incoming_setup now refuses it);
+# - mcm/ and cm/close-while-add-party-pending: the leaf whose add-party was pending outlived the
+#   closed call, and its CONNECT or RELEASE later reached a VC already deleted (BadHandle); a leaf's
+#   release was indicated as an incoming drop of the last party; a RELEASE COMPLETE for a leaf being
+#   dropped was taken for the answer to the call's close (callcontrol.CmCloseCall, _release_held,
+#   _released).
 CLEAN = [f"{kind}/{name}" for name in ("call", "close-race", "hangup-while-connecting", "drop-party-race",
-                                        "af-withdraw") for kind in ("mcm", "cm")]
+                                        "af-withdraw", "close-while-add-party-pending") for kind in ("mcm", "cm")]
 
 
 def test_the_correct_sample_drivers_survive_a_large_run_clean():
@@ -114,7 +119,7 @@ def test_the_correct_sample_drivers_survive_a_large_run_clean():
             assert report.failures == [], f"{scenario} ({strategy}): {report.failures[0].failure}"
             assert report.ran == n
             ran += report.ran
-    assert ran == 1500
+    assert ran == 1800
 
 
 def first_run_where(scenario: str, happened) -> tuple[Recorder, object]:
@@ -167,6 +172,32 @@ def test_a_leaf_hanging_up_while_its_drop_is_pending_completes_the_drop(kind):
     assert f"{prefix}DispatchIncomingDropParty" not in a and f"{prefix}DispatchIncomingCloseCall" not in a
 
 
+@pytest.mark.parametrize("kind", ["mcm", "cm"])
+def test_a_close_while_an_add_party_is_pending_fails_the_add_party_first(kind):
+    # client-initiated-request-to-close-a-call.md: only connected parties are dropped before the close,
+    # so the client closes at once; the call manager clears the leaf being added and fails its add-party
+    # before the close completes (NDIS drops every party of the VC when it does)
+    rec = Recorder()
+    outcome = execute(resolve(f"{kind}/close-while-add-party-pending"), Replay([]), tracer=rec)
+    assert outcome.failure is None
+    a = protocol_steps([r for r in rec.records if r.t >= 200_000], "A")
+    prefix = "NdisMCm" if kind == "mcm" else "NdisCm"
+    deactivation = [f"{prefix}DeactivateVc"] if kind == "mcm" else [
+        "NdisCmDeactivateVc", "MiniportCoDeactivateVc", "NdisMCoDeactivateVcComplete(NDIS_STATUS_SUCCESS)",
+        "ProtocolCmDeactivateVcComplete(NDIS_STATUS_SUCCESS)"]
+    assert a[:a.index("ProtocolCoDeleteVc") + 1] == [
+        "NdisClAddParty", "ProtocolCmAddParty",
+        "NdisClCloseCall", "ProtocolCmCloseCall",
+        f"{prefix}AddPartyComplete(NDIS_STATUS_FAILURE)", "ProtocolClAddPartyComplete(NDIS_STATUS_FAILURE)",
+        *deactivation,
+        f"{prefix}CloseCallComplete(NDIS_STATUS_SUCCESS)", "ProtocolClCloseCallComplete(NDIS_STATUS_SUCCESS)",
+        "NdisCoDeleteVc", "ProtocolCoDeleteVc",
+    ]
+    frames = [r.name for r in rec.records if r.kind == "frame" and r.host == "A" and r.t >= 200_000]
+    assert frames[:3] == ["ADD_PARTY ref=1 vci=34 ep=2", "RELEASE_COMPLETE ref=1 cause=16 ep=2",
+                          "RELEASE ref=1 cause=16 ep=1"]
+
+
 # The samples' signaling retransmits what the wire loses and recognises what it duplicates or
 # delays, and they fail cleanly when the NIC refuses a VC. (A stand-alone call manager whose
 # signaling VC is refused cannot bind at all, so the cm/ scenarios get refused activations only
@@ -208,7 +239,8 @@ def sweep(scenario: str, site: str, at_start) -> None:
             phrase in outcome.failure.message for phrase in REFUSED_START), f"{scenario}, {site} #{n}: {outcome.failure}"
 
 
-@pytest.mark.parametrize("scenario", ["mcm/call", "cm/call", "mcm/drop-party-race", "cm/af-withdraw"])
+@pytest.mark.parametrize("scenario", ["mcm/call", "cm/call", "mcm/drop-party-race", "cm/af-withdraw",
+                                      "cm/close-while-add-party-pending"])
 def test_every_allocation_failing_once_is_survived(scenario):
     def at_start(records, n):
         return [r.t for r in records if r.kind == "ddi" and r.name in ALLOCATORS][n] < WORKLOAD_NS

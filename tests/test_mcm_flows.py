@@ -4,9 +4,13 @@ steps the figure leaves implicit (the signaling an MCM does internally) left out
 
 from __future__ import annotations
 
+import pytest
+
 from condis import NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
 from condis.demo import testbed as make_bed
 from condis.drivers.client import CLOSED, UP, AtmClient
+from condis.drivers.mcm import AtmMcm
+from condis.trace import Recorder
 from tests.conftest import steps
 
 
@@ -58,17 +62,21 @@ def test_client_initiated_close_is_completed_by_ndismcmclosecallcomplete(mcm):
     rec = mcm.recorder
     mark = len(rec.records)
     mcm.do(0, mcm.clients[0].close, call)
-    # fig1-20: 1 NdisClCloseCall, 2 ProtocolCmCloseCall (pends), 3 NdisMCmCloseCallComplete,
-    # 4 ProtocolClCloseCallComplete, 5 VC deactivation; then fig1-09: the client deletes its VC.
+    # client-initiated-request-to-close-a-call.md: 1 NdisClCloseCall, 2 ProtocolCmCloseCall (pends), then
+    # the MCM deactivates the VC before NdisMCmCloseCallComplete and ProtocolClCloseCallComplete, as
+    # cm-20 on the same page draws it for a call manager and the ProtocolClCloseCallComplete page
+    # (nc-ndis-protocol_cl_close_call_complete.md) requires: success there means the VC is deactivated
+    # and the client may delete it. (fig1-20 draws the deactivation last; see
+    # CallControl.deactivate_before_close_complete.) Then fig1-09: the client deletes its VC.
     assert steps(rec, mark, "A") == [
         "A:NdisClCloseCall", "A:ProtocolCmCloseCall",
-        "A:NdisMCmCloseCallComplete", "A:ProtocolClCloseCallComplete",
         "A:NdisMCmDeactivateVc",
+        "A:NdisMCmCloseCallComplete", "A:ProtocolClCloseCallComplete",
         "A:NdisCoDeleteVc", "A:ProtocolCoDeleteVc",
     ]
     a = [r for r in rec.records[mark:] if r.host == "A" and r.kind in ("ddi", "handler")]
-    assert [r.result for r in a if r.name in ("NdisClCloseCall", "ProtocolCmCloseCall")] == [
-        "NDIS_STATUS_PENDING", "NDIS_STATUS_PENDING"]
+    assert [r.result for r in a if r.name in ("NdisClCloseCall", "ProtocolCmCloseCall", "NdisCoDeleteVc")] == [
+        "NDIS_STATUS_PENDING", "NDIS_STATUS_PENDING", "NDIS_STATUS_SUCCESS"]
     # fig1-22 at B: the incoming close, the client's close completing synchronously, then fig1-10
     assert steps(rec, mark, "B") == [
         "B:NdisMCmDispatchIncomingCloseCall", "B:ProtocolClIncomingCloseCall",
@@ -78,6 +86,55 @@ def test_client_initiated_close_is_completed_by_ndismcmclosecallcomplete(mcm):
     ]
     assert call.state == CLOSED and answered.state == CLOSED and answered.deleted and call.deleted
     assert [h.vc_count for h in mcm.hosts] == [0, 0]
+
+
+def deletes(bed, since):
+    """Each NdisCoDeleteVc on host A since ``since``: (the handler it was called from, its status)."""
+    by_seq = {r.seq: r for r in bed.recorder.records}
+    return [(by_seq[r.parent].name if r.parent in by_seq else None, r.result)
+            for r in bed.recorder.records[since:] if r.host == "A" and r.name == "NdisCoDeleteVc"]
+
+
+@pytest.mark.parametrize("kind", ["mcm", "cm"])
+def test_the_client_deletes_its_vc_inside_protocolclclosecallcomplete(kind):
+    # nc-ndis-protocol_cl_close_call_complete.md: on success the call is closed and the VC deactivated,
+    # so the client may tear the VC down with NdisCoDeleteVc from the handler itself.
+    bed = make_bed(kind, Recorder())
+    call, answered = _call(bed)
+    mark = len(bed.recorder.records)
+    bed.do(0, bed.clients[0].close, call)
+    assert deletes(bed, mark) == [("ProtocolClCloseCallComplete", "NDIS_STATUS_SUCCESS")]
+    assert call.state == CLOSED and call.deleted and call.events[-2:] == ["closed", "deleted"]
+    assert answered.deleted
+    assert [h.vc_count for h in bed.hosts] == ([0, 0] if kind == "mcm" else [1, 1])
+    bed.sim.finish()
+
+
+class CompletesFirst(AtmMcm):
+    """An MCM that completes the close before it deactivates the VC, in fig1-20's order."""
+
+    deactivate_before_close_complete = False
+
+
+def test_ndis_accepts_an_mcm_that_completes_the_close_before_deactivating():
+    # fig1-20's order is legal too: NDIS takes it, the client's delete from ProtocolClCloseCallComplete
+    # is told NDIS_STATUS_NOT_ACCEPTED (nf-ndis-ndiscodeletevc.md), and the sample client, written to
+    # cope with both orders, deletes the VC from its retry timer once the MCM has deactivated it.
+    bed = make_bed("mcm", Recorder(), mcm=CompletesFirst)
+    call, answered = _call(bed)
+    mark = len(bed.recorder.records)
+    bed.do(0, bed.clients[0].close, call)
+    assert steps(bed.recorder, mark, "A") == [
+        "A:NdisClCloseCall", "A:ProtocolCmCloseCall",
+        "A:NdisMCmCloseCallComplete", "A:ProtocolClCloseCallComplete", "A:NdisCoDeleteVc",
+        "A:NdisMCmDeactivateVc",
+        "A:NdisCoDeleteVc", "A:ProtocolCoDeleteVc",
+    ]
+    assert deletes(bed, mark) == [("ProtocolClCloseCallComplete", "NDIS_STATUS_NOT_ACCEPTED"),
+                                  ("TimerFunction", "NDIS_STATUS_SUCCESS")]
+    assert call.state == CLOSED and call.deleted and answered.deleted
+    assert [h.vc_count for h in bed.hosts] == [0, 0]
+    bed.sim.finish()
 
 
 def test_data_both_ways(mcm):

@@ -35,13 +35,14 @@ def test_mermaid_draws_the_figure_arrows_in_order(mcm):
     text = mermaid(_close(mcm))
     arrows = [line.split(":", 1)[0].strip() + " " + line.split(":", 1)[1].split("(")[0].strip()
               for line in text.splitlines() if "->>" in line]
-    # fig1-20, then the client's deletion of its VC
+    # client-initiated-request-to-close-a-call.md, the VC deactivated before the close completes (as in
+    # cm-20 and nc-ndis-protocol_cl_close_call_complete.md), then the client's deletion of its VC
     assert arrows[:5] == [
         "A_Client->>A_NDIS NdisClCloseCall",
         "A_NDIS->>A_MCM ProtocolCmCloseCall",
+        "A_MCM->>A_NDIS NdisMCmDeactivateVc",
         "A_MCM->>A_NDIS NdisMCmCloseCallComplete",
         "A_NDIS->>A_Client ProtocolClCloseCallComplete",
-        "A_MCM->>A_NDIS NdisMCmDeactivateVc",
     ]
     assert text.startswith("sequenceDiagram\n    autonumber\n")
 

@@ -17,6 +17,8 @@ Local signaling states of a call, and of each party of a multipoint call (a smal
     RELEASE_IND   the remote released; our client was told, we wait for its close
     CLEARING      our client's request already failed; we released the call toward the remote
                   and wait for RELEASE COMPLETE, with nothing left to tell NDIS
+    ABANDONED     a leaf whose add-party was pending when our client closed the call: cleared
+                  toward the remote and forgotten; its add-party fails when the close completes
 
 The wire may lose, duplicate or delay a message, so signaling does what Q.2931 does about it:
 - A message that needs an answer (SETUP, ADD PARTY, CONNECT, RELEASE, DROP PARTY) is kept until
@@ -53,9 +55,9 @@ from condis.structs import CO_CALL_PARAMETERS, NDIS_CO_CALL_MANAGER_OPTIONAL_HAN
 SUCCESS = st.NDIS_STATUS_SUCCESS
 PENDING = st.NDIS_STATUS_PENDING
 
-INITIATED, PRESENT, CONNECT_REQ, ACTIVATING, ACTIVE, RELEASE_REQ, RELEASE_IND, CLEARING, NULL = (
+INITIATED, PRESENT, CONNECT_REQ, ACTIVATING, ACTIVE, RELEASE_REQ, RELEASE_IND, CLEARING, ABANDONED, NULL = (
     "INITIATED", "PRESENT", "CONNECT_REQ", "ACTIVATING", "ACTIVE", "RELEASE_REQ", "RELEASE_IND", "CLEARING",
-    "NULL")
+    "ABANDONED", "NULL")
 
 RETRANSMIT_100NS = -500     # the port timer ticks every 50 us while a message waits for its answer
 TRIES = 3                   # a message is sent at most this many times before the call is given up
@@ -120,7 +122,7 @@ class PartyCtx:
         self.state = INITIATED
         self.params: CO_CALL_PARAMETERS | None = None
         self.remote_released = False
-        self.held_close: int | None = None   # the cause of a release held until the other leaves are dropped
+        self.held_close: int | None = None   # the cause of a release held until the other leaves settle
 
 
 class VcCtx:
@@ -195,15 +197,21 @@ class Port:
         self.peer_gone = False          # the peer said RESTART and has said nothing since
         self.deferred: list[Callable[[], None]] = []
         self.queued = 0                 # work items queued and not yet run
+        self.bad_frames = 0             # frames on the signaling VCI that were no message, or no valid one
 
 
 class CallControl(ABC):
     """The call-manager handlers both samples register in NDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS."""
 
     prefix = "NdisCm"   # NdisMCm for the MCM
-    # When a pended close is confirmed: deactivate the VC first, then complete the close (cm-20, and the
-    # ProtocolClCloseCallComplete page), or complete first and then deactivate (fig1-20). The samples
-    # follow the figure of their kind; a client must cope with both (nf-ndis-ndiscodeletevc.md).
+    # When a pended close is confirmed: deactivate the VC first, then complete the close, or complete
+    # first and then deactivate. fig1-20 (client-initiated-request-to-close-a-call.md) draws the MCM
+    # completing first, but cm-20 on the same page, the ProtocolClCloseCallComplete page (success means
+    # the call is closed and the VC deactivated, and the client may delete its VC right there) and
+    # NdisCoDeleteVc (NOT_ACCEPTED while the VC is active) only work out if the VC is inactive by the
+    # time the client hears of it, so both samples deactivate first. NDIS accepts either order, and a
+    # client written for other call managers must cope with both: set this False to test one against
+    # a call manager that completes first.
     deactivate_before_close_complete = True
 
     def __init__(self) -> None:
@@ -428,10 +436,15 @@ class CallControl(ABC):
         return SUCCESS
 
     def CmRegisterSap(self, CallMgrAfContext: AfCtx, Sap: Any, NdisSapHandle: Any) -> tuple[int, Any]:
+        # nc-ndis-protocol_cm_reg_sap.md: a SAP that is invalid, or that a client registered already,
+        # is refused with NDIS_STATUS_INVALID_DATA. This signaling's SAP is a called address, and
+        # SapLength must say how long it is.
         port = CallMgrAfContext.port
-        if self._sap_for(port, Sap.Sap) is not None:
-            return st.NDIS_STATUS_SAP_IN_USE, None
-        sap = SapCtx(CallMgrAfContext, NdisSapHandle, bytes(Sap.Sap))
+        address = Sap.Sap
+        if (not sig.address_ok(address) or Sap.SapLength != len(address)
+                or self._sap_for(port, bytes(address)) is not None):
+            return st.NDIS_STATUS_INVALID_DATA, None
+        sap = SapCtx(CallMgrAfContext, NdisSapHandle, bytes(address))
         CallMgrAfContext.saps.append(sap)
         return SUCCESS, sap
 
@@ -462,6 +475,8 @@ class CallControl(ABC):
                    ) -> tuple[int, Any]:
         vc = CallMgrVcContext
         port = vc.port
+        if not sig.call_parameters_ok(CallParameters):
+            return st.NDIS_STATUS_NOT_SUPPORTED, None   # nc-ndis-protocol_cm_make_call.md
         vc.ref = port.next_ref
         port.next_ref += 1
         vc.placed_here = True
@@ -532,9 +547,12 @@ class CallControl(ABC):
 
     def _party_added(self, party: PartyCtx, status: int) -> None:
         vc = party.vc
+        if party.state == ABANDONED:
+            return      # the call was closed while the VC was being activated: the close fails the add-party
         if status == SUCCESS and not party.remote_released:
             party.state = ACTIVE
             self.cm("AddPartyComplete")(SUCCESS, party.ndis_party, party, party.params)
+            self._release_held(vc)
             return
         vc.parties.remove(party)
         self._media(vc)
@@ -548,6 +566,7 @@ class CallControl(ABC):
         if status == SUCCESS:       # the activation took the leaf's VCI: take it off the VC again
             self.later(vc.port, lambda: self._reactivate(vc))
         self.cm("AddPartyComplete")(result, party.ndis_party, party, party.params)
+        self._release_held(vc)
 
     def _reactivate(self, vc: VcCtx) -> None:
         if vc.state == ACTIVE:
@@ -559,6 +578,7 @@ class CallControl(ABC):
             self._forget(vc, party.endpoint)
             vc.parties.remove(party)
             self.cm("AddPartyComplete")(status, party.ndis_party, party, party.params)
+            self._release_held(vc)
             return
         self._forget(vc, party.endpoint if party else 0)
         vc.state = NULL
@@ -567,6 +587,13 @@ class CallControl(ABC):
 
     # ---- incoming calls (indicating-an-incoming-call.md) -----------------------------------
     def _incoming_setup(self, port: Port, msg: sig.Message) -> None:
+        if msg.vci < sig.FIRST_DATA_VCI or msg.rate < 0:
+            # No data VCI, or no rate, to give the call: refused, as a Q.2931 switch refuses a SETUP
+            # with an information element it cannot take.
+            port.bad_frames += 1
+            self.send_message(port, sig.Message(sig.RELEASE_COMPLETE, msg.ref, False, 0, sig.CAUSE_INVALID,
+                                                msg.endpoint))
+            return
         sap = self._sap_for(port, msg.address)
         if sap is None:
             self.send_message(port, sig.Message(sig.RELEASE_COMPLETE, msg.ref, False, 0, sig.CAUSE_NO_ROUTE,
@@ -635,6 +662,8 @@ class CallControl(ABC):
     # ---- QoS (client-initiated-request-to-change-call-parameters.md) ------------------------
     def CmModifyCallQoS(self, CallMgrVcContext: VcCtx, CallParameters: CO_CALL_PARAMETERS) -> int:
         vc = CallMgrVcContext
+        if not sig.call_parameters_ok(CallParameters):
+            return st.NDIS_STATUS_INVALID_DATA      # nc-ndis-protocol_cm_modify_qos_call.md
         previous = vc.params
         vc.params = CallParameters
         self._media(vc)
@@ -651,18 +680,47 @@ class CallControl(ABC):
                     Size: int) -> int:
         vc = CallMgrVcContext
         party = CallMgrPartyContext
+        if CloseData is not None:
+            # RELEASE carries no user data in this signaling (nc-ndis-protocol_cm_close_call.md).
+            return st.NDIS_STATUS_INVALID_DATA
         endpoint = party.endpoint if party else vc.endpoint
         if vc.state == RELEASE_IND:
-            # The remote released first: acknowledge it, and the close is done here and now.
+            # The remote released first: acknowledge it, and deactivate the VC before the close is
+            # done, so that a client may delete its VC as soon as NdisClCloseCall returns
+            # (nc-ndis-protocol_cl_incoming_close_call.md). Where the deactivation is immediate (an
+            # MCM's) the close completes here; where it pends (a miniport programming its NIC) the
+            # close pends with it. A VC of ours is deleted only once the client's close is over.
             self._send(vc, sig.RELEASE_COMPLETE, endpoint, cause=sig.CAUSE_NORMAL)
             self._forget(vc, endpoint)
             vc.state = NULL
-            self.later(vc.port, lambda: self._teardown(vc))
-            return SUCCESS
+            result: list[int] = []     # what ProtocolCmCloseCall returns, once it is known
+
+            def deactivated(status: int) -> None:
+                if not result:          # deactivated at once: the close is done when the handler returns
+                    result.append(SUCCESS)
+                    if vc.created_by_us:
+                        self.later(vc.port, lambda: self.delete_vc(vc))
+                    return
+                self.cm("CloseCallComplete")(SUCCESS, vc.ndis_vc, party.ndis_party if party else None)
+                if vc.created_by_us:
+                    self.delete_vc(vc)
+            self.deactivate(vc, deactivated)
+            if not result:
+                result.append(PENDING)
+            return result[0]
         vc.state = RELEASE_REQ
         vc.closing_party = party
         if party is not None:
             party.state = RELEASE_REQ
+            for other in vc.parties:
+                if other.state in (INITIATED, ACTIVATING):
+                    # NDIS lets a client close the call while an add-party is pending (only connected
+                    # parties must be dropped first: client-initiated-request-to-close-a-call.md). The
+                    # leaf goes with the call: cleared toward the remote now, as T303's expiry clears
+                    # it, and its add-party failed before the close completes (_close_confirmed).
+                    self._send(vc, sig.RELEASE_COMPLETE, other.endpoint, cause=sig.CAUSE_NORMAL)
+                    self._forget(vc, other.endpoint)
+                    other.state = ABANDONED
         self._request(vc, sig.RELEASE, endpoint, cause=sig.CAUSE_NORMAL)
         return PENDING
 
@@ -672,6 +730,11 @@ class CallControl(ABC):
         vc.state = NULL
         party = vc.closing_party
         vc.closing_party = None
+        if vc.parties:
+            abandoned = [p for p in vc.parties if p.state == ABANDONED]
+            vc.parties = ()
+            for p in abandoned:     # NDIS drops every party when the close completes: fail their add-party first
+                self.cm("AddPartyComplete")(st.NDIS_STATUS_FAILURE, p.ndis_party, p, p.params)
 
         def complete() -> None:
             self.cm("CloseCallComplete")(SUCCESS, vc.ndis_vc, party.ndis_party if party else None)
@@ -688,11 +751,13 @@ class CallControl(ABC):
 
     def _released(self, vc: VcCtx, party: PartyCtx | None, endpoint: int) -> bool:
         """Our release of ``party`` (or of the call) is confirmed; False if none was under way."""
-        if party is not None and party.state == RELEASE_REQ and vc.closing_party is not party:
+        if party is not None and party.state == CLEARING:
+            self._forget(vc, endpoint)      # a leaf we dropped: its answer says nothing of the call's close
+        elif party is not None and party.state == RELEASE_REQ and vc.closing_party is not party:
             self._party_dropped(party)
-        elif vc.state == RELEASE_REQ:
+        elif vc.state == RELEASE_REQ and party is vc.closing_party:
             self._close_confirmed(vc, endpoint)
-        elif vc.state == CLEARING or (party is not None and party.state == CLEARING):
+        elif vc.state == CLEARING:
             self._forget(vc, endpoint)
         else:
             return False
@@ -714,16 +779,12 @@ class CallControl(ABC):
                 return
             if party.state != ACTIVE:
                 return                          # a duplicate: the client was told already
-            others = [p for p in vc.parties if p is not party]
-            if any(p.state != RELEASE_REQ for p in others):
-                party.state = RELEASE_IND
-                self.cm("DispatchIncomingDropParty")(SUCCESS, party.ndis_party, None, 0)
-                return
-            if others:
-                # Every other leaf is being dropped: this becomes the last party, and its release the
-                # close of the call, once those drops complete.
+            if len(vc.parties) > 1:
+                # Another leaf is there: this one's release is an incoming drop, or, while no other
+                # leaf is sure to stay, held until they settle (_release_held).
                 party.state = RELEASE_IND
                 party.held_close = msg.cause
+                self._release_held(vc)
                 return
         if vc.state == RELEASE_IND:
             return                              # a duplicate: the client was told already
@@ -766,6 +827,8 @@ class CallControl(ABC):
                    ) -> tuple[int, Any]:
         vc = CallMgrVcContext
         port = vc.port
+        if not sig.call_parameters_ok(CallParameters):
+            return st.NDIS_STATUS_NOT_SUPPORTED, None   # nc-ndis-protocol_cm_add_party.md
         party = PartyCtx(vc, NdisPartyHandle, port.next_endpoint, port.vcis.take())
         port.next_endpoint += 1
         party.params = CallParameters
@@ -778,9 +841,14 @@ class CallControl(ABC):
     def CmDropParty(self, CallMgrPartyContext: PartyCtx, CloseData: Any, Size: int) -> int:
         party = CallMgrPartyContext
         vc = party.vc
+        if CloseData is not None:
+            # DROP PARTY carries no user data in this signaling (nc-ndis-protocol_cm_drop_party.md).
+            return st.NDIS_STATUS_INVALID_DATA
         if party.state == RELEASE_IND:
             self._send(vc, sig.RELEASE_COMPLETE, party.endpoint, cause=sig.CAUSE_NORMAL)
+            party.held_close = None
             self._party_gone(party)
+            self.later(vc.port, lambda: self._release_held(vc))     # another leaf's release may wait on this one
             return SUCCESS
         party.state = RELEASE_REQ
         self._request(vc, sig.DROP_PARTY, party.endpoint, cause=sig.CAUSE_NORMAL)
@@ -797,9 +865,30 @@ class CallControl(ABC):
         vc = party.vc
         self._party_gone(party)
         self.cm("DropPartyComplete")(SUCCESS, party.ndis_party)
-        last = vc.parties[0] if len(vc.parties) == 1 else None
-        if last is not None and last.held_close is not None and vc.state == ACTIVE:
-            self._incoming_close(vc, last, last.held_close)     # the release held for the last party
+        self._release_held(vc)
+
+    def _release_held(self, vc: VcCtx) -> None:
+        """Indicate the releases held for leaves of ``vc`` once the other leaves have settled.
+
+        The remote's release of one leaf is an incoming drop only while another leaf stays up
+        (incoming-request-to-drop-a-party-from-a-multipoint-call.md): NDIS counts neither a leaf
+        whose add-party is pending nor (for the client, which cannot drop the last party) one whose
+        drop is under way. So the release waits while every other leaf is being added or dropped:
+        it becomes an incoming drop if an added leaf comes up, and the close of the call if it is
+        the last leaf left (incoming-request-to-close-a-call.md).
+        """
+        for party in [p for p in vc.parties if p.held_close is not None]:
+            # (each indication calls the client, which may drop leaves or close the call meanwhile)
+            if vc.state != ACTIVE or party.held_close is None or party not in vc.parties:
+                continue
+            cause = party.held_close
+            others = [p for p in vc.parties if p is not party]
+            if not others:
+                party.held_close = None
+                self._incoming_close(vc, party, cause)
+            elif any(p.state == ACTIVE or p.held_close is not None for p in others):
+                party.held_close = None
+                self.cm("DispatchIncomingDropParty")(SUCCESS, party.ndis_party, None, 0)
 
     # ---- activation completions NDIS reports for pended requests ------------------------
     def CmActivateVcComplete(self, Status: int, CallMgrVcContext: VcCtx, CallParameters: Any) -> None:
@@ -818,8 +907,12 @@ class CallControl(ABC):
             getattr(self, kind)(vc, then)
 
     # ---- signaling input -----------------------------------------------------------------
-    def on_message(self, port: Port, msg: sig.Message) -> None:
-        """A signaling message arrived from the peer."""
+    def on_frame(self, port: Port, raw: bytes) -> None:
+        """A frame arrived on the signaling VCI: a message from the peer, or something to drop (and count)."""
+        msg = sig.Message.decode(raw)
+        if msg is None:
+            port.bad_frames += 1
+            return
         port.heard += 1
         kind = msg.kind
         if kind == sig.RESTART:

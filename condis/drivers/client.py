@@ -33,7 +33,7 @@ from condis.structs import (
 SUCCESS = st.NDIS_STATUS_SUCCESS
 PENDING = st.NDIS_STATUS_PENDING
 RETRY_100NS = -1_000   # 100 us before trying NdisCoDeleteVc again
-RETRIES = 50           # then give up: the call manager never deactivated the VC
+RETRIES = 50           # then give up: the call manager never deactivated the VC (or never took the SAP back)
 HISTORY = 1024         # calls the client keeps for a test to look at
 
 # call states, as the client sees them
@@ -53,6 +53,7 @@ class Binding:
         self.unbind = ""            # "", "in handler", "pending"
         self.pool: Any = None
         self.unbind_item: Any = None    # allocated at bind, so that finishing an unbind never lacks one
+        self.retry_timer: Any = None    # tries again the SAP deregistrations and AF closes that were refused
 
 
 class ClientAf:
@@ -67,6 +68,7 @@ class ClientAf:
         self.closing = False
         self.notify = ""                   # "", "in handler", "pending", "done": a call manager's close request
         self.on_closed: list[Callable[[], None]] = []
+        self.retries = 0                   # closes of the AF refused so far
 
 
 class ClientSap:
@@ -78,6 +80,8 @@ class ClientSap:
         self.handle: Any = None
         self.registered = False
         self.deregistering = False
+        self.refused = False            # the last deregistration was refused; the binding's timer retries it
+        self.retries = 0
 
 
 class Call:
@@ -106,7 +110,7 @@ class Call:
         self.events: list[str] = []
         self.retry_timer: Any = None
         self.retries = 0
-        self.close_waits = False          # closing a multipoint call: waiting for its other parties to go
+        self.close_waits = False          # closing: waiting for its sends to complete and its other parties to go
 
     @property
     def received(self) -> list[bytes]:
@@ -205,8 +209,13 @@ class AtmClient:
         b.pool = self.ndis.NdisAllocateNetBufferListPool(b.handle, NET_BUFFER_LIST_POOL_PARAMETERS(
             fAllocateNetBuffer=True, DataSize=0))
         b.unbind_item = self.ndis.NdisAllocateIoWorkItem(b.handle) if b.pool is not None else None
-        if b.unbind_item is None:
+        if b.unbind_item is not None:
+            status, b.retry_timer = self.ndis.NdisAllocateTimerObject(b.handle, NDIS_TIMER_CHARACTERISTICS(
+                TimerFunction=self._retry, FunctionContext=b))
+        if b.retry_timer is None:
             # A bind that fails closes what it opened (binding-to-an-adapter.md).
+            if b.unbind_item is not None:
+                self.ndis.NdisFreeIoWorkItem(b.unbind_item)
             if b.pool is not None:
                 self.ndis.NdisFreeNetBufferListPool(b.pool)
             self.ndis.NdisCloseAdapterEx(b.handle)
@@ -230,6 +239,9 @@ class AtmClient:
         if b.unbind_item is not None:
             self.ndis.NdisFreeIoWorkItem(b.unbind_item)
             b.unbind_item = None
+        self.ndis.NdisCancelTimerObject(b.retry_timer)
+        self.ndis.NdisFreeTimerObject(b.retry_timer)
+        b.retry_timer = None
         self.ndis.NdisFreeNetBufferListPool(b.pool)
         self.ndis.NdisCloseAdapterEx(b.handle)
         self.bindings.remove(b)
@@ -293,12 +305,38 @@ class AtmClient:
         if Status == SUCCESS:
             sap.registered = False
             sap.af.saps.remove(sap)
-        self._progress(sap.af)
+            self._progress(sap.af)
+            return
+        # Refused: try again from the binding's timer, not from here (a refusal that comes back at
+        # once would recurse), and give up after RETRIES; the SAP, and so its AF, then stay open.
+        sap.retries += 1
+        sap.refused = True
+        if sap.retries < RETRIES:
+            self.ndis.NdisSetTimerObject(sap.af.binding.retry_timer, RETRY_100NS, 0, sap.af.binding)
+        else:
+            self.log.append(("deregister-sap-failed", Status))
+
+    def _retry(self, s1: Any, b: Binding, s2: Any, s3: Any) -> None:
+        """The binding's retry timer: try again the SAP deregistrations and AF closes refused so far."""
+        for af in list(b.afs):
+            for sap in af.saps:
+                if sap.refused and sap.retries < RETRIES:
+                    sap.refused = False
+            self._progress(af)
 
     def ClCloseAfComplete(self, Status: int, ProtocolAfContext: ClientAf) -> None:
         af = ProtocolAfContext
-        af.open = False
         b = af.binding
+        if Status != SUCCESS:
+            # Refused: the AF is still open. The binding's timer tries again, at most RETRIES times.
+            af.open = True
+            af.retries += 1
+            if af.retries < RETRIES:
+                self.ndis.NdisSetTimerObject(b.retry_timer, RETRY_100NS, 0, b)
+            else:
+                self.log.append(("close-af-failed", Status))
+            return
+        af.open = False
         b.afs.remove(af)
         self.log.append(("af-closed", b.adapter_name))
         for fn in af.on_closed:
@@ -350,14 +388,14 @@ class AtmClient:
                 # deactivates it first) for one we were offered. The AF outlives every VC on it.
                 busy = True
         for sap in list(af.saps):
-            if sap.registered and not sap.deregistering:
+            if sap.registered and not sap.deregistering and not sap.refused:
                 sap.deregistering = True
                 status = self.ndis.NdisClDeregisterSap(sap.handle)
                 if status != PENDING:
                     self.ClDeregisterSapComplete(status, sap)
                     return
             busy = True
-        if busy or af.saps:
+        if busy or af.saps or af.retries >= RETRIES:
             return
         af.open = False
         status = self.ndis.NdisClCloseAddressFamily(af.ndis_af)
@@ -406,7 +444,12 @@ class AtmClient:
         return call
 
     def send(self, call: Call, data: bytes) -> None:
-        """Send one NET_BUFFER_LIST on an established call."""
+        """Send one NET_BUFFER_LIST on an established call. Nothing is sent on a call being closed: no
+        send may follow NdisClCloseCall, and the close waits for the sends before it
+        (nf-ndis-ndisclclosecall.md)."""
+        if call.state not in (UP, ACCEPTED):
+            call.events.append("send-refused")
+            return
         pool = call.af.binding.pool
         nbl = self.ndis.NdisAllocateNetBufferAndNetBufferList(pool, 0, 0, data, 0, len(data))
         if nbl is None:
@@ -417,9 +460,11 @@ class AtmClient:
         self.ndis.NdisCoSendNetBufferLists(call.vc, nbl, 0)
 
     def close(self, call: Call) -> None:
-        """Close a call (client-initiated-request-to-close-a-call.md). A multipoint call is closed with
-        its last party: the others are dropped first, and the close waits until those drops (and any
-        add-party under way) have completed (dropping-a-party-from-a-multipoint-call.md)."""
+        """Close a call (client-initiated-request-to-close-a-call.md). The close waits until every send
+        on the call has completed (nf-ndis-ndisclclosecall.md). A multipoint call is closed with its
+        last party: the others are dropped first, and the close waits until those drops have
+        completed (dropping-a-party-from-a-multipoint-call.md). An add-party still pending is no
+        party yet: the close does not wait for it, and the call manager fails it."""
         call.state = CLOSING
         call.close_waits = True
         if call.parties:
@@ -429,7 +474,9 @@ class AtmClient:
         self._close_when_single(call)
 
     def _close_when_single(self, call: Call) -> None:
-        if not call.close_waits or len(call.parties) > 1:
+        if not call.close_waits or call.send_completed < call.sent:
+            return
+        if call.parties and sum(1 for p in call.parties if p.state != MAKING) > 1:
             return
         call.close_waits = False
         last = next((p for p in call.parties if p.state == UP), None) if call.parties else None
@@ -484,21 +531,10 @@ class AtmClient:
         return SUCCESS
 
     def _delete_vc(self, call: Call) -> None:
-        """Delete a VC we created once its call is over. The call manager deactivates the VC after the
-        close completes (client-initiated-request-to-close-a-call.md), so delete from a work item and,
-        while NDIS still answers NOT_ACCEPTED or CLOSING (nf-ndis-ndiscodeletevc.md), retry later."""
-        item = self.ndis.NdisAllocateIoWorkItem(call.af.binding.handle)
-        if item is None:
-            # No work item: the retry timer (allocated with the call) gets out of this handler instead.
-            self.ndis.NdisSetTimerObject(call.retry_timer, RETRY_100NS, 0, call)
-            return
-
-        def run(ctx: Any, handle: Any) -> None:
-            self.ndis.NdisFreeIoWorkItem(handle)
-            self._try_delete(call)
-        self.ndis.NdisQueueIoWorkItem(item, run, None)
-
-    def _try_delete(self, call: Call) -> None:
+        """Delete a VC we created once its call is over, from the completion handler itself
+        (nc-ndis-protocol_cl_close_call_complete.md, nc-ndis-protocol_cl_make_call_complete.md). A call
+        manager may deactivate the VC only after the close completes (fig1-20 draws it so), and while
+        NDIS answers NOT_ACCEPTED or CLOSING (nf-ndis-ndiscodeletevc.md) the retry timer tries again."""
         status = self.ndis.NdisCoDeleteVc(call.vc)
         if status in (st.NDIS_STATUS_NOT_ACCEPTED, st.NDIS_STATUS_CLOSING) and call.retries < RETRIES:
             call.retries += 1
@@ -517,7 +553,7 @@ class AtmClient:
         self._progress(call.af)
 
     def _retry_delete(self, s1: Any, call: Call, s2: Any, s3: Any) -> None:
-        self._try_delete(call)
+        self._delete_vc(call)
 
     def _after_close(self, call: Call) -> None:
         call.state = CLOSED
@@ -562,7 +598,9 @@ class AtmClient:
         self._progress(call.af)
 
     def ClIncomingCloseCall(self, CloseStatus: int, ProtocolVcContext: Call, CloseData: Any, Size: int) -> None:
-        """The remote closed: acknowledge with NdisClCloseCall (incoming-request-to-close-a-call.md)."""
+        """The remote closed: acknowledge with NdisClCloseCall (incoming-request-to-close-a-call.md),
+        here, or once the call's last send has completed if some are still outstanding: the
+        NdisClCloseCall page allows no close before (nf-ndis-ndisclclosecall.md)."""
         call = ProtocolVcContext
         call.events.append("incoming-close")
         self.close(call)
@@ -619,7 +657,7 @@ class AtmClient:
         nbl = NetBufferLists
         while nbl is not None:
             nb = nbl.FirstNetBuffer
-            ProtocolVcContext.received.append(nb.Data[nb.DataOffset:nb.DataOffset + nb.DataLength])
+            ProtocolVcContext.received.append(b"" if nb is None else nb.Data[nb.DataOffset:nb.DataOffset + nb.DataLength])
             nbl = nbl.Next
         # Copied: the NET_BUFFER_LISTs go back at once, unless NDIS reclaims them itself on return
         # (receiving-net-buffer-structures-in-condis-drivers.md).
@@ -636,6 +674,7 @@ class AtmClient:
             self.ndis.NdisFreeNetBufferList(nbl)
             ProtocolVcContext.send_completed += 1
             nbl = nxt
+        self._close_when_single(ProtocolVcContext)
 
     def ClOidRequest(self, ProtocolAfContext: Any, ProtocolVcContext: Any, ProtocolPartyContext: Any,
                      OidRequest: Any) -> int:

@@ -234,19 +234,19 @@ class AtmCallManager(CallControl):
     def ProtocolCoReceiveNetBufferLists(self, ProtocolBindingContext: CmBinding, ProtocolVcContext: Any,
                                         NetBufferLists: Any, NumberOfNetBufferLists: int, ReceiveFlags: int) -> None:
         b = ProtocolBindingContext
-        messages = []
+        frames = []
         nbl = NetBufferLists
         # Once it sent RESTART while pausing, the call manager hears nothing more on the binding:
         # what it asks of the peer from then on times out, as with a peer that went away.
         while nbl is not None and not b.paused:
             if ProtocolVcContext is b.signaling:
-                messages.append(sig.Message.decode(payload(nbl)))
+                frames.append(payload(nbl))
             nbl = nbl.Next
         # Decoded: the NET_BUFFER_LISTs go back at once, unless NDIS reclaims them itself on return.
         if not ReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES:
             self.ndis.NdisReturnNetBufferLists(b.handle, NetBufferLists, ReceiveFlags & NDIS_RETURN_FLAGS_DISPATCH_LEVEL)
-        for msg in messages:
-            self.on_message(b, msg)
+        for raw in frames:
+            self.on_frame(b, raw)
 
     def create_vc(self, port: Port, af: AfCtx, vc: VcCtx) -> int:
         status, vc.ndis_vc = self.ndis.NdisCoCreateVc(port.handle, af.ndis_af, vc)

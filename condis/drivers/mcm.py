@@ -42,7 +42,6 @@ class AtmMcm(CallControl):
     """The MCM driver. One instance is one loaded driver image; it may run several adapters."""
 
     prefix = "NdisMCm"
-    deactivate_before_close_complete = False    # fig1-20: NdisMCmCloseCallComplete, then VC deactivation
 
     def __init__(self) -> None:
         super().__init__()
@@ -87,7 +86,7 @@ class AtmMcm(CallControl):
         adapter = McmAdapter(NdisMiniportHandle, wire_port)
         set_attributes(ndis, NdisMiniportHandle, adapter)
         adapter.nic = CellNic.open(ndis, NdisMiniportHandle, wire_port, self.driver_handle,
-                                   lambda cell: self.on_message(adapter, sig.Message.decode(cell.payload)))
+                                   lambda cell: self.on_frame(adapter, cell.payload))
         if adapter.nic is None:
             return st.NDIS_STATUS_RESOURCES
         status = self.open_port(adapter)
@@ -130,10 +129,12 @@ class AtmMcm(CallControl):
         return self.ndis.NdisMCmDeleteVc(vc.ndis_vc)
 
     def activate(self, vc: VcCtx, then: Callable[[int], None]) -> None:
-        if not vc.port.nic.port.program():
-            then(st.NDIS_STATUS_RESOURCES)      # the NIC has no room for another VC: nothing to tell NDIS
+        nic = vc.port.nic
+        mapped = nic.map(vc.vcis, vc.ndis_vc, vc.mapped) if nic.port.program() else None
+        if mapped is None:
+            then(st.NDIS_STATUS_RESOURCES)      # the NIC cannot carry the VC: nothing to tell NDIS
             return
-        vc.mapped = vc.port.nic.map(vc.vcis, vc.ndis_vc, vc.mapped)
+        vc.mapped = mapped
         status = self.ndis.NdisMCmActivateVc(vc.ndis_vc, vc.params)
         if status == st.NDIS_STATUS_PENDING:
             vc.then = then

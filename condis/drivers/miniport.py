@@ -43,6 +43,7 @@ class MpVc:
         self.vcis: list[int] = []
         self.mapped: tuple[int, ...] = ()      # the VCIs the NIC delivers to this VC (CellNic.map)
         self.params: Any = None
+        self.activating: list[int] = []       # the VCIs of the activation under way
         self.timer: Any = None
         self.work = ""      # "activate" / "deactivate" while the NIC is being programmed
 
@@ -121,8 +122,9 @@ class AtmMiniport:
             return st.NDIS_STATUS_INVALID_DATA
         if not vc.adapter.nic.port.program():
             return st.NDIS_STATUS_RESOURCES     # the NIC has no room for another VC
-        vc.vcis, vc.params = vcis, CallParameters
-        vc.mapped = vc.adapter.nic.map(vcis, vc.handle, vc.mapped)
+        # The VCIs carry the VC once the activation completes: NDIS takes no data on a VC before
+        # (activating-a-vc.md), so a cell that arrives while the NIC is programmed is dropped.
+        vc.activating, vc.params = vcis, CallParameters
         vc.work = "activate"
         self.ndis.NdisSetTimerObject(vc.timer, PROGRAMMING_100NS, 0, vc)
         return PENDING
@@ -138,6 +140,11 @@ class AtmMiniport:
     def _programmed(self, s1: Any, vc: MpVc, s2: Any, s3: Any) -> None:
         if vc.work == "activate":
             vc.work = ""
+            mapped = vc.adapter.nic.map(vc.activating, vc.handle, vc.mapped)
+            if mapped is None:      # another VC has one of these VCIs
+                self.ndis.NdisMCoActivateVcComplete(st.NDIS_STATUS_RESOURCES, vc.handle, vc.params)
+                return
+            vc.vcis, vc.mapped = vc.activating, mapped
             self.ndis.NdisMCoActivateVcComplete(SUCCESS, vc.handle, vc.params)
         elif vc.adapter.nic.pending_sends(vc.handle):
             self.ndis.NdisSetTimerObject(vc.timer, PROGRAMMING_100NS, 0, vc)   # sends still draining

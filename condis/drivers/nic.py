@@ -99,12 +99,18 @@ class CellNic:
         self.ndis.NdisFreeTimerObject(self.timer)
         self.ndis.NdisFreeNetBufferListPool(self.pool)
 
-    def map(self, vcis: Sequence[int], vc_handle: Any, mapped: tuple[int, ...] = ()) -> tuple[int, ...]:
+    def map(self, vcis: Sequence[int], vc_handle: Any, mapped: tuple[int, ...] = ()) -> tuple[int, ...] | None:
         """Deliver the cells of ``vcis`` to ``vc_handle``, and no longer those of ``mapped``, the VCIs
         the VC was mapped to before. Returns the VCIs now mapped, for the VC to keep and hand back
-        to the next map or unmap (the VC keeps them so that the NIC needs no table per VC)."""
-        self.unmap(mapped)
+        to the next map or unmap (the VC keeps them so that the NIC needs no table per VC); None,
+        with nothing changed, if another VC has one of ``vcis`` already (the signaling VCI too): a
+        VCI carries one VC, whatever the peer's signaling asked for."""
         by_vci = self.by_vci
+        for vci in vcis:
+            owner = by_vci.get(vci, vc_handle)
+            if owner is not vc_handle or (vci == SIGNALING_VCI and self.on_signal is not None):
+                return None
+        self.unmap(mapped)
         for vci in vcis:
             by_vci[vci] = vc_handle
         return tuple(vcis)
@@ -146,7 +152,10 @@ class CellNic:
             self.ndis.NdisMCoSendNetBufferListsComplete(h, nbls[0], NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL)
 
     def on_cell(self, cell: Cell) -> None:
-        """The NIC's receive interrupt, at DISPATCH_LEVEL."""
+        """The NIC's receive interrupt, at DISPATCH_LEVEL. What is no cell of bytes is line noise."""
+        if type(cell) is not Cell or type(cell.payload) is not bytes:
+            self.dropped += 1
+            return
         if cell.vci == SIGNALING_VCI and self.on_signal is not None:
             self.on_signal(cell)
             return

@@ -44,7 +44,11 @@ CAUSE_NO_ROUTE = 3
 CAUSE_OUT_OF_ORDER = 27     # destination out of order: the peer's call manager went away
 CAUSE_RESOURCES = 47        # resources unavailable: the NIC could not carry the call
 CAUSE_BAD_REFERENCE = 81    # the message names a call the receiver does not know
+CAUSE_INVALID = 100         # invalid information element contents: a field the receiver cannot take
 CAUSE_TIMER = 102           # recovery on timer expiry: the peer never answered
+
+MAX_ADDRESS = 20            # bytes in a called address (an ATM end system address is 20)
+_MAX_RATE = 2**63 - 1       # what the rate field carries
 
 
 _KINDS = (SETUP, CALL_PROCEEDING, CONNECT, CONNECT_ACK, RELEASE, RELEASE_COMPLETE, ADD_PARTY, DROP_PARTY, RESTART)
@@ -65,8 +69,11 @@ class Cell:
     payload: bytes
 
     def __str__(self) -> str:
+        if not isinstance(self.payload, (bytes, bytearray, memoryview)):
+            return f"BAD CELL vci={self.vci}"
         if self.vci == SIGNALING_VCI:
-            return str(Message.decode(self.payload))
+            msg = Message.decode(self.payload)
+            return str(msg) if msg is not None else f"BAD SIGNALING {len(self.payload)}B"
         return f"DATA vci={self.vci} {len(self.payload)}B"
 
 
@@ -88,8 +95,15 @@ class Message:
                             self.rate) + self.address
 
     @classmethod
-    def decode(cls, raw: bytes) -> Message:
+    def decode(cls, raw: bytes) -> Message | None:
+        """The message ``raw`` carries, or None if it carries none (shorter than a header, or of a
+        kind this signaling does not have): whatever arrives on the signaling VCI is the peer's, or
+        the line's, and a receiver drops what it cannot read."""
+        if len(raw) < _HEADER.size:
+            return None
         code, mine, ref, vci, cause, endpoint, rate = _HEADER.unpack_from(raw)
+        if code >= len(_KINDS):
+            return None
         return cls(_KINDS[code], ref, mine, vci, cause, endpoint, raw[_HEADER.size:], rate)
 
     def __str__(self) -> str:
@@ -121,6 +135,23 @@ def _flowspec(rate: int) -> FLOWSPEC:
     return FLOWSPEC(rate, 0, rate, 0, 0, 1, 9180, 0)
 
 
+def address_ok(address: object) -> bool:
+    """Whether ``address`` can be a called address or a SAP: 1 to MAX_ADDRESS bytes."""
+    return isinstance(address, (bytes, bytearray)) and 0 < len(address) <= MAX_ADDRESS
+
+
+def call_parameters_ok(params: CO_CALL_PARAMETERS) -> bool:
+    """Whether a client's call parameters are ones this signaling can carry: a called address (see
+    :func:`address_ok`) in CallMgrSpecific and a whole, non-negative rate that fits the rate field.
+    A client can put anything in them; what is checked here is all the samples read."""
+    cm = params.CallMgrParameters
+    if not (isinstance(cm, CO_CALL_MANAGER_PARAMETERS) and isinstance(cm.CallMgrSpecific, CO_SPECIFIC_PARAMETERS)
+            and isinstance(cm.Transmit, FLOWSPEC)):
+        return False
+    rate = cm.Transmit.TokenRate
+    return address_ok(cm.CallMgrSpecific.Parameters) and type(rate) is int and 0 <= rate <= _MAX_RATE
+
+
 def called_address(params: CO_CALL_PARAMETERS) -> bytes:
     cm = params.CallMgrParameters
     return cm.CallMgrSpecific.Parameters if cm is not None else b""
@@ -137,10 +168,13 @@ def vcis_parameter(vcis: Sequence[int]) -> CO_SPECIFIC_PARAMETERS:
 
 
 def vcis_of(params: CO_CALL_PARAMETERS | None) -> list[int]:
-    """The VCIs a data VC uses, from its media parameters."""
-    if params is None or params.MediaParameters is None:
+    """The VCIs a data VC uses, from its media parameters; none if they list none, or are no list of
+    VCIs (a miniport refuses to activate such a VC)."""
+    media = getattr(params, "MediaParameters", None)
+    raw = getattr(getattr(media, "MediaSpecific", None), "Parameters", None)
+    if not isinstance(raw, (bytes, bytearray)) or len(raw) % _VCI.size:
         return []
-    return [v for (v,) in _VCI.iter_unpack(params.MediaParameters.MediaSpecific.Parameters)]
+    return [v for (v,) in _VCI.iter_unpack(raw)]
 
 
 class VciPool:

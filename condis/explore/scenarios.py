@@ -209,6 +209,21 @@ def drop_party_race(bed: Bed) -> None:
     bed.teardown(600 * US)
 
 
+def close_while_add_party_pending(bed: Bed) -> None:
+    """A closes its multipoint call while its NdisClAddParty for a second leaf is still pending (the
+    call manager must fail the add-party before the close completes, and clear the leaf at B); B's
+    user hangs up the first leaf at about the same time."""
+    def add() -> None:
+        call = bed.calls.get("a->bob")
+        if call is not None and call.state == UP:
+            bed.clients[0].add_party(call, b"bob")
+    bed.place(100 * US, 0, "a->bob", b"bob", multipoint=True)
+    bed.at(200 * US, 0, add)
+    bed.hang_up(205 * US, 0, lambda: bed.calls.get("a->bob"))
+    bed.hang_up(215 * US, 1, lambda: bed.answered(1, 0))
+    bed.teardown(500 * US)
+
+
 @dataclass(frozen=True)
 class Builtin:
     fn: Callable[[Any], Callable[[], None]]
@@ -226,7 +241,8 @@ def _scenario(kind: str, workload: Callable[[Bed], None]) -> Callable[[Any], Cal
 
 
 _WORKLOADS = {"call": call_flow, "close-race": close_race, "hangup-while-connecting": hangup_while_connecting,
-              "af-withdraw": af_withdraw, "drop-party-race": drop_party_race}
+              "af-withdraw": af_withdraw, "drop-party-race": drop_party_race,
+              "close-while-add-party-pending": close_while_add_party_pending}
 BUILTIN: dict[str, Builtin] = {
     f"{kind}/{name}": Builtin(_scenario(kind, workload), " ".join((workload.__doc__ or "").split()))
     for name, workload in _WORKLOADS.items() for kind in ("mcm", "cm")

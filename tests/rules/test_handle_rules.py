@@ -203,8 +203,9 @@ def test_a_call_closed_with_a_size_and_no_buffer(bed):
                          ddi="NdisClCloseCall", page="ddi/nf-ndis-ndisclclosecall.md")
     assert "Size is 8 but Buffer is NULL" in v.detail and call.vc.vc.state == S.CALL_CONNECTED
     out = []
-    passive(host, lambda: out.append(host.NdisClCloseCall(call.vc, None, b"bye", 3)))()
-    assert call.state in (CLOSING, CLOSED) and out
+    # the same close without the data (the sample call managers carry no close data) goes through
+    passive(host, lambda: out.append(host.NdisClCloseCall(call.vc, None, None, 0)))()
+    assert out and call.vc.vc.state != S.CALL_CONNECTED
 
 
 @pytest.mark.rule("condis.BadParameter")
