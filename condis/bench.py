@@ -10,7 +10,9 @@ Measured:
 - memory per active call (resident memory growth over both ends of every call) and the time to set
   the calls up and tear them down;
 - explorer throughput: random-walk schedules per second on the close-call race scenario
-  (``mcm/close-race``: a local NdisClCloseCall crossing the remote side's close), in this process.
+  (``mcm/close-race``: a local NdisClCloseCall crossing the remote side's close), in this process;
+- with gcc, the C bridge: one call from C into NDIS, and the send path made from C (the echo
+  sample's sendpath.c) against the same C handlers called directly in C.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import gc
 import json
 import os
 import platform
+import shutil
 import time
 from typing import Any
 
@@ -136,7 +139,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     n = 200 if quick else 5_000
     sends = 2_000 if quick else 200_000
     sizes = (1_000,) if quick else (10_000, 100_000, 1_000_000)
-    with Progress("benchmarks", 6 + len(sizes), "measures") as bar:
+    with Progress("benchmarks", 7 + len(sizes), "measures") as bar:
         def step(what: str, value: Any) -> Any:
             bar.advance(note=what)
             return value
@@ -153,7 +156,17 @@ def run(quick: bool = False) -> dict[str, Any]:
             result["send_dispatch"][mode] = {"through_ndis_ns": through, "direct_ns": floor, "ratio": ratio}
         result["memory"] = [step(f"memory at {s:,} calls", memory_per_call(s)) for s in sizes]
         result["explored_schedules_per_s"] = step("explorer", explorer_throughput(100 if quick else 3_000))
+        result["c"] = step("C drivers", c_drivers(quick)) if shutil.which("gcc") else None
     return result
+
+
+def c_drivers(quick: bool) -> dict[str, Any]:
+    """The C bridge: a call from C into NDIS, and the send path from C through NDIS against the
+    same C handlers called directly (condis.cdriver.bench)."""
+    from condis.cdriver.bench import call_into_ndis, send_path
+    through, floor, ratio = send_path(2_000 if quick else 50_000)
+    return {"call_into_ndis_ns": call_into_ndis(10_000 if quick else 200_000),
+            "send_path": {"through_ndis_ns": through, "direct_ns": floor, "ratio": ratio}}
 
 
 def table(result: dict[str, Any]) -> str:
@@ -175,6 +188,12 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"| set up / tear down {m['calls']:,} calls | {m['setup_s']:.2f} s / {m['teardown_s']:.2f} s |")
     lines.append(f"| explored schedules/s (mcm/close-race, random, one process) | "
                  f"{result['explored_schedules_per_s']:,.0f} |")
+    c = result.get("c")
+    if c is not None:
+        sp = c["send_path"]
+        lines.append(f"| C driver: one call into NDIS (KeGetCurrentIrql) | {c['call_into_ndis_ns']:,.0f} ns |")
+        lines.append(f"| C driver: send path through NDIS / same C handlers called directly | "
+                     f"{sp['through_ndis_ns']:,.0f} ns / {sp['direct_ns']:,.1f} ns = {sp['ratio']:,.0f}x |")
     return "\n".join(lines)
 
 

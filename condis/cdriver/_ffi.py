@@ -49,6 +49,20 @@ def ffi() -> cffi.FFI:
     return f
 
 
+def address(ptr: object) -> int:
+    """A C pointer's address, as an int (0 for NULL)."""
+    return int(_CAST[0](_CAST[1], ptr))
+
+
+_CAST: list = [lambda t, p: _init_cast(p), None]
+
+
+def _init_cast(ptr: object) -> object:
+    f = ffi()
+    _CAST[0], _CAST[1] = f.cast, f.typeof("uintptr_t")
+    return f.cast(_CAST[1], ptr)
+
+
 @functools.cache
 def libc() -> object:
     return ffi().dlopen(None)

@@ -25,7 +25,7 @@ from typing import Any
 from condis import _status as st
 from condis import structs as S
 from condis.cdriver import image as images
-from condis.cdriver._ffi import ffi
+from condis.cdriver._ffi import address, ffi
 from condis.cdriver._signatures import CALLBACKS, FUNCTIONS, HANDLER_TYPES
 from condis.cdriver.handles import BadPointer, HostSide, read_bytes
 from condis.constants import NDIS_RECEIVE_FLAGS_RESOURCES
@@ -104,7 +104,7 @@ class Instance:
         return result
 
     def where(self) -> str:
-        return self.image.where(int(ffi().cast("uintptr_t", self.image.lib.condis_last_caller())))
+        return self.image.where(address(self.image.lib.condis_last_caller()))
 
     def function(self, name: str, signature: str) -> Callable[..., Any]:
         """A function the driver exports, ``signature`` its C type (``"VOID (ULONG)"``), as a Python
@@ -142,7 +142,7 @@ def thunk(inst: Instance, fnptr: Any, callback: str) -> Callable[..., Any] | Non
     f = ffi()
     if fnptr == f.NULL:
         return None
-    key = (int(f.cast("uintptr_t", fnptr)), callback)
+    key = (address(fnptr), callback)
     known = inst.thunks.get(key)
     if known is not None:
         return known
@@ -244,7 +244,7 @@ def _sap_to_c(inst: Instance, sap: Any, after: list[Callable[[], None]]) -> Any:
         mem.SapType = sap.SapType
         mem.SapLength = len(data)
         f.memmove(mem.Sap, data, len(data))
-    inst.side.keep[int(f.cast("uintptr_t", mem))] = raw
+    inst.side.keep[address(mem)] = raw
     return mem
 
 
@@ -283,7 +283,7 @@ def _status_indication_to_c(inst: Instance, ind: Any, after: list[Callable[[], N
     data = ind.StatusBuffer if isinstance(ind.StatusBuffer, (bytes, bytearray)) else b""
     if data:
         buf = f.new("UCHAR[]", bytes(data))
-        inst.side.keep[int(f.cast("uintptr_t", mem))] = buf
+        inst.side.keep[address(mem)] = buf
         mem.StatusBuffer = buf
     mem.StatusBufferSize = len(data)
     return mem
@@ -306,7 +306,7 @@ def _bind_parameters_to_c(inst: Instance, bp: Any, after: list[Callable[[], None
     for field in ("MediaType", "MtuSize", "MaxXmitLinkSpeed", "XmitLinkSpeed", "MaxRcvLinkSpeed", "RcvLinkSpeed",
                   "MediaConnectState", "MacOptions"):
         setattr(mem, field, getattr(bp, field) or 0)
-    inst.side.keep[int(f.cast("uintptr_t", mem))] = keep
+    inst.side.keep[address(mem)] = keep
     return mem
 
 
@@ -335,7 +335,7 @@ def _pnp_event_to_c(inst: Instance, ev: Any, after: list[Callable[[], None]]) ->
         data = ev.Buffer if isinstance(ev.Buffer, (bytes, bytearray)) else b""
         if data:
             buf = f.new("UCHAR[]", bytes(data))
-            inst.side.keep[int(f.cast("uintptr_t", mem))] = buf
+            inst.side.keep[address(mem)] = buf
             mem.NetPnPEvent.Buffer = buf
         mem.NetPnPEvent.BufferLength = len(data)
     return mem
@@ -631,7 +631,7 @@ def _driver_object_from_c(inst: Instance, ptr: Any, name: str) -> Any:
 
 
 def _lock_from_c(inst: Instance, ptr: Any, name: str) -> Any:
-    addr = int(ffi().cast("uintptr_t", ptr))
+    addr = address(ptr)
     return inst.side.locks.get(addr, addr or None)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from condis.cdriver._ffi import ffi
+from condis.cdriver._ffi import address, ffi
 from condis.structs import (
     CO_CALL_MANAGER_PARAMETERS,
     CO_CALL_PARAMETERS,
@@ -91,7 +91,7 @@ class HostSide:
     def from_c(self, ptr: Any) -> Any:
         """The Python value of a handle or context from C: None for NULL, the NDIS object of a
         handle value, else the pointer as an int (a driver's context, or a forged handle)."""
-        value = int(ffi().cast("uintptr_t", ptr))
+        value = address(ptr)
         if value == 0:
             return None
         obj = self.by_value.get(value)
@@ -111,7 +111,7 @@ class HostSide:
                 _write_params(old, params)
                 return old
         mem = _new_params(params)
-        addr = int(ffi().cast("uintptr_t", mem))
+        addr = address(mem)
         self.params_c2py[addr] = (params, mem)
         self.params_py2c[id(params)] = addr
         return mem
@@ -119,7 +119,7 @@ class HostSide:
     def params_from_c(self, ptr: Any) -> Any:
         """The Python CO_CALL_PARAMETERS for a C one: the object it stands for, brought up to date
         with what the C driver wrote, or a new one."""
-        addr = int(ffi().cast("uintptr_t", ptr))
+        addr = address(ptr)
         if addr == 0:
             return None
         known = self.params_c2py.get(addr)
@@ -146,14 +146,14 @@ class HostSide:
             mem = self.oid_c2py[addr][1]
         else:
             mem = ffi().new("NDIS_OID_REQUEST *")
-            addr = int(ffi().cast("uintptr_t", mem))
+            addr = address(mem)
             self.oid_c2py[addr] = (req, mem)
             self.oid_py2c[id(req)] = addr
         _write_oid(self, mem, req)
         return mem
 
     def oid_from_c(self, ptr: Any) -> Any:
-        addr = int(ffi().cast("uintptr_t", ptr))
+        addr = address(ptr)
         if addr == 0:
             return None
         known = self.oid_c2py.get(addr)
@@ -180,7 +180,7 @@ class HostSide:
         prev = None
         seen: set[int] = set()
         while ptr != f.NULL:
-            addr = int(f.cast("uintptr_t", ptr))
+            addr = address(ptr)
             if addr in seen or len(seen) >= _MAX_CHAIN:
                 raise BadPointer("the NET_BUFFER_LIST chain loops back on itself")
             seen.add(addr)
@@ -231,7 +231,7 @@ class HostSide:
 
     def adopt_nbl(self, nbl: Any, mem: Any, keep: tuple[Any, ...]) -> None:
         """Pair a NET_BUFFER_LIST NDIS allocated for a C driver with the C structure it gets."""
-        addr = int(ffi().cast("uintptr_t", mem))
+        addr = address(mem)
         self.nbl_c2py[addr] = nbl
         self.nbl_py2c[id(nbl)] = addr
         self.nbl_memory[addr] = keep
@@ -252,6 +252,18 @@ class HostSide:
             if addr is not None and self.nbl_memory.get(addr, (None,))[0] == "shadow":
                 self.forget_nbl(nbl)
             nbl = nbl.Next
+
+    def forget_shadows_of(self, ptr: Any) -> None:
+        """:meth:`forget_shadows` for a chain given as C pointers (the lists NDIS just handed back)."""
+        f = ffi()
+        count = 0
+        while ptr != f.NULL and count < _MAX_CHAIN:
+            count += 1
+            addr = address(ptr)
+            nbl = self.nbl_c2py.get(addr)
+            if nbl is not None and self.nbl_memory.get(addr, (None,))[0] == "shadow":
+                self.forget_nbl(nbl)
+            ptr = ptr.Next
 
     def _shadow(self, nbl: Any) -> Any:
         f = ffi()
@@ -362,7 +374,7 @@ def _new_params(params: Any) -> Any:
         raw = f.new("UCHAR[]", size)
         keep.append(raw)
         mem.MediaParameters = f.cast("CO_MEDIA_PARAMETERS *", raw)
-    _KEEP[int(f.cast("uintptr_t", mem))] = keep
+    _KEEP[address(mem)] = keep
     _write_params(mem, params)
     return mem
 
@@ -455,7 +467,7 @@ def _write_oid(side: HostSide, mem: Any, req: Any) -> None:
     length = max(req.InformationBufferLength or 0, len(data))
     if q.InformationBuffer == f.NULL or q.InformationBufferLength < length:
         buf = f.new("UCHAR[]", max(length, 1))
-        side.keep[int(f.cast("uintptr_t", mem))] = buf
+        side.keep[address(mem)] = buf
         q.InformationBuffer = buf
     f.memmove(q.InformationBuffer, data, len(data))
     q.InformationBufferLength = length

@@ -19,7 +19,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from condis.cdriver._ffi import ffi, libc
+from condis.cdriver._ffi import address, ffi, libc
 
 _COPIES = Path(tempfile.mkdtemp(prefix="condis-images-"))
 _POOL: dict[tuple[str, int, int], list[Image]] = {}
@@ -53,7 +53,7 @@ class Image:
         self.lib.condis_snapshot()
         info = f.new("Dl_info *")
         libc().dladdr(f.cast("void *", self.driver_entry), info)
-        self.base = int(f.cast("uintptr_t", info.dli_fbase))
+        self.base = address(info.dli_fbase)
         self.owner: Any = None
         self._lines: dict[int, str] = {}
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from condis import _status as st
 from condis.cdriver import bridge as B
-from condis.cdriver._ffi import ffi
+from condis.cdriver._ffi import address, ffi
 from condis.cdriver._signatures import FUNCTIONS
 from condis.cdriver.handles import BadPointer, mdl_bytes, read_bytes
 from condis.constants import DIRQL, DISPATCH_LEVEL
@@ -30,7 +30,7 @@ def special(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _ptr(value: Any) -> int:
-    return int(ffi().cast("uintptr_t", value))
+    return address(value)
 
 
 # ---------------------------------------------------------------------- registration
@@ -166,9 +166,8 @@ def _after_nbls(name: str) -> Callable[..., Any]:
     generic = B._generic(name)
 
     def body(inst: B.Instance, *args: Any) -> Any:
-        chain = inst.side.nbl_from_c(args[1])
         result = generic(inst, *args)
-        inst.side.forget_shadows(chain)
+        inst.side.forget_shadows_of(args[1])
         return result
     body.__name__ = name
     return body

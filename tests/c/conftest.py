@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 DRIVERS = Path(__file__).resolve().parent / "drivers"
+ECHO = Path(__file__).resolve().parents[2] / "condis" / "cdriver" / "samples" / "echo"
 
 if shutil.which("gcc") is None:
     pytest.skip("gcc is not installed: condis builds C drivers with gcc", allow_module_level=True)
@@ -19,7 +20,7 @@ if shutil.which("gcc") is None:
 
 @pytest.fixture(scope="session")
 def c_image(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """``c_image("echo_client", "-DFLAG")``: the test driver built with condis's build, cached."""
+    """``c_image("echo_client", "-DFLAG")``: a test driver (or the echo sample) built with condis's build, cached."""
     from condis.cdriver import build
     out = tmp_path_factory.mktemp("images")
     built: dict[tuple[str, ...], Path] = {}
@@ -28,7 +29,10 @@ def c_image(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
         key = (name, *flags)
         if key not in built:
             suffix = "".join(f.strip("-").replace("=", "_") for f in flags)
-            built[key] = build([DRIVERS / f"{name}.c"], out / f"{name}{suffix}.so", extra=flags)
+            source = DRIVERS / f"{name}.c"
+            if not source.is_file():        # a sample of the package (the echo client)
+                source = ECHO / f"{name}.c"
+            built[key] = build([source], out / f"{name}{suffix}.so", extra=flags)
         return built[key]
     return make
 

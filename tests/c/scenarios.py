@@ -1,5 +1,5 @@
 """Explorer scenarios with a C driver: the Python sample client on host A calls the C echo client
-(drivers/echo_client.c) on host B through the Python MCM, sends one packet and closes."""
+(condis/cdriver/samples/echo/echo_client.c) on host B through the Python MCM, sends one packet and closes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from condis.cdriver import CDriver, compiled
 from condis.drivers.client import UP, AtmClient
 from condis.drivers.mcm import AtmMcm
 
-ECHO = Path(__file__).resolve().parent / "drivers" / "echo_client.c"
+ECHO = Path(__file__).resolve().parents[2] / "condis" / "cdriver" / "samples" / "echo" / "echo_client.c"
 
 
 def _echo_bed(sim: Any, *flags: str) -> Any:

@@ -1,6 +1,6 @@
 """A C driver on a condis host: the same flows, verifier and teardown checks as a Python driver.
 
-The C echo client (drivers/echo_client.c) answers calls on host B of a two-host MCM testbed
+The C echo client (condis/cdriver/samples/echo/echo_client.c) answers calls on host B of a two-host MCM testbed
 whose host A runs the Python sample client; misuse.c breaks one rule per configured case.
 """
 
@@ -21,11 +21,13 @@ from condis.trace import Recorder
 from tests.conftest import steps
 
 DRIVERS = Path(__file__).resolve().parent / "drivers"
+ECHO = Path(__file__).resolve().parents[2] / "condis" / "cdriver" / "samples" / "echo"
 
 
 def line_of(source: str, text: str) -> int:
     """The line number of the first line of drivers/<source> that contains ``text``."""
-    for n, line in enumerate((DRIVERS / source).read_text().splitlines(), 1):
+    path = DRIVERS / source if (DRIVERS / source).is_file() else ECHO / source
+    for n, line in enumerate(path.read_text().splitlines(), 1):
         if text in line:
             return n
     raise AssertionError(f"{text!r} not in {source}")
@@ -130,8 +132,8 @@ def test_a_violation_names_the_c_file_and_line_that_made_the_call(c_image):
     v = e.value
     assert v.ddi == "NdisCoSendNetBufferLists"
     line = line_of("echo_client.c", "NdisCoSendNetBufferLists(vc->VcHandle, reply, 0);")
-    assert v.c_source == f"{DRIVERS / 'echo_client.c'}:{line} (EchoReceive)"
-    assert f"[called from {DRIVERS / 'echo_client.c'}:{line} (EchoReceive)]" in str(v)
+    assert v.c_source == f"{ECHO / 'echo_client.c'}:{line} (EchoReceive)"
+    assert f"[called from {ECHO / 'echo_client.c'}:{line} (EchoReceive)]" in str(v)
 
 
 def test_record_mode_refuses_the_call_and_the_c_driver_goes_on(c_image):

@@ -73,6 +73,6 @@ def test_replay_asan_names_the_bad_access_with_its_line(tmp_path):
     text = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "AddressSanitizer" in text
-    source = (Path(__file__).parent / "drivers" / "echo_client.c").read_text().splitlines()
+    source = (ROOT / "condis" / "cdriver" / "samples" / "echo" / "echo_client.c").read_text().splitlines()
     line = next(n for n, t in enumerate(source, 1) if "*(volatile LONG *)(ULONG_PTR)vc->Echoed = 0;" in t)
     assert f"echo_client.c:{line}" in text

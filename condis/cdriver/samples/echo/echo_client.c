@@ -1,10 +1,15 @@
 /*
- * echo_client.c - a small CoNDIS client in C for condis's bridge tests.
+ * echo_client.c - the smallest CoNDIS client condis ships in C: one file, every handler a client
+ * registers, each pended request completed on one visible path.
  *
  * It opens the Q.2931 address family when a call manager registers it, registers the SAP its
  * configuration names ("Sap"), accepts every incoming call, sends back every packet it receives
  * on a VC, and closes the call when the peer does. At unbind it deregisters the SAP, closes the
  * address family and the binding, in that order, each after the last completed.
+ *
+ * Two bugs can be compiled in, for the verifier and the explorer to find:
+ *   -DECHO_FORGETS_SOURCE_HANDLE       sends without setting the NET_BUFFER_LIST's SourceHandle;
+ *   -DECHO_CRASHES_ON_A_SECOND_PACKET  dereferences a bad pointer when a VC brings a second packet.
  */
 #include <ndis.h>
 
