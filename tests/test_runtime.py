@@ -103,7 +103,7 @@ def test_timers_run_at_dispatch_and_work_items_at_passive(mcm):
     _, timer = host.NdisAllocateTimerObject(binding, NDIS_TIMER_CHARACTERISTICS(
         TimerFunction=lambda a, ctx, b, c: seen.append(("timer", ctx, host.irql))))
     host.NdisSetTimerObject(timer, -10_000, 0, "t")          # 1 ms, relative
-    item = host.NdisAllocateIoWorkItem(binding)
+    item = host.NdisAllocateIoWorkItem(host.adapters["atm0"])
     host.NdisQueueIoWorkItem(item, lambda ctx, h: seen.append(("work", ctx, host.irql)), "w")
     start = host.now
     mcm.run()
@@ -118,8 +118,7 @@ def test_timers_run_at_dispatch_and_work_items_at_passive(mcm):
 def test_a_handler_that_returns_holding_a_spin_lock_is_caught(mcm):
     host = mcm.hosts[0]
     lock = host.NdisAllocateSpinLock()
-    binding = mcm.clients[0].bindings[0].handle
-    item = host.NdisAllocateIoWorkItem(binding)
+    item = host.NdisAllocateIoWorkItem(host.adapters["atm0"])
     host.NdisQueueIoWorkItem(item, lambda c, h: host.NdisAcquireSpinLock(lock), None)
     with pytest.raises(Violation) as e:
         mcm.run()
