@@ -292,4 +292,14 @@ PAGES: dict[str, tuple[str, str]] = {
     'rules/ndis-irql-synch-function.md': ('Irql_Synch_Function Rule (NDIS)', 'https://learn.microsoft.com/windows-hardware/drivers/devtest/ndis-irql-synch-function'),
     'rules/ndis-irql-timer-function.md': ('Irql_Timer_Function Rule (NDIS)', 'https://learn.microsoft.com/windows-hardware/drivers/devtest/ndis-irql-timer-function'),
     'seed/000_e0f5fe94aade492e.txt': ('NdisMCmCloseCallComplete function (ndis.h)', 'https://learn.microsoft.com/windows-hardware/drivers/ddi/ndis/nf-ndis-ndismcmclosecallcomplete'),
+    'kernel/nf-wdm-ioinitializeworkitem.md': ('IoInitializeWorkItem function (wdm.h)', 'https://learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-ioinitializeworkitem'),
+    'kernel/nf-wdm-ioqueueworkitemex.md': ('IoQueueWorkItemEx function (wdm.h)', 'https://learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-ioqueueworkitemex'),
+    'kernel/nf-wdm-iouninitializeworkitem.md': ('IoUninitializeWorkItem function (wdm.h)', 'https://learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-iouninitializeworkitem'),
 }
+
+# pages of the table the reference pack does not hold (tools/gen_pages.py, OUTSIDE_THE_PACK)
+OUTSIDE_THE_PACK: frozenset[str] = frozenset({
+    'kernel/nf-wdm-ioinitializeworkitem.md',
+    'kernel/nf-wdm-ioqueueworkitemex.md',
+    'kernel/nf-wdm-iouninitializeworkitem.md',
+})

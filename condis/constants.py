@@ -94,6 +94,11 @@ NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL = 0x00000001
 NDIS_RECEIVE_FLAGS_RESOURCES = 0x00000002
 NDIS_RETURN_FLAGS_DISPATCH_LEVEL = 0x00000001
 
+# WORK_QUEUE_TYPE (IoQueueWorkItemEx: kernel/nf-wdm-ioqueueworkitemex.md, where drivers pass DelayedWorkQueue)
+CriticalWorkQueue = 0
+DelayedWorkQueue = 1
+HyperCriticalWorkQueue = 2
+
 # A few OIDs the sample drivers answer
 OID_GEN_CO_LINK_SPEED = 0x00010110
 OID_GEN_CO_GET_TIME_CAPS = 0x00010111

@@ -136,8 +136,10 @@ _R = [
     Rule("condis.OidComplete", "An OID request was completed that was not pending, or completed twice.",
          "guide/condis-miniport-driver-oid-requests.md"),
     # --- support routines ---
-    Rule("condis.WorkItem", "A work item was queued while already queued, or used after it was freed.",
+    Rule("condis.WorkItem", "An NDIS work item was allocated with a protocol driver's or binding's handle, queued while already queued, or used after it was freed.",
          "ddi/nf-ndis-ndisqueueioworkitem.md"),
+    Rule("condis.IoWorkItem", "A kernel I/O work item was initialized with something other than the caller's DRIVER_OBJECT, queued uninitialized, while already queued, on a queue other than DelayedWorkQueue or above DISPATCH_LEVEL, or uninitialized while queued.",
+         "kernel/nf-wdm-ioqueueworkitemex.md"),
     Rule("condis.Timer", "A timer object was used after it was freed.",
          "ddi/nf-ndis-ndisfreetimerobject.md"),
     # --- teardown: what a driver left behind (condis/ndis/leaks.py) ---

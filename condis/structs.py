@@ -353,6 +353,27 @@ class NDIS_TIMER_CHARACTERISTICS:
     FunctionContext: Any = None
 
 
+class IO_WORKITEM:
+    """A kernel I/O work item in the driver's own storage (in C, IoSizeofWorkItem bytes of nonpaged
+    pool), set up by ``Ndis.IoInitializeWorkItem`` (kernel/nf-wdm-ioinitializeworkitem.md).
+
+    Opaque to the driver: what is inside is the kernel's (the host that initialized it, the driver
+    whose DRIVER_OBJECT it was initialized with, and the queued event while it is queued).
+    """
+
+    __slots__ = ("id", "host", "io_object", "owner", "event")
+
+    def __init__(self) -> None:
+        self.id = 0
+        self.host: Any = None
+        self.io_object: Any = None      # the DRIVER_OBJECT; None until initialized, and once uninitialized
+        self.owner: Any = None          # the loaded driver of that DRIVER_OBJECT
+        self.event: Any = None          # the scheduled run of its routine, while queued
+
+    def __repr__(self) -> str:
+        return f"<IO_WORKITEM {self.id:#x}>" if self.id else "<IO_WORKITEM (never initialized)>"
+
+
 @dataclass(slots=True)
 class NDIS_PNP_EVENT:
     """NET_PNP_EVENT_NOTIFICATION: the event code and its buffer."""

@@ -1,5 +1,5 @@
 """The remaining guide flows through an MCM: deregistering a SAP and closing the AF, an incoming QoS
-change, OID requests each way, and status indications."""
+change, OID requests each way, and status indications; and data on VCs a QoS change re-activates."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ from condis import (
     NDIS_OID_REQUEST,
     NDIS_STATUS_INDICATION,
     NDIS_STATUS_NOT_SUPPORTED,
+    NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     OID_CO_GET_CALL_INFORMATION,
     OID_GEN_CO_LINK_SPEED,
 )
+from condis.demo import testbed as make_bed
+from condis.drivers.miniport import AtmMiniport
+from condis.ndis.states import VC_ACTIVATING, VC_ACTIVE
+from condis.trace import Recorder
 from tests.conftest import steps
 
 
@@ -102,3 +107,41 @@ def test_status_indication_reaches_every_binding(mcm):
     mcm.run()
     assert names(steps(rec, mark, "A")) == ["NdisMCoIndicateStatusEx", "ProtocolCoStatusEx"]
     assert ("status", 0x4001000B) in mcm.clients[0].log
+
+
+def _holds_reactivations():
+    """A miniport that pends each re-activation of a VC it already carries until the test completes it
+    (its NIC goes on carrying the VC on its old VCIs meanwhile), and the list of what it holds."""
+    held = []
+
+    class HoldsReactivations(AtmMiniport):
+        def MiniportCoActivateVc(self, MiniportVcContext, CallParameters):
+            if not MiniportVcContext.mapped:
+                return super().MiniportCoActivateVc(MiniportVcContext, CallParameters)
+            held.append((self.ndis, MiniportVcContext.handle, CallParameters))
+            return NDIS_STATUS_PENDING
+    return HoldsReactivations, held
+
+
+def test_data_flows_both_ways_while_a_qos_change_reactivates_the_vcs():
+    # ddi: nc-ndis-miniport_co_activate_vc.md — the VC stays usable with its older call parameters
+    # while the call manager re-activates it
+    miniport, held = _holds_reactivations()
+    bed = make_bed("cm", Recorder(), miniport=miniport)
+    a, b = bed.clients
+    bed.do(0, lambda: a.place_call(b"bob"))
+    call, answered = a.calls[-1], b.incoming[-1]
+    mark = len(bed.recorder.records)
+    bed.do(0, a.modify_qos, call, 3_000_000)
+    reactivating = [handle.vc for _, handle, _ in held]
+    assert reactivating and call.vc.vc in reactivating
+    assert all(vc.activation == VC_ACTIVATING and vc.call_params_prev is not None for vc in reactivating)
+    bed.do(0, a.send, call, b"during")
+    bed.do(1, b.send, answered, b"back")
+    assert answered.received == [b"during"] and call.received == [b"back"]
+    assert not [r for r in bed.recorder.records[mark:] if r.kind == "violation"]
+    for ndis, handle, params in held:
+        ndis.post(ndis.NdisMCoActivateVcComplete, NDIS_STATUS_SUCCESS, handle, params)
+    bed.run()
+    assert all(vc.activation == VC_ACTIVE and vc.call_params_prev is None for vc in reactivating)
+    assert call.events[-1] == "qos:NDIS_STATUS_SUCCESS"

@@ -79,6 +79,6 @@ def test_the_walk_through_client_finishes_an_unbind_that_waits_for_its_af_to_clo
     unbind = names.index("ProtocolUnbindAdapterEx")
     assert steps[unbind][2] == "NDIS_STATUS_PENDING"
     assert names[unbind:] == ["ProtocolUnbindAdapterEx", "NdisClCloseAddressFamily", "ProtocolClCloseAfComplete",
-                              "NdisQueueIoWorkItem", "WorkItemRoutine", "NdisFreeIoWorkItem",
+                              "IoQueueWorkItemEx", "WorkItemRoutine", "IoUninitializeWorkItem",
                               "NdisFreeNetBufferListPool", "NdisCloseAdapterEx", "NdisCompleteUnbindAdapterEx",
                               "Unload", "NdisDeregisterProtocolDriver"]

@@ -12,11 +12,13 @@ import pytest
 from condis import (
     CO_ADDRESS_FAMILY,
     CO_ADDRESS_FAMILY_Q2931,
+    IO_WORKITEM,
     NDIS_STATUS_BAD_CHARACTERISTICS,
     NDIS_STATUS_BAD_VERSION,
     NDIS_STATUS_FAILURE,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
+    DelayedWorkQueue,
     Ndis,
 )
 from condis.demo import testbed as make_bed
@@ -299,11 +301,13 @@ class SlowUnbindClient(AtmClient):
         self.log.append(("unbind", ProtocolBindingContext))
         unbind = super().ProtocolUnbindAdapterEx
 
-        def later(ctx: Any, item: Any) -> None:
-            self.ndis.NdisFreeIoWorkItem(item)
+        def later(IoObject: Any, Context: Any, IoWorkItem: Any) -> None:
+            self.ndis.IoUninitializeWorkItem(IoWorkItem)
             if unbind(UnbindContext, ProtocolBindingContext) == NDIS_STATUS_SUCCESS:
                 self.ndis.NdisCompleteUnbindAdapterEx(UnbindContext)
-        self.ndis.NdisQueueIoWorkItem(self.ndis.NdisAllocateIoWorkItem(self.handle), later, None)
+        item = IO_WORKITEM()
+        self.ndis.IoInitializeWorkItem(self.driver_object, item)
+        self.ndis.IoQueueWorkItemEx(item, later, DelayedWorkQueue, None)
         return NDIS_STATUS_PENDING
 
 

@@ -6,11 +6,13 @@ import pytest
 
 from condis import (
     DISPATCH_LEVEL,
+    IO_WORKITEM,
     NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
     NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
     NDIS_STATUS_SUCCESS,
     NDIS_TIMER_CHARACTERISTICS,
     PASSIVE_LEVEL,
+    DelayedWorkQueue,
     Ndis,
     Simulation,
     Violation,
@@ -103,7 +105,7 @@ def test_timers_run_at_dispatch_and_work_items_at_passive(mcm):
     _, timer = host.NdisAllocateTimerObject(binding, NDIS_TIMER_CHARACTERISTICS(
         TimerFunction=lambda a, ctx, b, c: seen.append(("timer", ctx, host.irql))))
     host.NdisSetTimerObject(timer, -10_000, 0, "t")          # 1 ms, relative
-    item = host.NdisAllocateIoWorkItem(binding)
+    item = host.NdisAllocateIoWorkItem(host.adapters["atm0"])
     host.NdisQueueIoWorkItem(item, lambda ctx, h: seen.append(("work", ctx, host.irql)), "w")
     start = host.now
     mcm.run()
@@ -118,8 +120,7 @@ def test_timers_run_at_dispatch_and_work_items_at_passive(mcm):
 def test_a_handler_that_returns_holding_a_spin_lock_is_caught(mcm):
     host = mcm.hosts[0]
     lock = host.NdisAllocateSpinLock()
-    binding = mcm.clients[0].bindings[0].handle
-    item = host.NdisAllocateIoWorkItem(binding)
+    item = host.NdisAllocateIoWorkItem(host.adapters["atm0"])
     host.NdisQueueIoWorkItem(item, lambda c, h: host.NdisAcquireSpinLock(lock), None)
     with pytest.raises(Violation) as e:
         mcm.run()
@@ -312,3 +313,43 @@ def test_a_pended_close_never_completed_is_reported(mcm):
     vc = calls[0].vc.vc
     assert mcm.hosts[0].leaks()[0] == (f"ProtocolCmCloseCall returned NDIS_STATUS_PENDING for VC {vc.id:#x}; "
                                        "NdisMCmCloseCallComplete was never called")
+
+
+def test_a_kernel_work_item_runs_its_routine_at_passive_level_and_may_be_queued_again_from_it(cm):
+    host, client = cm.hosts[0], cm.clients[0]
+    io_object, item, seen = client.driver_object, IO_WORKITEM(), []
+
+    def routine(IoObject, Context, IoWorkItem):
+        seen.append((IoObject, Context, IoWorkItem, host.irql))
+        if Context == "first":
+            host.IoQueueWorkItemEx(IoWorkItem, routine, DelayedWorkQueue, "again")
+        else:
+            host.IoUninitializeWorkItem(IoWorkItem)
+    mark = len(cm.recorder.records)
+    host.post(lambda: host.IoInitializeWorkItem(io_object, item), irql=DISPATCH_LEVEL)
+    host.post(lambda: host.IoQueueWorkItemEx(item, routine, DelayedWorkQueue, "first"), irql=DISPATCH_LEVEL)
+    cm.run()
+    assert seen == [(io_object, "first", item, PASSIVE_LEVEL), (io_object, "again", item, PASSIVE_LEVEL)]
+    assert item.io_object is None and item not in host._io_work_items
+    # traced like the DDIs: each call, and the routine's runs as work-item events of the client
+    records = [(r.kind, r.name, r.driver) for r in cm.recorder.records[mark:]
+               if r.kind in ("ddi", "handler") or (r.kind == "event" and r.name == "work item")]
+    assert records == [
+        ("ddi", "IoInitializeWorkItem", ""), ("ddi", "IoQueueWorkItemEx", ""),
+        ("event", "work item", "atmclient"), ("handler", "WorkItemRoutine", "atmclient"),
+        ("ddi", "IoQueueWorkItemEx", "atmclient"),
+        ("event", "work item", "atmclient"), ("handler", "WorkItemRoutine", "atmclient"),
+        ("ddi", "IoUninitializeWorkItem", "atmclient"),
+    ]
+
+
+def test_the_protocol_drivers_defer_work_with_kernel_work_items_and_the_mcm_with_ndis_ones():
+    used: dict[str, set[str]] = {}
+    for result in run_demo(out=lambda s: None):
+        for r in result.recorder.records:
+            if r.kind == "ddi" and "WorkItem" in r.name:
+                used.setdefault(r.driver, set()).add(r.name)
+    kernel = {"IoInitializeWorkItem", "IoQueueWorkItemEx", "IoUninitializeWorkItem"}
+    assert used["atmcm"] == kernel
+    assert used["atmclient"] == {"IoInitializeWorkItem", "IoUninitializeWorkItem"}   # its unbinds never pend here
+    assert used["atmmcm"] == {"NdisAllocateIoWorkItem", "NdisQueueIoWorkItem", "NdisFreeIoWorkItem"}

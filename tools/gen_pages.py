@@ -12,6 +12,18 @@ import csv
 import sys
 from pathlib import Path
 
+# Kernel routines condis has as host methods whose pages the pack does not hold (the work items a
+# protocol driver uses, condis/ndis/support.py): (page, title, url), named under kernel/ as the pack
+# would name them.
+OUTSIDE_THE_PACK = [
+    ("kernel/nf-wdm-ioinitializeworkitem.md", "IoInitializeWorkItem function (wdm.h)",
+     "https://learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-ioinitializeworkitem"),
+    ("kernel/nf-wdm-ioqueueworkitemex.md", "IoQueueWorkItemEx function (wdm.h)",
+     "https://learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-ioqueueworkitemex"),
+    ("kernel/nf-wdm-iouninitializeworkitem.md", "IoUninitializeWorkItem function (wdm.h)",
+     "https://learn.microsoft.com/windows-hardware/drivers/ddi/wdm/nf-wdm-iouninitializeworkitem"),
+]
+
 
 def rows(ref: Path) -> list[tuple[str, str, str]]:
     """(page, title, url) for every row of facts/urls.tsv, in its order."""
@@ -29,8 +41,11 @@ def source(ref: Path) -> str:
         "",
         "PAGES: dict[str, tuple[str, str]] = {",
     ]
-    lines += [f"    {page!r}: ({title!r}, {url!r})," for page, title, url in rows(ref)]
-    lines += ["}", ""]
+    lines += [f"    {page!r}: ({title!r}, {url!r})," for page, title, url in rows(ref) + OUTSIDE_THE_PACK]
+    lines += ["}", "", "# pages of the table the reference pack does not hold (tools/gen_pages.py, OUTSIDE_THE_PACK)",
+              "OUTSIDE_THE_PACK: frozenset[str] = frozenset({"]
+    lines += [f"    {page!r}," for page, _, _ in OUTSIDE_THE_PACK]
+    lines += ["})", ""]
     return "\n".join(lines)
 
 

@@ -180,7 +180,7 @@ class Port:
     """Per-adapter (MCM) or per-binding (call manager) state."""
 
     def __init__(self, odd: bool) -> None:
-        self.handle: Any = None         # the NDIS handle work items and the timer are allocated on
+        self.handle: Any = None         # the NDIS handle the timer (and an MCM's work items) are allocated on
         self.afs: list[AfCtx] = []
         # Every call we know, by its key (VcCtx.key): the call's VcCtx, or for one leaf of a multipoint
         # call we placed, that leaf's PartyCtx (whose vc is the call's).
@@ -240,21 +240,30 @@ class CallControl(ABC):
         """Deactivate the VC, then call ``then(status)``."""
 
     def later(self, port: Port, fn: Callable[[], None]) -> None:
-        """Run ``fn`` soon, outside the current handler, from an NDIS work item (PASSIVE_LEVEL)."""
-        item = self.ndis.NdisAllocateIoWorkItem(port.handle)
-        if item is None:
+        """Run ``fn`` soon, outside the current handler, from a work item (PASSIVE_LEVEL)."""
+        def run() -> None:
+            port.queued -= 1
+            fn()
+        if not self.queue_work(port, run):
             # No work item for now (nf-ndis-ndisallocateioworkitem.md: NULL when out of resources):
             # the port's timer tries again.
             port.deferred.append(fn)
             self._arm(port)
             return
-
-        def run(ctx: Any, handle: Any) -> None:
-            self.ndis.NdisFreeIoWorkItem(handle)
-            port.queued -= 1
-            fn()
         port.queued += 1
-        self.ndis.NdisQueueIoWorkItem(item, run, None)
+
+    def queue_work(self, port: Port, run: Callable[[], None]) -> bool:
+        """Queue ``run()`` on an NDIS work item of the port, a miniport's (the MCM's adapter handle);
+        False when none could be allocated. A protocol driver's call manager overrides this."""
+        item = self.ndis.NdisAllocateIoWorkItem(port.handle)
+        if item is None:
+            return False
+
+        def routine(WorkItemContext: Any, NdisIoWorkItemHandle: Any) -> None:
+            self.ndis.NdisFreeIoWorkItem(NdisIoWorkItemHandle)
+            run()
+        self.ndis.NdisQueueIoWorkItem(item, routine, None)
+        return True
 
     def when_idle(self, port: Port, fn: Callable[[], None]) -> None:
         """Run ``fn`` (from a work item) once no other work of the port is queued: what closes the

@@ -17,11 +17,13 @@ from condis.constants import (
     CO_ADDRESS_FAMILY_Q2931,
     NDIS_RECEIVE_FLAGS_RESOURCES,
     NDIS_RETURN_FLAGS_DISPATCH_LEVEL,
+    DelayedWorkQueue,
     NdisMediumAtm,
 )
 from condis.drivers import signaling as sig
 from condis.structs import (
     CO_SAP,
+    IO_WORKITEM,
     NDIS_CO_CLIENT_OPTIONAL_HANDLERS,
     NDIS_OPEN_PARAMETERS,
     NDIS_PROTOCOL_CO_CHARACTERISTICS,
@@ -52,7 +54,9 @@ class Binding:
         self.unbind_context: Any = None
         self.unbind = ""            # "", "in handler", "pending"
         self.pool: Any = None
-        self.unbind_item: Any = None    # allocated at bind, so that finishing an unbind never lacks one
+        # a kernel work item, initialized at bind, so that finishing an unbind never lacks one (a
+        # protocol driver has no NDIS work items: nf-ndis-ndisallocateioworkitem.md)
+        self.unbind_item = IO_WORKITEM()
         self.retry_timer: Any = None    # tries again the SAP deregistrations and AF closes that were refused
 
 
@@ -149,6 +153,7 @@ class AtmClient:
                  history: int = HISTORY) -> None:
         self.ndis: Any = None
         self.handle: Any = None
+        self.driver_object: Any = None
         self.saps = saps
         self.answer = answer or (lambda call: SUCCESS)
         self.bindings: list[Binding] = []
@@ -162,6 +167,7 @@ class AtmClient:
     # ---- DriverEntry and registration ------------------------------------------------------
     def DriverEntry(self, ndis: Any, DriverObject: Any, RegistryPath: str) -> int:
         self.ndis = ndis
+        self.driver_object = DriverObject     # what the binding's kernel work item is initialized with
         chars = NDIS_PROTOCOL_DRIVER_CHARACTERISTICS(
             Name="atmclient", SetOptionsHandler=self.SetOptions, BindAdapterHandlerEx=self.ProtocolBindAdapterEx,
             UnbindAdapterHandlerEx=self.ProtocolUnbindAdapterEx, NetPnPEventHandler=self.ProtocolNetPnPEvent)
@@ -208,18 +214,16 @@ class AtmClient:
         # (nf-nblapi-ndisallocatenetbufferandnetbufferlist.md)
         b.pool = self.ndis.NdisAllocateNetBufferListPool(b.handle, NET_BUFFER_LIST_POOL_PARAMETERS(
             fAllocateNetBuffer=True, DataSize=0))
-        b.unbind_item = self.ndis.NdisAllocateIoWorkItem(b.handle) if b.pool is not None else None
-        if b.unbind_item is not None:
+        if b.pool is not None:
             status, b.retry_timer = self.ndis.NdisAllocateTimerObject(b.handle, NDIS_TIMER_CHARACTERISTICS(
                 TimerFunction=self._retry, FunctionContext=b))
         if b.retry_timer is None:
             # A bind that fails closes what it opened (binding-to-an-adapter.md).
-            if b.unbind_item is not None:
-                self.ndis.NdisFreeIoWorkItem(b.unbind_item)
             if b.pool is not None:
                 self.ndis.NdisFreeNetBufferListPool(b.pool)
             self.ndis.NdisCloseAdapterEx(b.handle)
             return st.NDIS_STATUS_RESOURCES
+        self.ndis.IoInitializeWorkItem(self.driver_object, b.unbind_item)
         self.bindings.append(b)
         return SUCCESS
 
@@ -236,9 +240,7 @@ class AtmClient:
         return PENDING
 
     def _close_binding(self, b: Binding) -> None:
-        if b.unbind_item is not None:
-            self.ndis.NdisFreeIoWorkItem(b.unbind_item)
-            b.unbind_item = None
+        self.ndis.IoUninitializeWorkItem(b.unbind_item)     # not queued: unbinding or its routine runs
         self.ndis.NdisCancelTimerObject(b.retry_timer)
         self.ndis.NdisFreeTimerObject(b.retry_timer)
         b.retry_timer = None
@@ -248,14 +250,11 @@ class AtmClient:
 
     def _finish_unbind(self, b: Binding) -> None:
         """Completions arrive at any IRQL; closing the adapter needs PASSIVE_LEVEL, so use a work item
-        (the one allocated at bind)."""
-        item, b.unbind_item = b.unbind_item, None
-
-        def run(ctx: Any, handle: Any) -> None:
-            self.ndis.NdisFreeIoWorkItem(handle)
+        (the kernel work item initialized at bind)."""
+        def run(IoObject: Any, Context: Any, IoWorkItem: Any) -> None:
             self._close_binding(b)
             self.ndis.NdisCompleteUnbindAdapterEx(b.unbind_context)
-        self.ndis.NdisQueueIoWorkItem(item, run, None)
+        self.ndis.IoQueueWorkItemEx(b.unbind_item, run, DelayedWorkQueue, None)
 
     def ProtocolNetPnPEvent(self, ProtocolBindingContext: Any, NetPnPEventNotification: Any) -> int:
         return SUCCESS

@@ -20,6 +20,7 @@ from condis.constants import (
     CO_ADDRESS_FAMILY_Q2931,
     NDIS_RECEIVE_FLAGS_RESOURCES,
     NDIS_RETURN_FLAGS_DISPATCH_LEVEL,
+    DelayedWorkQueue,
     NdisMediumAtm,
     NetEventPause,
     NetEventRestart,
@@ -29,6 +30,7 @@ from condis.drivers.callcontrol import AfCtx, CallControl, Port, VcCtx
 from condis.drivers.nic import payload
 from condis.structs import (
     CO_ADDRESS_FAMILY,
+    IO_WORKITEM,
     NDIS_OPEN_PARAMETERS,
     NDIS_PROTOCOL_CO_CHARACTERISTICS,
     NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
@@ -63,11 +65,13 @@ class AtmCallManager(CallControl):
         super().__init__()
         self.odd = odd_vcis
         self.handle: Any = None
+        self.driver_object: Any = None
         self.bindings: list[CmBinding] = []
 
     # ---- DriverEntry and registration ------------------------------------------------------
     def DriverEntry(self, ndis: Any, DriverObject: Any, RegistryPath: str) -> int:
         self.ndis = ndis
+        self.driver_object = DriverObject     # what its kernel work items are initialized with
         chars = NDIS_PROTOCOL_DRIVER_CHARACTERISTICS(
             Name="atmcm", SetOptionsHandler=self.SetOptions, BindAdapterHandlerEx=self.ProtocolBindAdapterEx,
             UnbindAdapterHandlerEx=self.ProtocolUnbindAdapterEx, NetPnPEventHandler=self.ProtocolNetPnPEvent)
@@ -88,6 +92,18 @@ class AtmCallManager(CallControl):
 
     def Unload(self, DriverObject: Any) -> None:
         self.ndis.NdisDeregisterProtocolDriver(self.handle)
+
+    def queue_work(self, port: Port, run: Callable[[], None]) -> bool:
+        """A protocol driver has no NDIS work items (nf-ndis-ndisallocateioworkitem.md): queue ``run()``
+        on a kernel work item in storage of its own, initialized with its DRIVER_OBJECT."""
+        item = IO_WORKITEM()
+        self.ndis.IoInitializeWorkItem(self.driver_object, item)
+
+        def routine(IoObject: Any, Context: Any, IoWorkItem: Any) -> None:
+            self.ndis.IoUninitializeWorkItem(IoWorkItem)
+            run()
+        self.ndis.IoQueueWorkItemEx(item, routine, DelayedWorkQueue, None)
+        return True
 
     # ---- binding ------------------------------------------------------------------------
     def ProtocolBindAdapterEx(self, ProtocolDriverContext: Any, BindContext: Any, BindParameters: Any) -> int:

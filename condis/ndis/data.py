@@ -57,7 +57,14 @@ class DataDdi(CallDdi):
         return out
 
     def _data_vc_ok(self, vc: Vc, states: frozenset[str]) -> bool:
-        if vc.activation != S.VC_ACTIVE:
+        # A VC carries data once activated (guide: activating-a-vc.md), and goes on carrying it while
+        # its call manager re-activates it to change an active call's parameters: MiniportCoActivateVc
+        # may be called many times for one VC, and the client and call manager may keep sending and
+        # receiving with the older parameters until the new ones take (ddi: nc-ndis-miniport_co_activate_vc.md);
+        # a failed re-activation restores those (nf-ndis-ndismcoactivatevccomplete.md). So data is
+        # refused during a VC's first activation only; a re-activation keeps the parameters the VC
+        # was active with in call_params_prev until it completes (condis/ndis/vc.py).
+        if vc.activation != S.VC_ACTIVE and not (vc.activation == S.VC_ACTIVATING and vc.call_params_prev is not None):
             return False
         # A call manager's signaling VC has no call: active is enough.
         return vc.af is None or vc.state in states
@@ -228,7 +235,8 @@ class DataDdi(CallDdi):
         if not self._data_vc_ok(vc, _RECEIVE_STATES):
             raise self._violate("condis.SendOnInactiveVc", ddi,
                                 f"VC {vc.id:#x} is {vc.activation} with call state {vc.state}; a VC carries no data "
-                                "once it is deactivated or its call closed (seed: NdisMCmCloseCallComplete)", vc=vc)
+                                "before its first activation completes, nor once it is deactivated or its call "
+                                "closed (seed: NdisMCmCloseCallComplete)", vc=vc)
         for n in nbls:
             if n.SourceHandle is not NdisVcHandle:
                 raise self._violate("condis.BadParameter", ddi,

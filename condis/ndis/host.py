@@ -16,7 +16,7 @@ from condis._ddi_table import FUNCTIONS
 from condis.constants import DIRQL
 from condis.errors import Violation
 from condis.ndis import leaks as _leaks
-from condis.ndis.support import SupportDdi
+from condis.ndis.support import KERNEL_ROUTINES, SupportDdi
 from condis.sim import Simulation
 
 
@@ -115,7 +115,7 @@ class Ndis(SupportDdi):
         cls = type(self)
         if not (record or tracer is not None):
             return
-        for name in FUNCTIONS:
+        for name in (*FUNCTIONS, *KERNEL_ROUTINES):
             fn = getattr(cls, name)
             if record:
                 fn = _refusing(name, fn, REFUSALS[name])
@@ -148,7 +148,7 @@ def _refusal(fn: Callable[..., Any]) -> Any:
     return None
 
 
-REFUSALS: dict[str, Any] = {name: _refusal(getattr(Ndis, name)) for name in FUNCTIONS}
+REFUSALS: dict[str, Any] = {name: _refusal(getattr(Ndis, name)) for name in (*FUNCTIONS, *KERNEL_ROUTINES)}
 
 
 def _refusing(name: str, fn: Callable[..., Any], refused: Any) -> Callable[..., Any]:

@@ -12,7 +12,9 @@ NDIS checks at four moments (issue: the verifier; Driver Verifier does the same 
   receiving-net-buffer-structures-in-condis-drivers.md);
 - after a driver's unload routine returns: no timer or work item of the driver may still be queued
   or allocated (guide: initializing-a-protocol-driver.md, initializing-a-miniport-driver.md; ddi:
-  nf-ndis-ndisallocateioworkitem.md, nf-ndis-ndisfreetimerobject.md);
+  nf-ndis-ndisallocateioworkitem.md, nf-ndis-ndisfreetimerobject.md), nor a kernel work item it
+  initialized with its DRIVER_OBJECT still queued or not uninitialized (the driver frees its storage
+  as it unloads: kernel/nf-wdm-ioinitializeworkitem.md, nf-wdm-iouninitializeworkitem.md);
 - when a run ends (``Simulation.finish``): everything above, on every host.
 
 Each finding is a ``(rule, message)`` pair, or ``(rule, message, page)`` where a page states the
@@ -26,6 +28,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from condis.ndis import states as S
+from condis.structs import IO_WORKITEM
 
 Finding = tuple[str, ...]
 
@@ -44,7 +47,7 @@ _PARTY_PENDED = {
 
 def leaks(host: Any) -> list[str]:
     """One line per thing left behind on ``host``, most specific first."""
-    return [message for _, message in run_end(host)]
+    return [finding[1] for finding in run_end(host)]
 
 
 def run_end(host: Any) -> list[Finding]:
@@ -65,6 +68,7 @@ def run_end(host: Any) -> list[Finding]:
     out.extend(_received(host, None))
     out.extend(_queued(host, None))
     out.extend(_allocated(host, None))
+    out.extend(_initialized(host, None))
     return out
 
 
@@ -110,7 +114,9 @@ def handles_of(drv: Any) -> set[int]:
 def after_unload(host: Any, handles: set[int]) -> list[Finding]:
     """Timers and work items still queued or allocated, once the unload routine of the driver that
     owned ``handles`` (see :func:`handles_of`) returned."""
-    return _queued(host, lambda owner: id(owner) in handles) + _allocated(host, lambda owner: id(owner) in handles)
+    def owned(owner: Any) -> bool:
+        return id(owner) in handles
+    return _queued(host, owned) + _allocated(host, owned) + _initialized(host, owned)
 
 
 def _vcs(vcs: Iterable[Any]) -> list[Finding]:
@@ -191,8 +197,14 @@ def _queued(host: Any, owned: Any) -> list[Finding]:
         if owned is not None and not owned(getattr(obj, "owner", None)):
             continue
         # ddi: nf-ndis-ndiscanceltimerobject.md (cancel timers when halting or unloading),
-        # nf-ndis-ndisallocateioworkitem.md (free work items before halt or unload)
-        page = "ddi/nf-ndis-ndiscanceltimerobject.md" if ev.kind == "timer" else "ddi/nf-ndis-ndisallocateioworkitem.md"
+        # nf-ndis-ndisallocateioworkitem.md (free work items before halt or unload),
+        # kernel/nf-wdm-iouninitializeworkitem.md (a kernel work item is uninitialized once no longer queued)
+        if ev.kind == "timer":
+            page = "ddi/nf-ndis-ndiscanceltimerobject.md"
+        elif isinstance(obj, IO_WORKITEM):
+            page = "kernel/nf-wdm-iouninitializeworkitem.md"
+        else:
+            page = "ddi/nf-ndis-ndisallocateioworkitem.md"
         out.append(("condis.LeakQueued", f"a {ev.kind} ({ev.label}) is still queued", page))
     return out
 
@@ -213,3 +225,12 @@ def _allocated(host: Any, owned: Any, halt: bool = False) -> list[Finding]:
             out.append(("condis.LeakWorkItem", f"work item {obj.id:#x} (allocated with {obj.owner!r}) was never "
                         "freed with NdisFreeIoWorkItem"))
     return out
+
+
+def _initialized(host: Any, owned: Any) -> list[Finding]:
+    """Kernel work items of ``host`` initialized and never uninitialized, and not queued (a queued one
+    is reported by :func:`_queued`), those whose driver ``owned(owner)`` accepts."""
+    return [("condis.LeakWorkItem", f"{item!r} (initialized with {item.io_object!r}) was never uninitialized with "
+             "IoUninitializeWorkItem", "kernel/nf-wdm-ioinitializeworkitem.md")
+            for item in sorted(host._io_work_items, key=lambda i: i.id)
+            if item.event is None and (owned is None or owned(item.owner))]

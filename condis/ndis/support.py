@@ -1,8 +1,9 @@
-"""Support routines CoNDIS drivers lean on: spin locks and IRQL, I/O work items, timer objects,
-NET_BUFFER_LIST pools, and the TAPI and WMI names of VCs.
+"""Support routines CoNDIS drivers lean on: spin locks and IRQL, I/O work items (NDIS's for
+miniports, the kernel's for protocol drivers), timer objects, NET_BUFFER_LIST pools, and the TAPI and
+WMI names of VCs.
 
 Work items run at PASSIVE_LEVEL and timer functions at DISPATCH_LEVEL, as scheduled events
-(ddi: nf-ndis-ndisqueueioworkitem.md, nf-ndis-ndissettimerobject.md).
+(ddi: nf-ndis-ndisqueueioworkitem.md, nf-ndis-ndissettimerobject.md; kernel/nf-wdm-ioqueueworkitemex.md).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from condis import _status as st
-from condis.constants import DISPATCH_LEVEL, IRQL_NAMES, PASSIVE_LEVEL
+from condis.constants import DISPATCH_LEVEL, IRQL_NAMES, PASSIVE_LEVEL, DelayedWorkQueue
 from condis.ndis import states as S
 from condis.ndis.core import SUCCESS
 from condis.ndis.objects import (
     SIDE_CLIENT,
     Adapter,
     Binding,
+    DriverObject,
     IoWorkItem,
     MiniportDriver,
     NblPool,
@@ -27,9 +29,31 @@ from condis.ndis.objects import (
     VcHandle,
 )
 from condis.ndis.requests import RequestDdi
-from condis.structs import NDIS_TIMER_CHARACTERISTICS, NET_BUFFER, NET_BUFFER_LIST, NET_BUFFER_LIST_POOL_PARAMETERS
+from condis.structs import (
+    IO_WORKITEM,
+    NDIS_TIMER_CHARACTERISTICS,
+    NET_BUFFER,
+    NET_BUFFER_LIST,
+    NET_BUFFER_LIST_POOL_PARAMETERS,
+)
 
 _OWNERS = (Adapter, Binding, MiniportDriver, ProtocolDriver)
+# ddi: nf-ndis-ndisallocateioworkitem.md — NDIS work items are for miniports (the adapter handle
+# MiniportInitializeEx got, or the miniport driver handle), filters and NDIS device handles; protocol
+# drivers cannot have them, since NDIS gives them no device object or driver object. condis models
+# neither filters nor NDIS device handles.
+_WORK_ITEM_OWNERS = (Adapter, MiniportDriver)
+# The kernel's I/O work items, which protocol drivers use instead (ddi: nf-ndis-ndisallocateioworkitem.md
+# points at IoAllocateWorkItem). IoAllocateWorkItem and IoQueueWorkItem need a device object, which a
+# protocol driver does not have and condis does not model; the ones a driver object is enough for are
+# IoInitializeWorkItem (with the driver's DRIVER_OBJECT), IoQueueWorkItemEx and IoUninitializeWorkItem.
+# These pages are not in the reference pack (condis/_pages.py lists them with the pack's pages):
+_IO_INIT = "kernel/nf-wdm-ioinitializeworkitem.md"
+_IO_QUEUE = "kernel/nf-wdm-ioqueueworkitemex.md"
+_IO_UNINIT = "kernel/nf-wdm-iouninitializeworkitem.md"
+# Kernel routines that are host methods beside the DDIs of condis/_ddi_table.py: traced, and refused
+# in record mode, as the DDIs are (condis/ndis/host.py).
+KERNEL_ROUTINES = ("IoInitializeWorkItem", "IoQueueWorkItemEx", "IoUninitializeWorkItem")
 # ddi: nf-ndis-ndisreleasespinlock.md — each acquire takes one release before the lock is acquired again
 _RECIPROCAL = "ddi/nf-ndis-ndisreleasespinlock.md"
 
@@ -42,6 +66,8 @@ class SupportDdi(RequestDdi):
         self._tapi: dict[bytes, Any] = {}
         # timer objects and work items allocated and not yet freed (the teardown checks look here)
         self._resources: set[IoWorkItem | TimerObject] = set()
+        # kernel I/O work items initialized and not yet uninitialized (the teardown checks look here)
+        self._io_work_items: set[IO_WORKITEM] = set()
         # Low-resources simulation, as Driver Verifier's: the explorer's fault injector (when the
         # simulation has one) may fail any allocation below, as NDIS does when memory runs out.
         faults = getattr(sim, "faults", None)
@@ -163,7 +189,14 @@ class SupportDdi(RequestDdi):
         return h
 
     def NdisAllocateIoWorkItem(self, NdisObjectHandle: Any) -> IoWorkItem | None:
-        owner = self._owner_arg("NdisAllocateIoWorkItem", NdisObjectHandle, "NdisObjectHandle")
+        ddi = "NdisAllocateIoWorkItem"
+        owner = self._owner_arg(ddi, NdisObjectHandle, "NdisObjectHandle")
+        if not isinstance(owner, _WORK_ITEM_OWNERS):
+            raise self._violate("condis.WorkItem", ddi,
+                                f"NdisObjectHandle is {owner!r}, a protocol driver's handle; NDIS work items are "
+                                "for miniport drivers (their adapter handle or miniport driver handle): a protocol "
+                                "driver defers work with a kernel work item (IoInitializeWorkItem, "
+                                "IoQueueWorkItemEx)", page="ddi/nf-ndis-ndisallocateioworkitem.md")
         if self._fail_alloc is not None and self._fail_alloc("NdisAllocateIoWorkItem"):
             return None     # ddi: nf-ndis-ndisallocateioworkitem.md returns NULL when it cannot allocate
         wi = IoWorkItem(self, self._next_id(), owner)
@@ -201,6 +234,86 @@ class SupportDdi(RequestDdi):
             raise self._violate("condis.WorkItem", ddi, f"{wi!r} is still queued; free it from its routine or after")
         wi.state = S.FREED
         self._resources.discard(wi)
+
+    # ------------------------------------------------------------------ kernel work items
+
+    def _io_work_item(self, ddi: str, item: Any, page: str) -> IO_WORKITEM:
+        if type(item) is not IO_WORKITEM:
+            raise self._violate("condis.IoWorkItem", ddi,
+                                f"IoWorkItem must be an IO_WORKITEM (the caller's storage for one); got {item!r}",
+                                page=page)
+        if item.host is not None and item.host is not self:
+            raise self._violate("condis.IoWorkItem", ddi,
+                                f"{item!r} was initialized on host {item.host.name!r}, not on this one", page=page)
+        return item
+
+    def IoInitializeWorkItem(self, IoObject: DriverObject, IoWorkItem: IO_WORKITEM) -> None:
+        """Set up a work item in the caller's storage for the driver whose DRIVER_OBJECT is ``IoObject``."""
+        ddi = "IoInitializeWorkItem"
+        item = self._io_work_item(ddi, IoWorkItem, _IO_INIT)
+        drv = self._by_driver_object.get(id(IoObject)) if isinstance(IoObject, DriverObject) else None
+        if drv is None or drv.state == S.DRIVER_UNLOADED:
+            # kernel/nf-wdm-ioinitializeworkitem.md: the caller's driver object or one of its device
+            # objects; condis has no device objects, and a work item queued with IoQueueWorkItemEx
+            # needs none
+            raise self._violate("condis.IoWorkItem", ddi,
+                                f"IoObject must be the DRIVER_OBJECT this host passed the caller's DriverEntry; "
+                                f"got {IoObject!r}", page=_IO_INIT)
+        if item.event is not None:
+            raise self._violate("condis.IoWorkItem", ddi,
+                                f"{item!r} is queued and its routine has not run; initializing it again would take "
+                                "it from the work queue", page=_IO_INIT)
+        if item.io_object is None:
+            item.id = self._next_id()
+        item.host, item.io_object, item.owner = self, IoObject, drv
+        self._io_work_items.add(item)
+
+    def IoQueueWorkItemEx(self, IoWorkItem: IO_WORKITEM, WorkerRoutine: Callable[[Any, Any, Any], None],
+                          QueueType: int, Context: Any) -> None:
+        """Queue ``WorkerRoutine(IoObject, Context, IoWorkItem)`` to run at PASSIVE_LEVEL."""
+        ddi = "IoQueueWorkItemEx"
+        if self._irql > DISPATCH_LEVEL:
+            raise self._violate("condis.IoWorkItem", ddi,
+                                "called at DIRQL (from an interrupt); its page allows <= DISPATCH_LEVEL", page=_IO_QUEUE)
+        item = self._io_work_item(ddi, IoWorkItem, _IO_QUEUE)
+        if item.io_object is None:
+            raise self._violate("condis.IoWorkItem", ddi,
+                                f"{item!r} is not initialized; set it up with IoInitializeWorkItem first",
+                                page=_IO_QUEUE)
+        if item.event is not None:
+            # one work item is one entry of the queue: queue it again from its routine, or after
+            raise self._violate("condis.IoWorkItem", ddi, f"{item!r} is already queued and has not run yet",
+                                page=_IO_QUEUE)
+        if not callable(WorkerRoutine):
+            raise self._violate("condis.IoWorkItem", ddi, f"WorkerRoutine must be callable, got {WorkerRoutine!r}",
+                                page=_IO_QUEUE)
+        if QueueType != DelayedWorkQueue:
+            raise self._violate("condis.IoWorkItem", ddi,
+                                f"QueueType is {QueueType!r}; drivers pass DelayedWorkQueue ({DelayedWorkQueue})",
+                                page=_IO_QUEUE)
+        drv = item.owner
+        item.event = self.sim.scheduler.schedule(0, self._run_io_work_item, (item, WorkerRoutine, Context),
+                                                 kind="work item", label=getattr(WorkerRoutine, "__name__", "work item"),
+                                                 host=self, irql=PASSIVE_LEVEL,
+                                                 owner=drv.protocol if drv.protocol is not None else drv.miniport)
+
+    def _run_io_work_item(self, item: IO_WORKITEM, routine: Callable[[Any, Any, Any], None], ctx: Any) -> None:
+        item.event = None
+        self._up(routine, "WorkItemRoutine", item.io_object, ctx, item)
+
+    def IoUninitializeWorkItem(self, IoWorkItem: IO_WORKITEM) -> None:
+        """Undo IoInitializeWorkItem, before the caller frees the storage (also from the item's routine)."""
+        ddi = "IoUninitializeWorkItem"
+        item = self._io_work_item(ddi, IoWorkItem, _IO_UNINIT)
+        if item.io_object is None:
+            raise self._violate("condis.IoWorkItem", ddi,
+                                f"{item!r} is not initialized (never, or uninitialized already)", page=_IO_UNINIT)
+        if item.event is not None:
+            raise self._violate("condis.IoWorkItem", ddi,
+                                f"{item!r} is still queued; uninitialize it from its routine or after it ran",
+                                page=_IO_UNINIT)
+        item.io_object = item.owner = None
+        self._io_work_items.discard(item)
 
     def _driver_of_owner(self, owner: Any) -> Any:
         if isinstance(owner, Adapter):

@@ -35,6 +35,7 @@ SUPPORT_DDIS = frozenset({
     "NdisAllocateIoWorkItem", "NdisQueueIoWorkItem", "NdisFreeIoWorkItem", "NdisAllocateTimerObject",
     "NdisSetTimerObject", "NdisCancelTimerObject", "NdisFreeTimerObject", "NdisAllocateNetBufferListPool",
     "NdisFreeNetBufferListPool", "NdisAllocateNetBufferAndNetBufferList", "NdisFreeNetBufferList",
+    "IoInitializeWorkItem", "IoQueueWorkItemEx", "IoUninitializeWorkItem",
 })
 
 _PREFIX_ROLE = (("NdisCl", "Client"), ("NdisMCm", "MCM"), ("NdisCm", "Call Manager"), ("NdisMCo", "Miniport"),

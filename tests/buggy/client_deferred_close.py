@@ -6,20 +6,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from condis.constants import DelayedWorkQueue
 from condis.drivers.client import AtmClient, Call
 from condis.explore.scenarios import close_race, two_hosts
+from condis.structs import IO_WORKITEM
 
 
 class DeferringClient(AtmClient):
     def ClIncomingCloseCall(self, CloseStatus: int, ProtocolVcContext: Call, CloseData: Any, Size: int) -> None:
         call = ProtocolVcContext
         call.events.append("incoming-close")
-        item = self.ndis.NdisAllocateIoWorkItem(call.af.binding.handle)
+        item = IO_WORKITEM()
+        self.ndis.IoInitializeWorkItem(self.driver_object, item)
 
-        def acknowledge(ctx: Any, handle: Any) -> None:
-            self.ndis.NdisFreeIoWorkItem(handle)
+        def acknowledge(IoObject: Any, Context: Any, IoWorkItem: Any) -> None:
+            self.ndis.IoUninitializeWorkItem(IoWorkItem)
             self.close(call)        # BUG: the application may have closed the call since
-        self.ndis.NdisQueueIoWorkItem(item, acknowledge, None)
+        self.ndis.IoQueueWorkItemEx(item, acknowledge, DelayedWorkQueue, None)
 
 
 def scenario(sim: Any) -> Any:

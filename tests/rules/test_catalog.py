@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from condis._pages import OUTSIDE_THE_PACK, PAGES
 from condis.rules import RULES
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -61,6 +62,11 @@ def test_the_rules_page_is_in_the_pack_and_states_it(rule):
     breaks the rule checks, through ``expect_violation``, that the page its Violation cites names the
     function or handler the rule was broken in."""
     from tests.rules.conftest import REFERENCE, RULE_TERMS
+    if RULES[rule].page in OUTSIDE_THE_PACK:
+        # a kernel routine's page, which the pack does not hold: it has its title and address
+        title, url = PAGES[RULES[rule].page]
+        assert title and url.startswith("https://learn.microsoft.com/")
+        return
     if not REFERENCE.is_dir():
         pytest.skip(f"the reference pack is not at {REFERENCE}")
     page = REFERENCE / RULES[rule].page

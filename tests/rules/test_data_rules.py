@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from condis import NDIS_RECEIVE_FLAGS_RESOURCES, NET_BUFFER_LIST
+from condis import NDIS_RECEIVE_FLAGS_RESOURCES, NDIS_STATUS_PENDING, NET_BUFFER_LIST, NET_BUFFER_LIST_POOL_PARAMETERS
 from condis.drivers.client import CLOSED, CLOSING, UP, AtmClient
 from condis.drivers.cm import AtmCallManager
+from condis.drivers.miniport import AtmMiniport
+from condis.ndis.states import VC_ACTIVATING as ACTIVATING
 from tests.rules.conftest import created_vc, cut_wire, expect_violation, make_bed, nbl_for, passive, place, posted
 
 
@@ -320,3 +322,34 @@ def test_a_call_manager_signals_from_protocolunbindadapterex():
     done = bed.hosts[0].remove_adapter("atm0")
     bed.run()
     assert "PAUSED (unbinding)" in bed.call_managers[0].refused.detail and done.done
+
+
+class HoldsActivations(AtmMiniport):
+    """Pends every VC activation and never completes it: the call manager's signaling VC stays in its
+    first activation."""
+
+    def MiniportCoActivateVc(self, MiniportVcContext, CallParameters):
+        return NDIS_STATUS_PENDING
+
+
+@pytest.mark.rule("condis.SendOnInactiveVc")
+@pytest.mark.parametrize("direction", ["send", "receive"])
+def test_data_on_a_vc_in_its_first_activation_is_refused(direction):
+    bed = make_bed("cm", miniport=HoldsActivations)
+    host, b = bed.hosts[0], bed.call_managers[0].bindings[0]
+    sig_vc = b.signaling.ndis_vc.vc
+    assert sig_vc.activation == ACTIVATING and sig_vc.call_params_prev is None      # never active yet
+    if direction == "send":
+        handle = b.signaling.ndis_vc
+        nbl = nbl_for(host, b.pool, handle)
+        action = posted(host, lambda: host.NdisCoSendNetBufferLists(handle, nbl, 0))
+        ddi = "NdisCoSendNetBufferLists"
+    else:
+        handle = sig_vc.h_miniport
+        pool = host.NdisAllocateNetBufferListPool(host.adapters["atm0"], NET_BUFFER_LIST_POOL_PARAMETERS(
+            fAllocateNetBuffer=True))
+        nbl = nbl_for(host, pool, handle)
+        action = posted(host, lambda: host.NdisMCoIndicateReceiveNetBufferLists(handle, nbl, 1, 0))
+        ddi = "NdisMCoIndicateReceiveNetBufferLists"
+    v = expect_violation(bed, "condis.SendOnInactiveVc", action, ddi=ddi)
+    assert f"VC {sig_vc.id:#x} is ACTIVATING" in v.detail and not sig_vc.sends

@@ -72,7 +72,7 @@ def test_a_binding_handle_where_a_vc_handle_belongs(mcm):
 @pytest.mark.rule("condis.BadHandle")
 def test_a_work_item_queued_after_it_was_freed(mcm):
     host = mcm.hosts[0]
-    item = host.NdisAllocateIoWorkItem(mcm.clients[0].bindings[0].handle)
+    item = host.NdisAllocateIoWorkItem(host.adapters["atm0"])
     host.NdisFreeIoWorkItem(item)
     expect_violation(mcm, "condis.BadHandle", passive(host, lambda: host.NdisQueueIoWorkItem(item, lambda c, h: None,
                                                                                              None)),

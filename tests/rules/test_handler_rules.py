@@ -65,7 +65,7 @@ def test_a_handler_that_returns_at_another_irql(kind):
 @pytest.mark.rule("condis.HandlerIrql")
 def test_a_work_item_routine_that_returns_at_dispatch_level(mcm):
     host = mcm.hosts[0]
-    item = host.NdisAllocateIoWorkItem(mcm.clients[0].bindings[0].handle)
+    item = host.NdisAllocateIoWorkItem(host.adapters["atm0"])
 
     def forgets_to_lower(ctx, handle):
         host.NDIS_RAISE_IRQL_TO_DISPATCH()
@@ -90,7 +90,7 @@ def test_a_handler_that_returns_holding_a_spin_lock():
 def test_a_work_item_routine_that_returns_holding_a_spin_lock(cm):
     host = cm.hosts[0]
     lock = host.NdisAllocateSpinLock()
-    item = host.NdisAllocateIoWorkItem(cm.clients[0].bindings[0].handle)
+    item = host.NdisAllocateIoWorkItem(host.adapters["atm0"])
     expect_violation(cm, "SpinLockBalanced",
                      passive(host, lambda: host.NdisQueueIoWorkItem(item, lambda c, h: host.NdisAcquireSpinLock(lock),
                                                                     None)),

@@ -63,7 +63,7 @@ def _set_timer(bed, host):
 
 
 def _queue_work(bed, host):
-    item = host.NdisAllocateIoWorkItem(bed.clients[0].bindings[0].handle)
+    item = host.NdisAllocateIoWorkItem(host.adapters["atm0"])
     return lambda: host.NdisQueueIoWorkItem(item, lambda ctx, h: None, None)
 
 

@@ -9,11 +9,13 @@ import pytest
 from conftest import cut_wire, expect_violation, make_bed, place, settle
 
 from condis import (
+    IO_WORKITEM,
     NDIS_OID_REQUEST,
     NDIS_STATUS_PENDING,
     NDIS_STATUS_SUCCESS,
     NDIS_TIMER_CHARACTERISTICS,
     OID_GEN_CO_LINK_SPEED,
+    DelayedWorkQueue,
 )
 from condis.drivers.client import AtmClient
 from condis.drivers.mcm import AtmMcm
@@ -42,6 +44,28 @@ class TimerClient(AtmClient):
         _, self.timer = self.ndis.NdisAllocateTimerObject(self.handle, NDIS_TIMER_CHARACTERISTICS(
             TimerFunction=lambda *args: None, FunctionContext=None))
         self.ndis.NdisSetTimerObject(self.timer, -36_000_000_000, 0, None)
+
+
+class KernelItemClient(AtmClient):
+    """Initializes a kernel work item in DriverEntry and never uninitializes it; with ``queue_at_unload``
+    it also queues the item from its unload routine, where the routine will run after the driver is gone."""
+
+    queue_at_unload = False
+
+    def DriverEntry(self, ndis: Any, DriverObject: Any, RegistryPath: str) -> int:
+        status = super().DriverEntry(ndis, DriverObject, RegistryPath)
+        self.item = IO_WORKITEM()
+        ndis.IoInitializeWorkItem(DriverObject, self.item)
+        return status
+
+    def Unload(self, DriverObject: Any) -> None:
+        if self.queue_at_unload:
+            self.ndis.IoQueueWorkItemEx(self.item, lambda *args: None, DelayedWorkQueue, None)
+        super().Unload(DriverObject)
+
+
+class QueuesAtUnload(KernelItemClient):
+    queue_at_unload = True
 
 
 class PlainProtocol:
@@ -136,7 +160,25 @@ def test_a_timer_left_queued_at_unload_is_reported():
     assert "a timer (<lambda>) is still queued" in v.detail
 
 
+@pytest.mark.rule("condis.LeakQueued")
+def test_a_kernel_work_item_queued_from_the_unload_routine_is_reported():
+    bed = make_bed("mcm", client=QueuesAtUnload)
+    v = expect_violation(bed, "condis.LeakQueued", bed.sim.finish, ddi="Unload", unchanged=False, more=True,
+                         page="kernel/nf-wdm-iouninitializeworkitem.md")
+    assert v.detail.startswith("[A] a work item (<lambda>) is still queued")
+
+
 # ---------------------------------------------------------------------------- allocated, never freed
+
+@pytest.mark.rule("condis.LeakWorkItem")
+def test_a_kernel_work_item_never_uninitialized_before_unload_is_reported():
+    bed = make_bed("mcm", client=KernelItemClient)
+    item = bed.clients[0].item
+    v = expect_violation(bed, "condis.LeakWorkItem", bed.sim.finish, ddi="Unload", unchanged=False, more=True,
+                         page="kernel/nf-wdm-ioinitializeworkitem.md")
+    assert v.detail.startswith(f"[A] {item!r} (initialized with <DRIVER_OBJECT atmclient>) was never uninitialized "
+                               "with IoUninitializeWorkItem")
+
 
 class LeakyMcm(AtmMcm):
     """Allocates a timer object and a work item for each adapter, and for the driver, and never frees them."""
