@@ -20,6 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cc.add_argument("--asan", action="store_true", help="build with AddressSanitizer (see condis replay --asan)")
     cc.add_argument("--show", action="store_true", help="print the gcc command line instead of running it")
     cc.add_argument("--include-dir", action="store_true", help="print the directory of condis's ndis.h and exit")
+    cc.add_argument("--samples", action="store_true",
+                    help="print the directory of condis's C sample drivers (echo, atmmcm, atmclient) and exit")
     cc.epilog = "Flags after -- go to gcc as they are (-DNAME, -O2, ...)."
 
 
@@ -34,6 +36,9 @@ def split_extra(argv: list[str]) -> tuple[list[str], list[str]]:
 def cc_command(args: argparse.Namespace, extra: list[str]) -> int:
     if args.include_dir:
         print(INCLUDE)
+        return 0
+    if args.samples:
+        print(INCLUDE.parent / "samples")
         return 0
     if not args.sources:
         print("condis cc: no source files (condis cc SRC.c ... -o DRIVER.so)", file=sys.stderr)
