@@ -49,6 +49,15 @@ def ffi() -> cffi.FFI:
     return f
 
 
+def new_with_header(cname: str, object_type: int) -> object:
+    """A zeroed C structure ``cname`` that NDIS hands a driver, its NDIS_OBJECT_HEADER filled in:
+    ``object_type``, revision 1, the structure's size."""
+    f = ffi()
+    mem = f.new(f"{cname} *")
+    mem.Header.Type, mem.Header.Revision, mem.Header.Size = object_type, 1, f.sizeof(cname)
+    return mem
+
+
 def address(ptr: object) -> int:
     """A C pointer's address, as an int (0 for NULL)."""
     return int(_CAST[0](_CAST[1], ptr))

@@ -25,7 +25,7 @@ from typing import Any
 from condis import _status as st
 from condis import structs as S
 from condis.cdriver import image as images
-from condis.cdriver._ffi import address, ffi
+from condis.cdriver._ffi import address, ffi, new_with_header
 from condis.cdriver._signatures import CALLBACKS, FUNCTIONS, HANDLER_TYPES
 from condis.cdriver.handles import BadPointer, HostSide, read_bytes
 from condis.constants import NDIS_RECEIVE_FLAGS_RESOURCES
@@ -270,10 +270,7 @@ def _driver_object_to_c(inst: Instance, value: Any, after: list[Callable[[], Non
 
 def _status_indication_to_c(inst: Instance, ind: Any, after: list[Callable[[], None]]) -> Any:
     f = ffi()
-    mem = f.new("NDIS_STATUS_INDICATION *")
-    mem.Header.Type = 0x98
-    mem.Header.Revision = 1
-    mem.Header.Size = f.sizeof("NDIS_STATUS_INDICATION")
+    mem = new_with_header("NDIS_STATUS_INDICATION", 0x98)
     mem.SourceHandle = inst.side.to_c(ind.SourceHandle)
     mem.PortNumber = ind.PortNumber
     mem.StatusCode = ind.StatusCode
@@ -291,10 +288,7 @@ def _status_indication_to_c(inst: Instance, ind: Any, after: list[Callable[[], N
 
 def _bind_parameters_to_c(inst: Instance, bp: Any, after: list[Callable[[], None]]) -> Any:
     f = ffi()
-    mem = f.new("NDIS_BIND_PARAMETERS *")
-    mem.Header.Type = 0x86
-    mem.Header.Revision = 1
-    mem.Header.Size = f.sizeof("NDIS_BIND_PARAMETERS")
+    mem = new_with_header("NDIS_BIND_PARAMETERS", 0x86)
     keep: list[Any] = []
     for field in ("ProtocolSection", "AdapterName", "BoundAdapterName"):
         text = getattr(bp, field) or ""
@@ -312,10 +306,7 @@ def _bind_parameters_to_c(inst: Instance, bp: Any, after: list[Callable[[], None
 
 def _init_parameters_to_c(inst: Instance, ip: Any, after: list[Callable[[], None]]) -> Any:
     f = ffi()
-    mem = f.new("NDIS_MINIPORT_INIT_PARAMETERS *")
-    mem.Header.Type = 0x81
-    mem.Header.Revision = 1
-    mem.Header.Size = f.sizeof("NDIS_MINIPORT_INIT_PARAMETERS")
+    mem = new_with_header("NDIS_MINIPORT_INIT_PARAMETERS", 0x81)
     mem.Flags = ip.Flags
     # the adapter's hardware (a condis.WirePort for the samples) reaches C as an opaque handle
     mem.AllocatedResources = f.cast("PNDIS_RESOURCE_LIST", inst.side.to_c(ip.AllocatedResources))
@@ -326,10 +317,7 @@ def _init_parameters_to_c(inst: Instance, ip: Any, after: list[Callable[[], None
 
 def _pnp_event_to_c(inst: Instance, ev: Any, after: list[Callable[[], None]]) -> Any:
     f = ffi()
-    mem = f.new("NET_PNP_EVENT_NOTIFICATION *")
-    mem.Header.Type = 0x80
-    mem.Header.Revision = 1
-    mem.Header.Size = f.sizeof("NET_PNP_EVENT_NOTIFICATION")
+    mem = new_with_header("NET_PNP_EVENT_NOTIFICATION", 0x80)
     if ev is not None:
         mem.NetPnPEvent.NetEvent = ev.NetEvent
         data = ev.Buffer if isinstance(ev.Buffer, (bytes, bytearray)) else b""

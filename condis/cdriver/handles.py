@@ -454,9 +454,7 @@ def _info_bytes(value: Any) -> bytes:
 
 def _write_oid(side: HostSide, mem: Any, req: Any) -> None:
     f = ffi()
-    mem.Header.Type = 0x96
-    mem.Header.Revision = 1
-    mem.Header.Size = f.sizeof("NDIS_OID_REQUEST")
+    mem.Header.Type, mem.Header.Revision, mem.Header.Size = 0x96, 1, f.sizeof("NDIS_OID_REQUEST")
     for name in _OID_COMMON:
         setattr(mem, name, getattr(req, name) or 0)
     mem.RequestId = side.to_c(req.RequestId)
