@@ -142,6 +142,16 @@ _R = [
          "ddi/nf-ndis-ndiscmopenaddressfamilycomplete.md"),
     Rule("condis.SeparateOidHandlers", "An MCM registered its MiniportCoOidRequest as the call manager's ProtocolCoOidRequest.",
          "ddi/ns-ndis-_ndis_co_call_manager_optional_handlers.md"),
+    # --- what C drivers do around the CoNDIS DDIs (support/) ---
+    Rule("condis.ObjectHeader", "A structure's NDIS_OBJECT_HEADER does not say what it is: wrong Type, unknown Revision, or a Size short of its revision.",
+         "support/ns-objectheader-ndis_object_header.md"),
+    Rule("condis.LeakMemory", "Memory from NdisAllocateMemoryWithTagPriority, or an MDL from NdisAllocateMdl, was still allocated when its driver unloaded.",
+         "support/nf-ndis-ndisfreememory.md"),
+    Rule("condis.FreeMemory", "NdisFreeMemory or NdisFreeMdl was given memory its driver did not allocate that way, or memory already freed.",
+         "support/nf-ndis-ndisfreememory.md"),
+    Rule("condis.Assert", "An ASSERT in the driver failed.", "support/nf-wdm-assertmsg.md"),
+    Rule("condis.DriverImage", "A driver image condis cannot load: not built with condis cc, or without a DriverEntry.",
+         "support/ns-wdm-_driver_object.md"),
 ]
 
 RULES: dict[str, Rule] = {r.id: r for r in _R}

@@ -173,6 +173,19 @@ IRQL_ROUTINES = {
     "NDIS_LOWER_IRQL": "VOID CondisLowerIrql( _In_ KIRQL OldIrql, _In_ KIRQL CurIrql );",
 }
 
+EXTRA_FUNCTIONS = [
+    "VOID NdisOpenConfigurationEx( _In_ PNDIS_CONFIGURATION_OBJECT ConfigObject, _Out_ PNDIS_HANDLE ConfigurationHandle );",
+    "VOID NdisReadConfiguration( _Out_ PNDIS_STATUS Status, _Out_ PNDIS_CONFIGURATION_PARAMETER *ParameterValue, "
+    "_In_ NDIS_HANDLE ConfigurationHandle, _In_ PNDIS_STRING Keyword, _In_ NDIS_PARAMETER_TYPE ParameterType );",
+    "VOID NdisCloseConfiguration( _In_ NDIS_HANDLE ConfigurationHandle );",
+    "VOID CondisWireAttach( _In_ PVOID Port, _In_ PCONDIS_WIRE_RECEIVE Receive, _In_ PVOID Context );",
+    "VOID CondisWireDetach( _In_ PVOID Port );",
+    "VOID CondisWireTransmit( _In_ PVOID Port, _In_ ULONG Vci, _In_ const VOID *Data, _In_ ULONG Length );",
+    "BOOLEAN CondisWireProgramVc( _In_ PVOID Port );",
+]
+
+BY_VALUE = {"LARGE_INTEGER", "UNICODE_STRING"}
+
 _ANNOTATION = re.compile(r"\[[^\]]*\]|_In_opt_|_In_|_Out_opt_|_Out_|_Inout_opt_|_Inout_|_Use_decl_annotations_")
 
 
@@ -262,6 +275,12 @@ def generate(ref: Path) -> dict[Path, str]:
         return decl
     co = [head, "#pragma once", "/* Call-manager structures: address families, SAPs, FLOWSPEC, call parameters",
           "   (facts/prototypes.tsv, from their NDIS 5.x reference pages). */", ""]
+    co.append("/* Address families, service types and flags (facts/co-structures.md). */")
+    for line in (ref / "facts" / "co-structures.md").read_text().splitlines():
+        m = re.match(r"\|\s*([A-Z][A-Z0-9_]+)(?: \(flag bit\))?\s*\|\s*(0x[0-9A-Fa-f]+|\d+)\s*\|", line)
+        if m and not m.group(1).endswith("_LEVEL"):
+            co.append(f"#define {m.group(1):<40} {m.group(2)}")
+    co.append("")
     for name in CO_STRUCTS:
         co.append(f"/* {protos[name]['page']} */")
         co.append(struct_text(name))
@@ -288,6 +307,11 @@ def generate(ref: Path) -> dict[Path, str]:
     for name, decl in IRQL_ROUTINES.items():
         ret, fname, params = parse_function(decl)
         functions[fname] = (ret, params)
+    # Outside the pack: configuration (public reference pages of the three routines) and the
+    # simulated NIC's wire (condis's own hardware, include/condis/hw.h).
+    for decl in EXTRA_FUNCTIONS:
+        ret, fname, params = parse_function(decl)
+        functions[fname] = (ret, params)
     functions["CondisAssertFailed"] = ("VOID", [("in", "PCSTR", "Expression"), ("in", "PCSTR", "File"),
                                                 ("in", "ULONG", "Line")])
     functions["CondisDebugPrint"] = ("VOID", [("in", "PCSTR", "Text")])
@@ -300,19 +324,24 @@ def generate(ref: Path) -> dict[Path, str]:
         lines.append(f"{ret} {name}({c_params(params)});")
     files[OUT / "include" / "condis" / "ddi.h"] = "\n".join(lines) + "\n"
 
+    # cffi's callbacks take no structure by value: those parameters travel by address in the table
+    def by_address(params: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+        return [(d, f"P{t}" if t in BY_VALUE else t, n) for d, t, n in params]
+
     ops = [head, "#pragma once", "/* The table through which a driver image's NDIS routines reach condis. */", "",
            "struct condis_ops {"]
     for name in names:
         ret, params = functions[name]
-        ops.append(f"    {ret} (*{name})({c_params(params)});")
-    ops += ["};", "", "extern struct condis_ops condis_ops;", "extern PVOID condis_caller;"]
+        ops.append(f"    {ret} (*{name})({c_params(by_address(params))});")
+    ops += ["};", "", "#ifndef CONDIS_CDEF", "extern struct condis_ops condis_ops;", "extern PVOID condis_caller;",
+            "#endif"]
     files[OUT / "runtime" / "ops.h"] = "\n".join(ops) + "\n"
 
     ex = [head, '#include "ndis.h"', '#include "ops.h"', "",
           "/* Each routine notes who called it (for the verifier's file and line) and calls condis. */", ""]
     for name in names:
         ret, params = functions[name]
-        args = ", ".join(n for _, _, n in params)
+        args = ", ".join(f"&{n}" if t in BY_VALUE else n for _, t, n in params)
         ex.append(f"{ret} {name}({c_params(params)})")
         ex.append("{")
         ex.append("    condis_caller = __builtin_return_address(0);")

@@ -11,6 +11,8 @@ wait for a driver (a pended bind, unbind or pause) runs as a PnP task: a generat
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -24,6 +26,7 @@ from condis.constants import (
 from condis.ndis import leaks
 from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS, status_name
+from condis.ndis.images import image_entry
 from condis.ndis.objects import Adapter, BindContext, Binding, Driver, ProtocolDriver, RegisteredAf, UnbindContext
 from condis.ndis.registration import RegistrationDdi
 from condis.structs import NDIS_BIND_PARAMETERS, NDIS_MINIPORT_INIT_PARAMETERS, NDIS_OPEN_PARAMETERS, NDIS_PNP_EVENT
@@ -92,11 +95,16 @@ class PnpDdi(RegistrationDdi):
 
     # ------------------------------------------------------------------ drivers
 
-    def load_driver(self, driver_entry: Callable[..., int], name: str) -> int:
+    def load_driver(self, driver_entry: Callable[..., int] | str | os.PathLike[str], name: str) -> int:
         """Load a driver: call ``driver_entry(ndis, driver_object, registry_path)`` and return its status.
 
-        A protocol driver that loads is then bound to every running adapter (from NDIS work items).
+        ``driver_entry`` may also be the path of a driver image (a C driver built with ``condis cc``):
+        its DriverEntry is called through the image loader registered for the file's suffix
+        (:mod:`condis.ndis.images`). A protocol driver that loads is then bound to every running
+        adapter (from NDIS work items).
         """
+        if isinstance(driver_entry, (str, os.PathLike)):
+            driver_entry = image_entry(driver_entry)
         if name in self.drivers and self.drivers[name].state != S.DRIVER_UNLOADED:
             raise ValueError(f"a driver named {name!r} is already loaded on host {self.name!r}")
         drv = Driver(self, self._next_id(), name)
@@ -107,6 +115,12 @@ class PnpDdi(RegistrationDdi):
         self._note_handler(name, "Driver", driver_entry)
         try:
             status = self._as_passive(self._up, driver_entry, "DriverEntry", self, drv.driver_object, registry_path)
+        except BaseException:
+            # DriverEntry did not return (a refused image, a driver bug): the driver is not loaded,
+            # and the name is free for another try
+            if drv.miniport is None and drv.protocol is None:
+                drv.state = S.DRIVER_UNLOADED
+            raise
         finally:
             self._loading = None
         status = self._result("DriverEntry", status, 0)[0]

@@ -40,6 +40,8 @@
 #include "condis/handlers.h"
 #include "condis/structs.h"
 #include "condis/misc.h"
+#include "condis/config.h"
+#include "condis/hw.h"
 #include "condis/ddi.h"
 #ifndef CONDIS_CDEF   /* the C bridge reads the declarations above, not these helpers */
 #include "condis/support.h"

@@ -29,6 +29,30 @@ VOID CondisRaiseIrqlToDispatch(PKIRQL pIrql)
     condis_ops.CondisRaiseIrqlToDispatch(pIrql);
 }
 
+VOID CondisWireAttach(PVOID Port, PCONDIS_WIRE_RECEIVE Receive, PVOID Context)
+{
+    condis_caller = __builtin_return_address(0);
+    condis_ops.CondisWireAttach(Port, Receive, Context);
+}
+
+VOID CondisWireDetach(PVOID Port)
+{
+    condis_caller = __builtin_return_address(0);
+    condis_ops.CondisWireDetach(Port);
+}
+
+BOOLEAN CondisWireProgramVc(PVOID Port)
+{
+    condis_caller = __builtin_return_address(0);
+    return condis_ops.CondisWireProgramVc(Port);
+}
+
+VOID CondisWireTransmit(PVOID Port, ULONG Vci, const VOID* Data, ULONG Length)
+{
+    condis_caller = __builtin_return_address(0);
+    condis_ops.CondisWireTransmit(Port, Vci, Data, Length);
+}
+
 KIRQL KeGetCurrentIrql(VOID)
 {
     condis_caller = __builtin_return_address(0);
@@ -122,7 +146,7 @@ NDIS_STATUS NdisClDropParty(NDIS_HANDLE NdisPartyHandle, PVOID Buffer, UINT Size
 NDIS_STATUS NdisClGetProtocolVcContextFromTapiCallId(UNICODE_STRING TapiCallId, PNDIS_HANDLE ProtocolVcContext)
 {
     condis_caller = __builtin_return_address(0);
-    return condis_ops.NdisClGetProtocolVcContextFromTapiCallId(TapiCallId, ProtocolVcContext);
+    return condis_ops.NdisClGetProtocolVcContextFromTapiCallId(&TapiCallId, ProtocolVcContext);
 }
 
 VOID NdisClIncomingCallComplete(NDIS_STATUS Status, NDIS_HANDLE NdisVcHandle, PCO_CALL_PARAMETERS CallParameters)
@@ -165,6 +189,12 @@ NDIS_STATUS NdisCloseAdapterEx(NDIS_HANDLE NdisBindingHandle)
 {
     condis_caller = __builtin_return_address(0);
     return condis_ops.NdisCloseAdapterEx(NdisBindingHandle);
+}
+
+VOID NdisCloseConfiguration(NDIS_HANDLE ConfigurationHandle)
+{
+    condis_caller = __builtin_return_address(0);
+    condis_ops.NdisCloseConfiguration(ConfigurationHandle);
 }
 
 NDIS_STATUS NdisCmActivateVc(NDIS_HANDLE NdisVcHandle, PCO_CALL_PARAMETERS CallParameters)
@@ -593,10 +623,22 @@ NDIS_STATUS NdisOpenAdapterEx(NDIS_HANDLE NdisProtocolHandle, NDIS_HANDLE Protoc
     return condis_ops.NdisOpenAdapterEx(NdisProtocolHandle, ProtocolBindingContext, OpenParameters, BindContext, NdisBindingHandle);
 }
 
+VOID NdisOpenConfigurationEx(PNDIS_CONFIGURATION_OBJECT ConfigObject, PNDIS_HANDLE ConfigurationHandle)
+{
+    condis_caller = __builtin_return_address(0);
+    condis_ops.NdisOpenConfigurationEx(ConfigObject, ConfigurationHandle);
+}
+
 VOID NdisQueueIoWorkItem(NDIS_HANDLE NdisIoWorkItemHandle, NDIS_IO_WORKITEM_ROUTINE Routine, PVOID WorkItemContext)
 {
     condis_caller = __builtin_return_address(0);
     condis_ops.NdisQueueIoWorkItem(NdisIoWorkItemHandle, Routine, WorkItemContext);
+}
+
+VOID NdisReadConfiguration(PNDIS_STATUS Status, PNDIS_CONFIGURATION_PARAMETER* ParameterValue, NDIS_HANDLE ConfigurationHandle, PNDIS_STRING Keyword, NDIS_PARAMETER_TYPE ParameterType)
+{
+    condis_caller = __builtin_return_address(0);
+    condis_ops.NdisReadConfiguration(Status, ParameterValue, ConfigurationHandle, Keyword, ParameterType);
 }
 
 NDIS_STATUS NdisRegisterProtocolDriver(NDIS_HANDLE ProtocolDriverContext, PNDIS_PROTOCOL_DRIVER_CHARACTERISTICS ProtocolCharacteristics, PNDIS_HANDLE NdisProtocolHandle)
@@ -626,5 +668,5 @@ NDIS_STATUS NdisSetOptionalHandlers(NDIS_HANDLE NdisHandle, PNDIS_DRIVER_OPTIONA
 BOOLEAN NdisSetTimerObject(NDIS_HANDLE TimerObject, LARGE_INTEGER DueTime, LONG MillisecondsPeriod, PVOID FunctionContext)
 {
     condis_caller = __builtin_return_address(0);
-    return condis_ops.NdisSetTimerObject(TimerObject, DueTime, MillisecondsPeriod, FunctionContext);
+    return condis_ops.NdisSetTimerObject(TimerObject, &DueTime, MillisecondsPeriod, FunctionContext);
 }

@@ -8,6 +8,10 @@ struct condis_ops {
     VOID (*CondisDebugPrint)(PCSTR Text);
     VOID (*CondisLowerIrql)(KIRQL OldIrql, KIRQL CurIrql);
     VOID (*CondisRaiseIrqlToDispatch)(PKIRQL pIrql);
+    VOID (*CondisWireAttach)(PVOID Port, PCONDIS_WIRE_RECEIVE Receive, PVOID Context);
+    VOID (*CondisWireDetach)(PVOID Port);
+    BOOLEAN (*CondisWireProgramVc)(PVOID Port);
+    VOID (*CondisWireTransmit)(PVOID Port, ULONG Vci, const VOID* Data, ULONG Length);
     KIRQL (*KeGetCurrentIrql)(VOID);
     VOID (*NdisAcquireSpinLock)(PNDIS_SPIN_LOCK SpinLock);
     NDIS_HANDLE (*NdisAllocateIoWorkItem)(NDIS_HANDLE NdisObjectHandle);
@@ -23,7 +27,7 @@ struct condis_ops {
     NDIS_STATUS (*NdisClCloseCall)(NDIS_HANDLE NdisVcHandle, NDIS_HANDLE NdisPartyHandle, PVOID Buffer, UINT Size);
     NDIS_STATUS (*NdisClDeregisterSap)(NDIS_HANDLE NdisSapHandle);
     NDIS_STATUS (*NdisClDropParty)(NDIS_HANDLE NdisPartyHandle, PVOID Buffer, UINT Size);
-    NDIS_STATUS (*NdisClGetProtocolVcContextFromTapiCallId)(UNICODE_STRING TapiCallId, PNDIS_HANDLE ProtocolVcContext);
+    NDIS_STATUS (*NdisClGetProtocolVcContextFromTapiCallId)(PUNICODE_STRING TapiCallId, PNDIS_HANDLE ProtocolVcContext);
     VOID (*NdisClIncomingCallComplete)(NDIS_STATUS Status, NDIS_HANDLE NdisVcHandle, PCO_CALL_PARAMETERS CallParameters);
     NDIS_STATUS (*NdisClMakeCall)(NDIS_HANDLE NdisVcHandle, PCO_CALL_PARAMETERS CallParameters, NDIS_HANDLE ProtocolPartyContext, PNDIS_HANDLE NdisPartyHandle);
     NDIS_STATUS (*NdisClModifyCallQoS)(NDIS_HANDLE NdisVcHandle, PCO_CALL_PARAMETERS CallParameters);
@@ -31,6 +35,7 @@ struct condis_ops {
     NDIS_STATUS (*NdisClOpenAddressFamilyEx)(NDIS_HANDLE NdisBindingHandle, PCO_ADDRESS_FAMILY AddressFamily, NDIS_HANDLE ClientAfContext, PNDIS_HANDLE NdisAfHandle);
     NDIS_STATUS (*NdisClRegisterSap)(NDIS_HANDLE NdisAfHandle, NDIS_HANDLE ProtocolSapContext, PCO_SAP Sap, PNDIS_HANDLE NdisSapHandle);
     NDIS_STATUS (*NdisCloseAdapterEx)(NDIS_HANDLE NdisBindingHandle);
+    VOID (*NdisCloseConfiguration)(NDIS_HANDLE ConfigurationHandle);
     NDIS_STATUS (*NdisCmActivateVc)(NDIS_HANDLE NdisVcHandle, PCO_CALL_PARAMETERS CallParameters);
     VOID (*NdisCmAddPartyComplete)(NDIS_STATUS Status, NDIS_HANDLE NdisPartyHandle, NDIS_HANDLE CallMgrPartyContext, PCO_CALL_PARAMETERS CallParameters);
     VOID (*NdisCmCloseAddressFamilyComplete)(NDIS_STATUS Status, NDIS_HANDLE NdisAfHandle);
@@ -102,13 +107,17 @@ struct condis_ops {
     NDIS_STATUS (*NdisMRegisterMiniportDriver)(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath, NDIS_HANDLE MiniportDriverContext, PNDIS_MINIPORT_DRIVER_CHARACTERISTICS MiniportDriverCharacteristics, PNDIS_HANDLE NdisMiniportDriverHandle);
     NDIS_STATUS (*NdisMSetMiniportAttributes)(NDIS_HANDLE NdisMiniportAdapterHandle, PNDIS_MINIPORT_ADAPTER_ATTRIBUTES MiniportAttributes);
     NDIS_STATUS (*NdisOpenAdapterEx)(NDIS_HANDLE NdisProtocolHandle, NDIS_HANDLE ProtocolBindingContext, PNDIS_OPEN_PARAMETERS OpenParameters, NDIS_HANDLE BindContext, PNDIS_HANDLE NdisBindingHandle);
+    VOID (*NdisOpenConfigurationEx)(PNDIS_CONFIGURATION_OBJECT ConfigObject, PNDIS_HANDLE ConfigurationHandle);
     VOID (*NdisQueueIoWorkItem)(NDIS_HANDLE NdisIoWorkItemHandle, NDIS_IO_WORKITEM_ROUTINE Routine, PVOID WorkItemContext);
+    VOID (*NdisReadConfiguration)(PNDIS_STATUS Status, PNDIS_CONFIGURATION_PARAMETER* ParameterValue, NDIS_HANDLE ConfigurationHandle, PNDIS_STRING Keyword, NDIS_PARAMETER_TYPE ParameterType);
     NDIS_STATUS (*NdisRegisterProtocolDriver)(NDIS_HANDLE ProtocolDriverContext, PNDIS_PROTOCOL_DRIVER_CHARACTERISTICS ProtocolCharacteristics, PNDIS_HANDLE NdisProtocolHandle);
     VOID (*NdisReleaseSpinLock)(PNDIS_SPIN_LOCK SpinLock);
     VOID (*NdisReturnNetBufferLists)(NDIS_HANDLE NdisBindingHandle, PNET_BUFFER_LIST NetBufferLists, ULONG ReturnFlags);
     NDIS_STATUS (*NdisSetOptionalHandlers)(NDIS_HANDLE NdisHandle, PNDIS_DRIVER_OPTIONAL_HANDLERS OptionalHandlers);
-    BOOLEAN (*NdisSetTimerObject)(NDIS_HANDLE TimerObject, LARGE_INTEGER DueTime, LONG MillisecondsPeriod, PVOID FunctionContext);
+    BOOLEAN (*NdisSetTimerObject)(NDIS_HANDLE TimerObject, PLARGE_INTEGER DueTime, LONG MillisecondsPeriod, PVOID FunctionContext);
 };
 
+#ifndef CONDIS_CDEF
 extern struct condis_ops condis_ops;
 extern PVOID condis_caller;
+#endif

@@ -4,6 +4,39 @@
 /* Call-manager structures: address families, SAPs, FLOWSPEC, call parameters
    (facts/prototypes.tsv, from their NDIS 5.x reference pages). */
 
+/* Address families, service types and flags (facts/co-structures.md). */
+#define CO_ADDRESS_FAMILY_Q2931                  0x1
+#define CO_ADDRESS_FAMILY_PSCHED                 0x2
+#define CO_ADDRESS_FAMILY_L2TP                   0x3
+#define CO_ADDRESS_FAMILY_IRDA                   0x4
+#define CO_ADDRESS_FAMILY_1394                   0x5
+#define CO_ADDRESS_FAMILY_PPP                    0x6
+#define CO_ADDRESS_FAMILY_INFINIBAND             0x7
+#define CO_ADDRESS_FAMILY_TAPI                   0x800
+#define CO_ADDRESS_FAMILY_TAPI_PROXY             0x801
+#define CO_ADDRESS_FAMILY_PROXY                  0x80000000
+#define SERVICETYPE_NOTRAFFIC                    0x0
+#define SERVICETYPE_BESTEFFORT                   0x1
+#define SERVICETYPE_CONTROLLEDLOAD               0x2
+#define SERVICETYPE_GUARANTEED                   0x3
+#define SERVICETYPE_NOCHANGE                     0x6
+#define SERVICETYPE_NONCONFORMING                0x9
+#define SERVICETYPE_QUALITATIVE                  0xD
+#define PERMANENT_VC                             0x01
+#define CALL_PARAMETERS_CHANGED                  0x02
+#define QUERY_CALL_PARAMETERS                    0x04
+#define BROADCAST_VC                             0x08
+#define MULTIPOINT_VC                            0x10
+#define RECEIVE_TIME_INDICATION                  0x001
+#define USE_TIME_STAMPS                          0x002
+#define TRANSMIT_VC                              0x004
+#define RECEIVE_VC                               0x008
+#define INDICATE_ERRED_PACKETS                   0x010
+#define INDICATE_END_OF_TX                       0x020
+#define RESERVE_RESOURCES_VC                     0x040
+#define ROUND_DOWN_FLOW                          0x080
+#define ROUND_UP_FLOW                            0x100
+
 /* https://learn.microsoft.com/previous-versions/windows/hardware/network/ff545368(v=vs.85) */
 typedef struct _CO_ADDRESS_FAMILY {
     NDIS_AF AddressFamily;

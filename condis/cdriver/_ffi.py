@@ -1,0 +1,54 @@
+"""The one cffi FFI of the C bridge: condis's C declarations as the bridge sees them.
+
+The declarations are read from condis's own ndis.h, run through the C preprocessor, so the
+structures the bridge reads and writes have exactly the layout gcc gives them in a driver
+(tests/c/test_layout.py compares every structure's size and field offsets with gcc's).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+
+import cffi
+
+from condis.cdriver.build import INCLUDE, RUNTIME, BuildError, compiler
+
+_HOOKS = """
+void condis_attach(const struct condis_ops *ops);
+PVOID condis_last_caller(void);
+int condis_snapshot(void);
+void condis_restore(void);
+NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
+typedef struct { const char *dli_fname; void *dli_fbase; const char *dli_sname; void *dli_saddr; } Dl_info;
+int dladdr(const void *addr, Dl_info *info);
+void *malloc(size_t size);
+void *calloc(size_t count, size_t size);
+void free(void *ptr);
+"""
+
+
+def declarations() -> str:
+    """ndis.h and the runtime's table, preprocessed into plain C declarations for cffi."""
+    source = '#include "ndis.h"\n#include "ops.h"\n'
+    proc = subprocess.run([compiler(), "-E", "-P", "-DCONDIS_CDEF", f"-I{INCLUDE}", f"-I{RUNTIME[0].parent}",
+                           "-x", "c", "-"], input=source, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError(["gcc", "-E"], proc.stderr)
+    text = proc.stdout
+    text = text[text.index("typedef void VOID"):]        # what stddef.h / stdint.h brought is cffi's own
+    return re.sub(r"sizeof\s*\(\s*PVOID\s*\)", str(cffi.FFI().sizeof("void *")), text)
+
+
+@functools.cache
+def ffi() -> cffi.FFI:
+    f = cffi.FFI()
+    f.cdef(declarations(), override=True)
+    f.cdef(_HOOKS, override=True)
+    return f
+
+
+@functools.cache
+def libc() -> object:
+    return ffi().dlopen(None)

@@ -1,0 +1,88 @@
+"""Compiling a C driver: ``condis cc`` and :func:`build`.
+
+A driver image is a shared object built with the machine's gcc from the driver's sources and
+condis's runtime (runtime/exports.c and runtime/runtime.c), against condis's ndis.h. The flags
+make the mistakes a WDK build would catch fail here too, at build time and with their names:
+
+- ``-Werror=implicit-function-declaration``: a routine condis does not declare (one it does not
+  provide) is an error at compile time;
+- ``-Wl,--no-undefined`` (``-z defs``): any symbol nothing defines is refused at link time;
+- ``-g``: debug information, so the verifier can name the C file and line of a violating call;
+- ``-z now -z relro``: every relocation done at load, so the image's writable data can be reset
+  between loads (runtime.c).
+
+``--asan`` adds AddressSanitizer; such an image is loaded only in a process that has the ASan
+runtime preloaded (``condis replay --asan`` arranges it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from condis.errors import Violation
+
+HERE = Path(__file__).resolve().parent
+INCLUDE = HERE / "include"
+RUNTIME = (HERE / "runtime" / "exports.c", HERE / "runtime" / "runtime.c")
+CFLAGS = ("-std=gnu11", "-g", "-O1", "-fPIC", "-Wall", "-Wextra", "-Wno-unused-parameter",
+          "-Werror=implicit-function-declaration", "-Werror=incompatible-pointer-types",
+          "-Werror=int-conversion")
+LDFLAGS = ("-shared", "-Wl,--no-undefined", "-Wl,-z,defs", "-Wl,-z,now", "-Wl,-z,relro")
+ASAN = ("-fsanitize=address", "-fno-omit-frame-pointer")
+
+
+class BuildError(Exception):
+    """gcc refused the driver: ``output`` is what it printed (file, line, name of what is wrong)."""
+
+    def __init__(self, command: Sequence[str], output: str) -> None:
+        self.command = list(command)
+        self.output = output
+        super().__init__(f"building the driver failed:\n{output}")
+
+
+def compiler() -> str:
+    """The C compiler: $CC, else gcc on the PATH."""
+    cc = os.environ.get("CC") or shutil.which("gcc")
+    if not cc:
+        raise BuildError(["gcc"], "no C compiler: condis builds C drivers with gcc (install gcc, or set CC)")
+    return cc
+
+
+def command(sources: Sequence[str | Path], output: str | Path, asan: bool = False,
+            extra: Sequence[str] = ()) -> list[str]:
+    """The gcc command line that builds ``sources`` into the driver image ``output``."""
+    return [compiler(), *CFLAGS, *(ASAN if asan else ()), f"-I{INCLUDE}", *extra,
+            *(str(s) for s in sources), *(str(r) for r in RUNTIME), "-o", str(output), *LDFLAGS,
+            *(ASAN[:1] if asan else ())]
+
+
+def build(sources: Sequence[str | Path], output: str | Path, asan: bool = False, extra: Sequence[str] = ()) -> Path:
+    """Compile and link a driver image; returns its path. Raises :class:`BuildError` with gcc's
+    messages when the sources do not compile or link."""
+    if not sources:
+        raise BuildError([], "no source files given")
+    for src in sources:
+        if not Path(src).is_file():
+            raise BuildError([], f"no source file {src}")
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = command(sources, out, asan, extra)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError(cmd, _explain(proc.stderr + proc.stdout))
+    return out
+
+
+def _explain(output: str) -> str:
+    """gcc's output, with a line saying what an undefined reference means here."""
+    if "undefined reference to" in output:
+        output += ("\nAn undefined reference names a routine the driver calls that neither its sources nor "
+                   "condis provide (see condis/cdriver/include/condis/ddi.h for what condis provides).")
+    return output
+
+
+__all__ = ["BuildError", "Violation", "build", "command", "compiler"]
