@@ -1,0 +1,149 @@
+"""A C host and a Python host on one wire: host A runs the C MCM and the C client (alice), host B
+the Python MCM and the Python client (bob). They call each other, so the C MCM's signaling must
+be the Python codec's byte for byte, and its retransmission and duplicate handling must be the
+Python call control's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from condis.demo import testbed as make_bed
+from condis.drivers import signaling as sig
+from condis.drivers.client import AtmClient
+from condis.drivers.mcm import AtmMcm
+from condis.trace import Recorder
+from tests.c.samples import CClient, c_mcm
+
+
+def _alternate(first: Callable[..., Any], second: Callable[..., Any]) -> Callable[..., Any]:
+    """A factory that makes host A's driver with ``first`` and host B's with ``second``."""
+    made = []
+
+    def make(**kwargs: Any) -> Any:
+        made.append(None)
+        return (first if len(made) == 1 else second)(**kwargs)
+    return make
+
+
+@pytest.fixture
+def bed():
+    c = c_mcm()
+    b = make_bed("mcm", Recorder(), mcm=_alternate(c, AtmMcm), client=_alternate(CClient, AtmClient))
+    b.wire.record = True
+    return b
+
+
+def _place(bed, host: int, address: bytes):
+    calls = []
+    bed.do(host, lambda: calls.append(bed.clients[host].place_call(address)))
+    return calls[0], bed.clients[1 - host].incoming[-1]
+
+
+def _signals(bed, port: str) -> list[sig.Message]:
+    return [sig.Message.decode(f.payload) for _, src, f in bed.wire.frames
+            if src == port and f.vci == sig.SIGNALING_VCI]
+
+
+def test_the_c_host_calls_the_python_host_and_back():
+    c = c_mcm()
+    bed = make_bed("mcm", Recorder(), mcm=_alternate(c, AtmMcm), client=_alternate(CClient, AtmClient))
+    assert type(bed.clients[0]) is CClient and type(bed.clients[1]) is AtmClient
+    out, answered = _place(bed, 0, b"bob")
+    assert out.state == "UP" and answered.state == "UP"
+    bed.do(0, bed.clients[0].send, out, b"from C")
+    bed.do(1, bed.clients[1].send, answered, b"from Python")
+    assert answered.received == [b"from C"] and out.received == [b"from Python"]
+    bed.do(0, bed.clients[0].close, out)
+    assert out.state == "CLOSED" and answered.state == "CLOSED" and out.deleted and answered.deleted
+
+    back, answered2 = _place(bed, 1, b"alice")
+    assert back.state == "UP" and answered2.state == "UP"
+    bed.do(0, bed.clients[0].send, answered2, b"C answers")
+    assert back.received == [b"C answers"]
+    bed.do(1, bed.clients[1].close, back)
+    assert back.state == "CLOSED" and answered2.state == "CLOSED" and back.deleted and answered2.deleted
+    assert [h.vc_count for h in bed.hosts] == [0, 0]
+
+    for host in bed.hosts:
+        host.unload_driver("atmclient")
+    bed.run()
+    for host in bed.hosts:
+        host.remove_adapter("atm0")
+    bed.run()
+    for host in bed.hosts:
+        host.unload_driver("atmmcm")
+    bed.run()
+    report = bed.sim.finish()
+    assert report.findings == [], report.report()
+
+
+def test_the_c_mcm_signals_in_the_python_codec_byte_for_byte(bed):
+    out, answered = _place(bed, 0, b"bob")
+    bed.do(0, bed.clients[0].close, out)
+    setup = next(f.payload for _, src, f in bed.wire.frames if src == "wire.a" and f.vci == sig.SIGNALING_VCI)
+    assert setup == sig.Message(sig.SETUP, 1, True, 32, 0, 0, b"bob", 1_000_000).encode()
+    assert [(m.kind, m.ref, m.mine, m.vci, m.cause) for m in _signals(bed, "wire.a")] == [
+        (sig.SETUP, 1, True, 32, 0),
+        (sig.CONNECT_ACK, 1, True, 0, 0),
+        (sig.RELEASE, 1, True, 0, sig.CAUSE_NORMAL),
+    ]
+    assert [(m.kind, m.ref, m.mine, m.vci, m.cause) for m in _signals(bed, "wire.b")] == [
+        (sig.CONNECT, 1, False, 32, 0),
+        (sig.RELEASE_COMPLETE, 1, False, 0, sig.CAUSE_NORMAL),
+    ]
+
+
+def test_the_c_mcm_answers_a_python_setup_with_its_own_vci_half(bed):
+    back, answered = _place(bed, 1, b"alice")
+    assert back.state == "UP" and answered.state == "UP"
+    # B (the Python MCM on the wire's b end) chose an odd VCI; the C MCM's CONNECT carries it back
+    assert [(m.kind, m.ref, m.mine, m.vci) for m in _signals(bed, "wire.a")] == [(sig.CONNECT, 1, False, 33)]
+    out, _ = _place(bed, 0, b"bob")
+    assert [m.vci for m in _signals(bed, "wire.a") if m.kind == sig.SETUP] == [32]
+
+
+def test_a_lost_setup_is_sent_again_from_the_c_mcm_timer(bed):
+    lost = []
+
+    def fault(src, frame):
+        if src is bed.wire.a and frame.vci == sig.SIGNALING_VCI and not lost:
+            lost.append(frame)
+            return []                   # the first SETUP never arrives
+        return [bed.wire.latency_ns]
+    bed.wire.fault = fault
+    out, answered = _place(bed, 0, b"bob")
+    assert out.state == "UP" and answered.state == "UP"
+    assert [m.kind for m in _signals(bed, "wire.a")] == [sig.SETUP, sig.SETUP, sig.CONNECT_ACK]
+
+
+def test_duplicated_frames_change_nothing(bed):
+    bed.wire.fault = lambda src, frame: [bed.wire.latency_ns, bed.wire.latency_ns + 1]
+    out, answered = _place(bed, 0, b"bob")
+    assert out.state == "UP" and answered.state == "UP"
+    assert len(bed.clients[1].incoming) == 1     # the second SETUP was not a second call
+    bed.do(0, bed.clients[0].send, out, b"twice")
+    assert answered.received == [b"twice", b"twice"]     # data cells are not signaling: both arrive
+    bed.do(0, bed.clients[0].close, out)
+    assert out.state == "CLOSED" and answered.state == "CLOSED" and out.deleted and answered.deleted
+    assert [h.vc_count for h in bed.hosts] == [0, 0]
+
+
+def test_a_close_toward_a_silent_peer_is_held_until_it_is_heard_again(bed):
+    out, answered = _place(bed, 0, b"bob")
+    silent = [True]
+    bed.wire.fault = lambda src, frame: [] if src is bed.wire.b and silent[0] else [bed.wire.latency_ns]
+    bed.do(0, bed.clients[0].close, out)
+    # B released the call and answered every RELEASE, but A heard none of it: after its tries,
+    # A holds the RELEASE instead of giving the close up, and the close stays pending
+    assert answered.state == "CLOSED"
+    assert out.state == "CLOSING"
+    assert [m.kind for m in _signals(bed, "wire.a")] == [
+        sig.SETUP, sig.CONNECT_ACK, sig.RELEASE, sig.RELEASE, sig.RELEASE]
+    silent[0] = False
+    back, _ = _place(bed, 1, b"alice")          # B is heard from again: the held RELEASE goes out
+    assert back.state == "UP"
+    assert out.state == "CLOSED" and out.deleted
+    assert [m.kind for m in _signals(bed, "wire.a")][5:] == [sig.RELEASE, sig.CONNECT]

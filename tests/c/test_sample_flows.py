@@ -1,0 +1,206 @@
+"""The guide's flows through the C samples, with the sequences tests/test_mcm_flows.py expects of
+the Python samples: the C MCM under the Python client, the C client over the Python MCM, and
+both C samples together, on both hosts.
+
+One sequence differs, by design: the C MCM deactivates a VC before it completes the close its
+client asked for (condis/cdriver/samples/atmmcm/callmgr.c says why), where the Python MCM
+follows fig1-20 and completes first.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from condis import NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_NOT_SUPPORTED, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
+from condis.demo import testbed as make_bed
+from condis.drivers.client import AtmClient
+from condis.drivers.mcm import AtmMcm
+from condis.trace import Recorder
+from tests.c.samples import CCall, CClient, c_mcm
+from tests.conftest import steps
+
+CONFIGS = {
+    "c-mcm": lambda: {"mcm": c_mcm(), "client": AtmClient},
+    "c-client": lambda: {"mcm": AtmMcm, "client": CClient},
+    "all-c": lambda: {"mcm": c_mcm(), "client": CClient},
+}
+
+
+@pytest.fixture(params=list(CONFIGS))
+def bed(request: pytest.FixtureRequest):
+    b = make_bed("mcm", Recorder(), **CONFIGS[request.param]())
+    b.config = request.param
+    return b
+
+
+def _call(bed):
+    calls = []
+    bed.do(0, lambda: calls.append(bed.clients[0].place_call(b"bob")))
+    return calls[0], bed.clients[1].incoming[-1]
+
+
+def test_registering_and_opening_the_af(bed):
+    a = steps(bed.recorder, host="A")
+    protocol = [s for s in a if any(k in s for k in ("AddressFamily", "AfRegister", "OpenAf", "Sap"))]
+    assert protocol == [
+        "A:NdisMCmRegisterAddressFamilyEx",
+        "A:ProtocolCoAfRegisterNotify", "A:NdisClOpenAddressFamilyEx", "A:ProtocolCmOpenAf",
+        "A:NdisClRegisterSap", "A:ProtocolCmRegisterSap",
+    ]
+    assert a.index("A:MiniportInitializeEx") < a.index("A:NdisMCmRegisterAddressFamilyEx") < a.index(
+        "A:ProtocolBindAdapterEx")
+
+
+def test_making_a_call_and_the_incoming_call(bed):
+    rec = bed.recorder
+    mark = len(rec.records)
+    call, answered = _call(bed)
+    assert call.state == "UP" and answered.state == "UP"
+    assert steps(rec, mark, "A") == [
+        "A:NdisCoCreateVc", "A:ProtocolCoCreateVc",
+        "A:NdisClMakeCall", "A:ProtocolCmMakeCall",
+        "A:NdisMCmActivateVc",
+        "A:NdisMCmMakeCallComplete", "A:ProtocolClMakeCallComplete",
+    ]
+    assert steps(rec, mark, "B") == [
+        "B:NdisMCmCreateVc", "B:ProtocolCoCreateVc",
+        "B:NdisMCmActivateVc",
+        "B:NdisMCmDispatchIncomingCall", "B:ProtocolClIncomingCall",
+        "B:NdisMCmDispatchCallConnected", "B:ProtocolClCallConnected",
+    ]
+
+
+def test_client_initiated_close(bed):
+    call, answered = _call(bed)
+    rec = bed.recorder
+    mark = len(rec.records)
+    bed.do(0, bed.clients[0].close, call)
+    if bed.config == "c-client":
+        # the Python MCM: fig1-20, the close completed, then the VC deactivated
+        close = ["A:NdisMCmCloseCallComplete", "A:ProtocolClCloseCallComplete", "A:NdisMCmDeactivateVc"]
+    else:
+        # the C MCM: the VC deactivated, then the close completed (cm-20, ProtocolClCloseCallComplete)
+        close = ["A:NdisMCmDeactivateVc", "A:NdisMCmCloseCallComplete", "A:ProtocolClCloseCallComplete"]
+    assert steps(rec, mark, "A") == [
+        "A:NdisClCloseCall", "A:ProtocolCmCloseCall", *close, "A:NdisCoDeleteVc", "A:ProtocolCoDeleteVc",
+    ]
+    a = [r for r in rec.records[mark:] if r.host == "A" and r.kind in ("ddi", "handler")]
+    assert [r.result for r in a if r.name in ("NdisClCloseCall", "ProtocolCmCloseCall")] == [
+        "NDIS_STATUS_PENDING", "NDIS_STATUS_PENDING"]
+    assert steps(rec, mark, "B") == [
+        "B:NdisMCmDispatchIncomingCloseCall", "B:ProtocolClIncomingCloseCall",
+        "B:NdisClCloseCall", "B:ProtocolCmCloseCall",
+        "B:NdisMCmDeactivateVc",
+        "B:NdisMCmDeleteVc", "B:ProtocolCoDeleteVc",
+    ]
+    assert call.state == "CLOSED" and answered.state == "CLOSED" and call.deleted and answered.deleted
+    assert [h.vc_count for h in bed.hosts] == [0, 0]
+
+
+def test_the_called_side_closes(bed):
+    call, answered = _call(bed)
+    rec = bed.recorder
+    mark = len(rec.records)
+    bed.do(1, bed.clients[1].close, answered)
+    assert steps(rec, mark, "A") == [
+        "A:NdisMCmDispatchIncomingCloseCall", "A:ProtocolClIncomingCloseCall",
+        "A:NdisClCloseCall", "A:ProtocolCmCloseCall",
+        "A:NdisMCmDeactivateVc",
+        "A:NdisCoDeleteVc", "A:ProtocolCoDeleteVc",
+    ]
+    assert call.state == "CLOSED" and answered.state == "CLOSED" and call.deleted and answered.deleted
+    assert [h.vc_count for h in bed.hosts] == [0, 0]
+
+
+def test_data_both_ways(bed):
+    call, answered = _call(bed)
+    rec = bed.recorder
+    mark = len(rec.records)
+    bed.do(0, bed.clients[0].send, call, b"ping")
+    bed.do(1, bed.clients[1].send, answered, b"pong")
+    assert answered.received == [b"ping"] and call.received == [b"pong"]
+    assert call.send_completed == 1 and answered.send_completed == 1
+    assert steps(rec, mark, "A") == [
+        "A:NdisCoSendNetBufferLists", "A:MiniportCoSendNetBufferLists",
+        "A:NdisMCoSendNetBufferListsComplete", "A:ProtocolCoSendNetBufferListsComplete",
+        "A:NdisMCoIndicateReceiveNetBufferLists", "A:ProtocolCoReceiveNetBufferLists",
+    ]
+
+
+def test_qos_change_requested_by_the_client(bed):
+    call, _ = _call(bed)
+    rec = bed.recorder
+    mark = len(rec.records)
+    bed.do(0, bed.clients[0].modify_qos, call, 2_000_000)
+    assert steps(rec, mark, "A") == [
+        "A:NdisClModifyCallQoS", "A:ProtocolCmModifyCallQoS",
+        "A:NdisMCmActivateVc",
+        "A:NdisMCmModifyCallQoSComplete", "A:ProtocolClModifyCallQoSComplete",
+    ]
+    if isinstance(call, CCall):
+        assert call.qos_status == NDIS_STATUS_SUCCESS
+    else:
+        assert call.events[-1] == "qos:NDIS_STATUS_SUCCESS"
+
+
+def test_incoming_call_left_pending_then_accepted(bed):
+    b = bed.clients[1]
+    b.answer = lambda call: NDIS_STATUS_PENDING
+    calls = []
+    bed.do(0, lambda: calls.append(bed.clients[0].place_call(b"bob")))
+    offered = b.incoming[-1]
+    assert calls[0].state == "MAKING" and offered.state == "OFFERED"
+    rec = bed.recorder
+    mark = len(rec.records)
+    bed.do(1, b.accept, offered)
+    assert steps(rec, mark, "B") == [
+        "B:NdisClIncomingCallComplete", "B:ProtocolCmIncomingCallComplete",
+        "B:NdisMCmDispatchCallConnected", "B:ProtocolClCallConnected",
+    ]
+    assert calls[0].state == "UP" and offered.state == "UP"
+
+
+def test_incoming_call_rejected(bed):
+    bed.clients[1].answer = lambda call: NDIS_STATUS_NOT_ACCEPTED
+    calls = []
+    bed.do(0, lambda: calls.append(bed.clients[0].place_call(b"bob")))
+    call = calls[0]
+    assert call.state == "FAILED" and call.status == NDIS_STATUS_NOT_ACCEPTED and call.deleted
+    assert [h.vc_count for h in bed.hosts] == [0, 0]
+
+
+def test_call_to_an_unknown_address_fails(bed):
+    calls = []
+    bed.do(0, lambda: calls.append(bed.clients[0].place_call(b"nobody")))
+    assert calls[0].state == "FAILED" and calls[0].status != NDIS_STATUS_SUCCESS and calls[0].deleted
+
+
+def test_calls_both_ways_then_everything_unloads_clean(bed):
+    first, answered = _call(bed)
+    calls = []
+    bed.do(1, lambda: calls.append(bed.clients[1].place_call(b"alice")))
+    second, answered2 = calls[0], bed.clients[0].incoming[-1]
+    assert [c.state for c in (first, answered, second, answered2)] == ["UP"] * 4
+    bed.do(0, bed.clients[0].send, answered2, b"to B")
+    assert second.received == [b"to B"]
+    # unbind with both calls up: the clients close them, deregister, close the AFs, unbind
+    for host in bed.hosts:
+        host.unload_driver("atmclient")
+    bed.run()
+    for host in bed.hosts:
+        for name in list(host.adapters):
+            host.remove_adapter(name)
+    bed.run()
+    for host in bed.hosts:
+        host.unload_driver("atmmcm")
+    bed.run()
+    report = bed.sim.finish()
+    assert report.findings == [], report.report()
+    assert [h.vc_count for h in bed.hosts] == [0, 0]
+
+
+def test_the_c_mcm_refuses_multipoint_calls():
+    bed = make_bed("mcm", Recorder(), mcm=c_mcm())
+    calls = []
+    bed.do(0, lambda: calls.append(bed.clients[0].place_call(b"bob", multipoint=True)))
+    assert calls[0].state == "FAILED" and calls[0].status == NDIS_STATUS_NOT_SUPPORTED and calls[0].deleted
