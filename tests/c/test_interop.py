@@ -147,3 +147,46 @@ def test_a_close_toward_a_silent_peer_is_held_until_it_is_heard_again(bed):
     assert back.state == "UP"
     assert out.state == "CLOSED" and out.deleted
     assert [m.kind for m in _signals(bed, "wire.a")][5:] == [sig.RELEASE, sig.CONNECT]
+
+
+def _forge(bed, msg: sig.Message) -> None:
+    """A signaling message on the wire as if host B's call manager had sent it."""
+    bed.wire.b.transmit(sig.signal(msg))
+    bed.run()
+
+
+def test_a_restart_from_the_peer_clears_the_c_side_s_calls(bed):
+    out, answered = _place(bed, 0, b"bob")
+    mark = len(bed.recorder.records)
+    _forge(bed, sig.Message(sig.RESTART, 0, False, cause=sig.CAUSE_OUT_OF_ORDER))
+    closes = [r for r in bed.recorder.records[mark:] if r.host == "A" and r.name == "NdisMCmDispatchIncomingCloseCall"]
+    assert len(closes) == 1 and closes[0].args.startswith("NDIS_STATUS_FAILURE")
+    assert out.state == "CLOSED" and out.deleted
+    # A's RELEASE COMPLETE reached B, whose MCM cleared the call there too
+    assert answered.state == "CLOSED" and answered.deleted
+    assert [h.vc_count for h in bed.hosts] == [0, 0]
+
+
+@pytest.mark.parametrize(("kind", "cause"), [(sig.CONNECT, sig.CAUSE_BAD_REFERENCE), (sig.RELEASE, sig.CAUSE_NORMAL)])
+def test_a_message_for_a_call_the_c_mcm_does_not_know_is_answered(bed, kind, cause):
+    _forge(bed, sig.Message(kind, 7, False, 40))
+    assert [(m.kind, m.ref, m.mine, m.cause) for m in _signals(bed, "wire.a")] == [
+        (sig.RELEASE_COMPLETE, 7, True, cause)]
+
+
+def test_a_release_complete_for_an_unknown_call_is_not_answered(bed):
+    _forge(bed, sig.Message(sig.RELEASE_COMPLETE, 7, False, cause=sig.CAUSE_NORMAL))
+    assert _signals(bed, "wire.a") == []
+
+
+def test_a_late_setup_for_a_call_cleared_here_is_answered_not_offered(bed):
+    back, answered = _place(bed, 1, b"alice")
+    setup = next(f for _, src, f in bed.wire.frames if src == "wire.b" and f.vci == sig.SIGNALING_VCI)
+    bed.do(1, bed.clients[1].close, back)
+    assert answered.state == "CLOSED"
+    offered = len(bed.clients[0].incoming)
+    bed.wire.b.transmit(setup)          # the SETUP again, as a retransmission that was delayed
+    bed.run()
+    assert len(bed.clients[0].incoming) == offered
+    last = _signals(bed, "wire.a")[-1]
+    assert (last.kind, last.ref, last.mine, last.cause) == (sig.RELEASE_COMPLETE, 1, False, sig.CAUSE_NORMAL)
