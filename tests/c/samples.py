@@ -215,3 +215,21 @@ class CClient:
 def c_client(*flags: str) -> Callable[..., CClient]:
     """A ``client=`` factory for the C client built with ``flags``."""
     return lambda **kwargs: CClient(flags=flags, **kwargs)
+
+
+def teardown(bed: Any) -> None:
+    """Unload the clients, remove the adapters, unload the MCMs; the verifier must have nothing
+    to say, leaks included (a C driver's memory, MDLs and objects are checked at its unload)."""
+    for host in bed.hosts:
+        if host.drivers["atmclient"].state == "LOADED":
+            host.unload_driver("atmclient")
+    bed.run()
+    for host in bed.hosts:
+        for name in list(host.adapters):
+            host.remove_adapter(name)
+    bed.run()
+    for host in bed.hosts:
+        host.unload_driver("atmmcm")
+    bed.run()
+    report = bed.sim.finish()
+    assert report.findings == [], report.report()

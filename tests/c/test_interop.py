@@ -15,7 +15,7 @@ from condis.drivers import signaling as sig
 from condis.drivers.client import AtmClient
 from condis.drivers.mcm import AtmMcm
 from condis.trace import Recorder
-from tests.c.samples import CClient, c_mcm
+from tests.c.samples import CClient, c_mcm, teardown
 
 
 def _alternate(first: Callable[..., Any], second: Callable[..., Any]) -> Callable[..., Any]:
@@ -33,7 +33,8 @@ def bed():
     c = c_mcm()
     b = make_bed("mcm", Recorder(), mcm=_alternate(c, AtmMcm), client=_alternate(CClient, AtmClient))
     b.wire.record = True
-    return b
+    yield b
+    teardown(b)
 
 
 def _place(bed, host: int, address: bytes):
@@ -66,18 +67,7 @@ def test_the_c_host_calls_the_python_host_and_back():
     bed.do(1, bed.clients[1].close, back)
     assert back.state == "CLOSED" and answered2.state == "CLOSED" and back.deleted and answered2.deleted
     assert [h.vc_count for h in bed.hosts] == [0, 0]
-
-    for host in bed.hosts:
-        host.unload_driver("atmclient")
-    bed.run()
-    for host in bed.hosts:
-        host.remove_adapter("atm0")
-    bed.run()
-    for host in bed.hosts:
-        host.unload_driver("atmmcm")
-    bed.run()
-    report = bed.sim.finish()
-    assert report.findings == [], report.report()
+    teardown(bed)
 
 
 def test_the_c_mcm_signals_in_the_python_codec_byte_for_byte(bed):
