@@ -180,3 +180,19 @@ def test_a_late_setup_for_a_call_cleared_here_is_answered_not_offered(bed):
     assert len(bed.clients[0].incoming) == offered
     last = _signals(bed, "wire.a")[-1]
     assert (last.kind, last.ref, last.mine, last.cause) == (sig.RELEASE_COMPLETE, 1, False, sig.CAUSE_NORMAL)
+
+
+def test_each_leaf_of_a_python_multipoint_call_is_a_call_at_the_c_host(bed):
+    root, leaves = bed.clients[1], bed.clients[0]
+    calls, parties = [], []
+    bed.do(1, lambda: calls.append(root.place_call(b"alice", multipoint=True)))
+    call = calls[0]
+    bed.do(1, lambda: parties.append(root.add_party(call, b"alice")))
+    assert [p.state for p in call.parties] == ["UP", "UP"] and [c.state for c in leaves.incoming] == ["UP", "UP"]
+    bed.do(1, root.send, call, b"to both")
+    assert [c.received for c in leaves.incoming] == [[b"to both"], [b"to both"]]
+    bed.do(1, root.drop_party, parties[0])          # ADD PARTY's leaf goes: DROP PARTY to the C MCM
+    assert [p.state for p in call.parties] == ["UP"] and [c.state for c in leaves.incoming] == ["UP", "CLOSED"]
+    bed.do(0, leaves.close, leaves.incoming[0])     # the last leaf hangs up: the root's call is over
+    assert call.state == "CLOSED" and [c.state for c in leaves.incoming] == ["CLOSED", "CLOSED"]
+    assert all(c.deleted for c in leaves.incoming)

@@ -25,14 +25,6 @@
 
 #define ATMCLIENT_TAG NDIS_TAG('A', 'c', 'l', 't')
 
-#ifndef CO_ADDRESS_FAMILY_Q2931
-#define CO_ADDRESS_FAMILY_Q2931 0x1
-#endif
-#ifndef TRANSMIT_VC
-#define TRANSMIT_VC 0x00000004
-#define RECEIVE_VC  0x00000008
-#endif
-
 #define CLIENT_MAX_ADDRESS   64
 #define CLIENT_MTU           9180
 #define CLIENT_DEFAULT_RATE  1000000

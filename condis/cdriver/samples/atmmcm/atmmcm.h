@@ -27,14 +27,8 @@
 
 #define ATMMCM_TAG NDIS_TAG('A', 'm', 'c', 'm')
 
-/* Values condis uses (condis/constants.py), as the public ntddndis.h spells them. */
-#ifndef CO_ADDRESS_FAMILY_Q2931
-#define CO_ADDRESS_FAMILY_Q2931 0x1
-#endif
-#ifndef TRANSMIT_VC
-#define TRANSMIT_VC 0x00000004
-#define RECEIVE_VC  0x00000008
-#endif
+/* The two OIDs the MCM answers, with condis's values (condis/constants.py); condis's ndis.h
+   declares no OIDs. */
 #ifndef OID_GEN_CO_LINK_SPEED
 #define OID_GEN_CO_LINK_SPEED 0x00010110
 #endif

@@ -7,10 +7,12 @@
  * it. Multipoint calls (ProtocolCmAddParty) are not supported by this sample: it refuses them.
  *
  * One choice differs from the Python MCM: when the peer confirms a close our client asked for,
- * the VC is deactivated first and the close completed after (the order the stand-alone call
- * manager's figure and the ProtocolClCloseCallComplete page give: a client may delete its VC
- * from ProtocolClCloseCallComplete, and NdisCoDeleteVc fails on a VC still active), rather
- * than fig1-20's complete-then-deactivate.
+ * the VC is deactivated first and the close completed after. The pages disagree on the order:
+ * client-initiated-request-to-close-a-call.md draws it so for a call manager (images/cm-20.png)
+ * and the other way round for an MCM (images/fig1-20.png), while
+ * ddi/nc-ndis-protocol_cl_close_call_complete.md tells the client that a successful close means
+ * the VC is deactivated already. This MCM does what that page promises, since a client may delete
+ * its VC from ProtocolClCloseCallComplete and NdisCoDeleteVc fails on a VC still active.
  */
 #include "callmgr.h"
 #include "signaling.h"
