@@ -47,11 +47,16 @@ def test_the_shrunk_c_schedule_replays_the_same_failure():
     assert replay(small).failure.signature == replay(small).failure.signature
 
 
-@pytest.mark.parametrize("scenario", ["mcm_clean", "mcm_call_flow", "client_clean"])
+CLEAN = ["mcm_clean", "mcm_call_flow", "mcm_af_withdraw", "mcm_hangup_while_connecting", "client_clean",
+         "client_af_withdraw", "client_hangup_while_connecting", "client_over_the_call_manager", "all_c_call_flow",
+         "all_c_close_race"]
+
+
+@pytest.mark.parametrize("scenario", CLEAN)
 @pytest.mark.parametrize("strategy", ["random", "pct", "exhaustive"])
 def test_the_correct_c_samples_survive_the_same_races(scenario, strategy):
     # more schedules than the planted bugs need to show (at most 8 here), fewer than the Python
     # samples' runs: every schedule loads two fresh copies of each C image
-    report = explore(f"{PLANTED}:{scenario}", strategy, schedules=30)
+    report = explore(f"{PLANTED}:{scenario}", strategy, schedules=20)
     assert not report.failures, report.failures[0].failure.message
-    assert report.ran == 30
+    assert report.ran == 20
