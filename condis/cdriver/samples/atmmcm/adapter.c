@@ -136,6 +136,7 @@ VOID MiniportHaltEx(NDIS_HANDLE MiniportAdapterContext, NDIS_HALT_ACTION HaltAct
 
     UNREFERENCED_PARAMETER(HaltAction);
     ASSERT(IsListEmpty(&adapter->Afs));
+    ASSERT(adapter->QueuedWorkItems == 0);     /* halting-a-miniport-adapter.md: no work left queued */
     SigSendRestart(adapter);
     SigClose(adapter);
     CallMgrHalt(adapter);

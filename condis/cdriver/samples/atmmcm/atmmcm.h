@@ -18,8 +18,9 @@
  *
  * Locking: the transmit-done list is shared by the send path (any IRQL up to DISPATCH_LEVEL) and
  * the transmit-done timer, so it has a spin lock. The call-control state is changed only from
- * handlers NDIS serializes per adapter in condis's simulation; a multiprocessor port would put
- * the adapter's CallLock around each signaling step (see the note in signaling.c).
+ * handlers, DPCs and work items, which condis runs one at a time per host; on a multiprocessor
+ * machine each signaling step would hold an adapter lock, released around every call into NDIS
+ * (which may call back into this driver). This sample leaves that lock out.
  */
 #pragma once
 
@@ -144,7 +145,6 @@ struct _MCM_AF {
 typedef struct _MCM_VC {
     LONG RefCount;
     PMCM_ADAPTER Adapter;
-    PMCM_AF Af;
     NDIS_HANDLE NdisVcHandle;       /* NULL once NDIS deleted the VC */
     BOOLEAN CreatedByUs;            /* an incoming call's VC: we delete it */
 
@@ -207,7 +207,7 @@ struct _MCM_ADAPTER {
     ULONG Heard;                    /* messages received from the peer */
     BOOLEAN PeerGone;               /* the peer said RESTART and has said nothing since */
     LIST_ENTRY Deferred;            /* VCs whose work found no work item */
-    LONG QueuedWorkItems;
+    LONG QueuedWorkItems;           /* queued and not yet run: none may be left at halt */
     MCM_CLEARED Cleared[SIG_REMEMBERED];
     ULONG ClearedCount;
     ULONG ClearedNext;
@@ -220,7 +220,7 @@ struct _MCM_ADAPTER {
     PNET_BUFFER_LIST TransmitDoneHead;
     PNET_BUFFER_LIST TransmitDoneTail;
     LIST_ENTRY Mapped;
-    ULONG Dropped;
+    ULONG Dropped;                  /* cells lost: no VC for their VCI, or no receive buffer */
     UCHAR TransmitBuffer[MCM_MTU];
 };
 

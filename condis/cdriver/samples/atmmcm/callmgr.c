@@ -177,7 +177,7 @@ static NDIS_STATUS CmDeregisterSap(NDIS_HANDLE CallMgrSapContext)
 static NDIS_STATUS CmCreateVc(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE NdisVcHandle, PNDIS_HANDLE ProtocolVcContext)
 {
     PMCM_AF af = ProtocolAfContext;
-    PMCM_VC vc = VcAllocate(af->Adapter, af, FALSE);
+    PMCM_VC vc = VcAllocate(af->Adapter, FALSE);
     if (vc == NULL) {
         return NDIS_STATUS_RESOURCES;
     }
@@ -320,7 +320,7 @@ VOID CallIncomingSetup(PMCM_ADAPTER Adapter, const SIG_MESSAGE *Message)
         SigSendReleaseComplete(Adapter, Message->Ref, FALSE, CAUSE_NO_ROUTE, Message->Endpoint);
         return;
     }
-    vc = VcAllocate(Adapter, sap->Af, TRUE);        /* its one reference is the call's */
+    vc = VcAllocate(Adapter, TRUE);        /* its one reference is the call's */
     if (vc == NULL) {
         SigSendReleaseComplete(Adapter, Message->Ref, FALSE, CAUSE_RESOURCES, Message->Endpoint);
         return;

@@ -12,7 +12,7 @@
  * VcAllocate - a new VC context with one reference, the caller's (NDIS's, for a VC a client
  * creates; the call's, for a VC we create for an incoming call). DISPATCH_LEVEL or below.
  */
-PMCM_VC VcAllocate(PMCM_ADAPTER Adapter, PMCM_AF Af, BOOLEAN CreatedByUs)
+PMCM_VC VcAllocate(PMCM_ADAPTER Adapter, BOOLEAN CreatedByUs)
 {
     PMCM_VC vc = McmAllocate(Adapter->MiniportAdapterHandle, sizeof(MCM_VC));
     if (vc == NULL) {
@@ -20,7 +20,6 @@ PMCM_VC VcAllocate(PMCM_ADAPTER Adapter, PMCM_AF Af, BOOLEAN CreatedByUs)
     }
     vc->RefCount = 1;
     vc->Adapter = Adapter;
-    vc->Af = Af;
     vc->CreatedByUs = CreatedByUs;
     vc->State = CallNull;
     InitializeListHead(&vc->CallLink);

@@ -7,7 +7,7 @@
 
 #include "atmmcm.h"
 
-PMCM_VC VcAllocate(PMCM_ADAPTER Adapter, PMCM_AF Af, BOOLEAN CreatedByUs);
+PMCM_VC VcAllocate(PMCM_ADAPTER Adapter, BOOLEAN CreatedByUs);
 VOID VcReference(PMCM_VC Vc);
 VOID VcDereference(PMCM_VC Vc);
 
