@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from condis import NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_PENDING
 from condis.demo import testbed as make_bed
 from condis.drivers import signaling as sig
 from condis.drivers.client import AtmClient
@@ -196,3 +197,32 @@ def test_each_leaf_of_a_python_multipoint_call_is_a_call_at_the_c_host(bed):
     bed.do(0, leaves.close, leaves.incoming[0])     # the last leaf hangs up: the root's call is over
     assert call.state == "CLOSED" and [c.state for c in leaves.incoming] == ["CLOSED", "CLOSED"]
     assert all(c.deleted for c in leaves.incoming)
+
+
+def test_a_c_client_deciding_slowly_gets_call_proceeding_sent_for_it(bed):
+    alice = bed.clients[0]
+    alice.answer = lambda call: NDIS_STATUS_PENDING
+    calls = []
+    bed.do(1, lambda: calls.append(bed.clients[1].place_call(b"alice")))
+    offered = alice.incoming[-1]
+    assert calls[0].state == "MAKING" and offered.state == "OFFERED"
+    # B's SETUP was sent again while alice decided: the C MCM said CALL PROCEEDING, and B stopped
+    assert [m.kind for m in _signals(bed, "wire.b")] == [sig.SETUP, sig.SETUP]
+    assert [m.kind for m in _signals(bed, "wire.a")] == [sig.CALL_PROCEEDING]
+    bed.do(0, alice.accept, offered)
+    assert calls[0].state == "UP" and offered.state == "UP"
+    assert [m.kind for m in _signals(bed, "wire.a")] == [sig.CALL_PROCEEDING, sig.CONNECT]
+
+
+def test_a_call_refused_after_call_proceeding_is_released_not_just_refused(bed):
+    alice = bed.clients[0]
+    alice.answer = lambda call: NDIS_STATUS_PENDING
+    calls = []
+    bed.do(1, lambda: calls.append(bed.clients[1].place_call(b"alice")))
+    bed.do(0, alice.reject, alice.incoming[-1])
+    assert calls[0].state == "FAILED" and calls[0].status == NDIS_STATUS_NOT_ACCEPTED
+    # past CALL PROCEEDING the C MCM clears with RELEASE (kept until B's RELEASE COMPLETE)
+    assert [(m.kind, m.cause) for m in _signals(bed, "wire.a")] == [
+        (sig.CALL_PROCEEDING, 0), (sig.RELEASE, sig.CAUSE_REJECTED)]
+    assert [m.kind for m in _signals(bed, "wire.b")][-1] == sig.RELEASE_COMPLETE
+    assert alice.incoming[-1].deleted and [h.vc_count for h in bed.hosts] == [0, 0]
