@@ -225,8 +225,9 @@ def teardown(bed: Any) -> None:
             host.unload_driver("atmclient")
     bed.run()
     for host in bed.hosts:
-        for name in list(host.adapters):
-            host.remove_adapter(name)
+        for name, adapter in list(host.adapters.items()):
+            if adapter.state != "HALTED":
+                host.remove_adapter(name)
     bed.run()
     for host in bed.hosts:
         host.unload_driver("atmmcm")

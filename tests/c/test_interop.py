@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from condis import NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_PENDING
+from condis import NDIS_STATUS_FAILURE, NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_PENDING
 from condis.demo import testbed as make_bed
 from condis.drivers import signaling as sig
 from condis.drivers.client import AtmClient
@@ -226,3 +226,18 @@ def test_a_call_refused_after_call_proceeding_is_released_not_just_refused(bed):
         (sig.CALL_PROCEEDING, 0), (sig.RELEASE, sig.CAUSE_REJECTED)]
     assert [m.kind for m in _signals(bed, "wire.b")][-1] == sig.RELEASE_COMPLETE
     assert alice.incoming[-1].deleted and [h.vc_count for h in bed.hosts] == [0, 0]
+
+
+def test_after_the_peer_s_restart_a_call_to_it_is_given_up_not_held(bed):
+    up, answered = _place(bed, 0, b"bob")
+    bed.hosts[1].remove_adapter("atm0")     # B's client closes the call, then its MCM says RESTART
+    bed.run()
+    assert up.state == "CLOSED" and up.deleted
+    assert [m.kind for m in _signals(bed, "wire.b")][-3:] == [sig.RESTART] * 3
+    calls = []
+    bed.do(0, lambda: calls.append(bed.clients[0].place_call(b"bob")))
+    # nobody answers the SETUP; the peer said it went away, so after its tries the call fails
+    # (T303) instead of being held for a peer that might come back
+    assert calls[0].state == "FAILED" and calls[0].status == NDIS_STATUS_FAILURE and calls[0].deleted
+    assert [(m.kind, m.cause) for m in _signals(bed, "wire.a")][-4:] == [
+        (sig.SETUP, 0), (sig.SETUP, 0), (sig.SETUP, 0), (sig.RELEASE_COMPLETE, sig.CAUSE_TIMER)]
