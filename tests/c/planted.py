@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from condis.explore.scenarios import af_withdraw, call_flow, close_race, hangup_while_connecting, two_hosts
+from condis.explore.scenarios import (
+    af_withdraw,
+    call_flow,
+    close_race,
+    drop_party_race,
+    hangup_while_connecting,
+    two_hosts,
+)
 from tests.c.samples import c_client, c_mcm
 
 
@@ -50,6 +57,12 @@ def client_clean(sim: Any) -> Any:
 def mcm_af_withdraw(sim: Any) -> Any:
     bed = two_hosts(sim, "mcm", mcm=c_mcm())
     af_withdraw(bed)
+    return bed.check
+
+
+def mcm_drop_party_race(sim: Any) -> Any:
+    bed = two_hosts(sim, "mcm", mcm=c_mcm())
+    drop_party_race(bed)
     return bed.check
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from condis import NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_NOT_SUPPORTED, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
+from condis import NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
 from condis.demo import testbed as make_bed
 from condis.drivers.client import AtmClient
 from condis.drivers.mcm import AtmMcm
@@ -192,9 +192,49 @@ def test_unbinding_with_calls_up_closes_them(bed):
     assert [c.state for c in (first, answered, second, answered2)] == ["CLOSED"] * 4
 
 
-def test_the_c_mcm_refuses_multipoint_calls():
-    bed = make_bed("mcm", Recorder(), mcm=c_mcm())
+def test_multipoint_add_and_drop_party_and_incoming_drop_through_the_c_mcm():
+    # the C client places point-to-point calls only: the Python client's multipoint call, over the C MCM
+    mcm = make_bed("mcm", Recorder(), mcm=c_mcm())
+    a, b = mcm.clients
     calls = []
-    bed.do(0, lambda: calls.append(bed.clients[0].place_call(b"bob", multipoint=True)))
-    assert calls[0].state == "FAILED" and calls[0].status == NDIS_STATUS_NOT_SUPPORTED and calls[0].deleted
-    teardown(bed)
+    mcm.do(0, lambda: calls.append(a.place_call(b"bob", multipoint=True)))
+    call = calls[0]
+    assert call.state == "UP" and [p.state for p in call.parties] == ["UP"]
+    rec = mcm.recorder
+    mark = len(rec.records)
+    parties = []
+    mcm.do(0, lambda: parties.append(a.add_party(call, b"bob")))
+    # fig1-17
+    assert steps(rec, mark, "A") == [
+        "A:NdisClAddParty", "A:ProtocolCmAddParty",
+        "A:NdisMCmActivateVc",
+        "A:NdisMCmAddPartyComplete", "A:ProtocolClAddPartyComplete",
+    ]
+    assert [p.state for p in call.parties] == ["UP", "UP"] and len(b.incoming) == 2
+    mcm.do(0, a.send, call, b"to both")
+    assert [c.received for c in b.incoming] == [[b"to both"], [b"to both"]]
+    mark = len(rec.records)
+    mcm.do(0, a.drop_party, parties[0])
+    # fig1-18
+    assert steps(rec, mark, "A") == [
+        "A:NdisClDropParty", "A:ProtocolCmDropParty",
+        "A:NdisMCmDropPartyComplete", "A:ProtocolClDropPartyComplete",
+        "A:NdisMCmActivateVc",
+    ]
+    mcm.do(0, lambda: parties.append(a.add_party(call, b"bob")))
+    mark = len(rec.records)
+    mcm.do(1, b.close, b.incoming[-1])
+    # fig1-19: the leaf hangs up; not the last party, so an incoming drop, which the client answers
+    assert steps(rec, mark, "A") == [
+        "A:NdisMCmDispatchIncomingDropParty", "A:ProtocolClIncomingDropParty",
+        "A:NdisClDropParty", "A:ProtocolCmDropParty",
+        "A:NdisMCmActivateVc",
+    ]
+    assert len([p for p in call.parties if p.state == "UP"]) == 1
+    mark = len(rec.records)
+    mcm.do(0, a.close, call)
+    # the last party goes with NdisClCloseCall and the party handle (dropping-a-party-...md)
+    closing = [r for r in rec.records[mark:] if r.name == "NdisMCmCloseCallComplete"]
+    assert len(closing) == 1 and closing[0].args.startswith("NDIS_STATUS_SUCCESS, VC") and "party" in closing[0].args
+    assert call.state == "CLOSED" and call.deleted
+    teardown(mcm)

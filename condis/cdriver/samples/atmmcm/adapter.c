@@ -97,6 +97,7 @@ NDIS_STATUS MiniportInitializeEx(NDIS_HANDLE NdisMiniportHandle, NDIS_HANDLE Min
     adapter->OddVcis = AdapterReadOddVcis(NdisMiniportHandle);
     adapter->NextVci = FIRST_DATA_VCI + (adapter->OddVcis ? 1 : 0);
     adapter->NextRef = 1;
+    adapter->NextEndpoint = 1;
     InitializeListHead(&adapter->Afs);
     InitializeListHead(&adapter->Calls);
     InitializeListHead(&adapter->Deferred);

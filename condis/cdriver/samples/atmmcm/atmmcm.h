@@ -15,6 +15,8 @@
  *                 reference counted: one reference while NDIS knows the VC (from its creation
  *                 to its deletion), one while the call is known to signaling (until the peer
  *                 confirmed its end), one for each queued work item.
+ *   MCM_PARTY     CallMgrPartyContext: one leaf of a multipoint call we placed, with its own
+ *                 signaling entry (MCM_ENTRY); it holds a reference on its VC.
  *
  * Locking: the transmit-done list is shared by the send path (any IRQL up to DISPATCH_LEVEL) and
  * the transmit-done timer, so it has a spin lock. The call-control state is changed only from
@@ -41,6 +43,7 @@
 #define MCM_MTU             9180
 #define MCM_MAX_ADDRESS     64             /* longest called address a call may carry */
 #define MCM_DEFAULT_RATE    1000000
+#define MCM_MAX_PARTIES     16             /* leaves of one multipoint call */
 
 /* ---- signaling (signaling.c; condis/drivers/signaling.py) ---- */
 
@@ -103,12 +106,14 @@ typedef enum _VC_NEXT {
     VcNextFailMakeCall,         /* deactivated after a failed make-call: complete it with a failure */
     VcNextCompleteClose,        /* deactivated after our close was confirmed: complete the close */
     VcNextDelete,               /* deactivated after a call: delete the VC if we created it */
-    VcNextCompleteQoS           /* re-activated with new parameters: complete the QoS change */
+    VcNextCompleteQoS,          /* re-activated with new parameters: complete the QoS change */
+    VcNextPartyAdded            /* re-activated with a new leaf's VCI: complete the add-party */
 } VC_NEXT;
 
 /* Deferred work a VC asks for, run from an NDIS work item at PASSIVE_LEVEL. */
 #define VC_LATER_TEARDOWN  0x1
 #define VC_LATER_QOS       0x2
+#define VC_LATER_REACTIVATE 0x4    /* a leaf left a multipoint call: take its VCI off the VC */
 
 /* The call parameters a VC owns: CO_CALL_PARAMETERS with its two parts and room for their
    variable-length specific parameters (the called address, and the VCI list). */
@@ -120,12 +125,35 @@ typedef struct _MCM_CALL_PARAMETERS {
     };
     union {
         CO_MEDIA_PARAMETERS Media;
-        UCHAR MediaSpace[sizeof(CO_MEDIA_PARAMETERS) + sizeof(ULONG)];
+        UCHAR MediaSpace[sizeof(CO_MEDIA_PARAMETERS) + MCM_MAX_PARTIES * sizeof(ULONG)];
     };
 } MCM_CALL_PARAMETERS, *PMCM_CALL_PARAMETERS;
 
 typedef struct _MCM_ADAPTER MCM_ADAPTER, *PMCM_ADAPTER;
 typedef struct _MCM_AF MCM_AF, *PMCM_AF;
+typedef struct _MCM_VC MCM_VC, *PMCM_VC;
+typedef struct _MCM_PARTY MCM_PARTY, *PMCM_PARTY;
+
+/*
+ * One call as signaling knows it: its key on the wire is (reference, placed here, endpoint).
+ * A point-to-point call's entry is its VC's; each leaf of a multipoint call we placed has its
+ * own, in its MCM_PARTY. The entry keeps the one message of its call the peer has not
+ * answered yet.
+ */
+typedef struct _MCM_ENTRY {
+    LIST_ENTRY Link;                /* in the adapter's Calls while signaling knows the call */
+    BOOLEAN InCalls;
+    PMCM_VC Vc;
+    PMCM_PARTY Party;               /* NULL for a VC's own entry */
+    ULONG Endpoint;                 /* the leaf reference: 0 for a point-to-point call */
+    BOOLEAN Unanswered;
+    BOOLEAN Held;                   /* unanswered while the peer is silent: the link is down */
+    BOOLEAN Fresh;                  /* sent since the timer last ticked */
+    BOOLEAN GiveUp;                 /* marked by the timer (or a RESTART) to be cleared */
+    ULONG Sent;
+    ULONG HeardWhenSent;
+    SIG_MESSAGE Waiting;
+} MCM_ENTRY, *PMCM_ENTRY;
 
 typedef struct _MCM_SAP {
     LIST_ENTRY Link;                /* in the AF's Saps */
@@ -142,15 +170,14 @@ struct _MCM_AF {
     LIST_ENTRY Saps;
 };
 
-typedef struct _MCM_VC {
+struct _MCM_VC {
     LONG RefCount;
     PMCM_ADAPTER Adapter;
     NDIS_HANDLE NdisVcHandle;       /* NULL once NDIS deleted the VC */
     BOOLEAN CreatedByUs;            /* an incoming call's VC: we delete it */
 
-    /* the call: its key on the wire is (Ref, PlacedHere) */
-    LIST_ENTRY CallLink;            /* in the adapter's Calls while signaling knows the call */
-    BOOLEAN InCalls;
+    /* the call */
+    MCM_ENTRY Entry;                /* a point-to-point call's (or an incoming leaf's) */
     ULONG Ref;
     BOOLEAN PlacedHere;
     CALL_STATE State;
@@ -158,33 +185,47 @@ typedef struct _MCM_VC {
     BOOLEAN RemoteReleased;         /* the remote released while we could not tell the client yet */
     USHORT ReleaseCause;
     BOOLEAN Proceeding;             /* we told the caller CALL PROCEEDING: its client is deciding */
-    ULONG Endpoint;                 /* the leaf reference of an incoming call */
     PMCM_SAP Sap;                   /* an incoming call's SAP, until the call is offered */
     MCM_CALL_PARAMETERS Params;
     PMCM_CALL_PARAMETERS PreviousParams;   /* during a QoS change: what to go back to */
 
-    /* the one message of this call the peer has not answered yet */
-    BOOLEAN Unanswered;
-    BOOLEAN Held;                   /* unanswered while the peer is silent: the link is down */
-    BOOLEAN Fresh;                  /* sent since the timer last ticked */
-    BOOLEAN GiveUp;                 /* marked by the timer (or a RESTART) to be cleared */
-    ULONG Sent;
-    ULONG HeardWhenSent;
-    SIG_MESSAGE Waiting;
+    /* a multipoint call we placed: its leaves */
+    LIST_ENTRY Parties;
+    ULONG PartyCount;
+    PMCM_PARTY ClosingParty;        /* the last leaf, closed with the call */
 
     /* activation and the NIC */
     VC_NEXT Next;                   /* what the pending (de)activation leads to */
     NDIS_STATUS NextStatus;         /* for VcNextFailMakeCall: the status to fail with */
-    LIST_ENTRY MappedLink;          /* in the adapter's Mapped while the NIC delivers MappedVci */
+    PMCM_PARTY NextParty;           /* the leaf the pending activation is for */
+    LIST_ENTRY MappedLink;          /* in the adapter's Mapped while the NIC delivers its VCIs */
     BOOLEAN Mapped;
-    ULONG MappedVci;
+    ULONG MappedCount;
+    ULONG MappedVcis[MCM_MAX_PARTIES];
 
     /* work for a work item */
     ULONG Later;                    /* VC_LATER_* bits */
     BOOLEAN LaterQueued;
     BOOLEAN InDeferred;
     LIST_ENTRY DeferredLink;        /* in the adapter's Deferred when no work item was to be had */
-} MCM_VC, *PMCM_VC;
+};
+
+/* CallMgrPartyContext: one leaf of a multipoint call we placed. Reference counted: one while
+   NDIS knows the party, one while it is a leaf of the call, one while signaling knows it. */
+struct _MCM_PARTY {
+    LONG RefCount;
+    LIST_ENTRY Link;                /* in the VC's Parties while it is a leaf of the call */
+    BOOLEAN InParties;
+    BOOLEAN NdisKnows;              /* until the add-party, drop-party or close that ends it completes */
+    MCM_ENTRY Entry;
+    NDIS_HANDLE NdisPartyHandle;
+    ULONG Vci;
+    CALL_STATE State;
+    BOOLEAN RemoteReleased;
+    BOOLEAN HasHeldClose;           /* a release held until the other leaves are dropped */
+    USHORT HeldCause;
+    MCM_CALL_PARAMETERS Params;
+};
 
 /* A cleared call the peer placed, remembered so that its late SETUP is not taken for a new one. */
 typedef struct _MCM_CLEARED {
@@ -202,6 +243,7 @@ struct _MCM_ADAPTER {
     LIST_ENTRY Calls;
     ULONG NextVci;
     ULONG NextRef;
+    ULONG NextEndpoint;             /* the next leaf reference of a multipoint call we place */
     NDIS_HANDLE RetransmitTimer;
     BOOLEAN RetransmitArmed;
     ULONG Heard;                    /* messages received from the peer */

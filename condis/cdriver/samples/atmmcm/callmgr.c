@@ -2,9 +2,8 @@
  * callmgr.c - the call-manager interface of the sample MCM: the ProtocolCmXxx handlers (AFs,
  * SAPs, VCs, calls) and the call flows the peer's signaling drives.
  *
- * It is condis/drivers/callcontrol.py for point-to-point calls, in C. Each handler that pends
- * a request (NDIS_STATUS_PENDING) names, in its opening comment, the one routine that completes
- * it. Multipoint calls (ProtocolCmAddParty) are not supported by this sample: it refuses them.
+ * It is condis/drivers/callcontrol.py in C. Each handler that pends a request
+ * (NDIS_STATUS_PENDING) names, in its opening comment, the routine that completes it.
  *
  * One choice differs from the Python MCM: when the peer confirms a close our client asked for,
  * the VC is deactivated first and the close completed after. The pages disagree on the order:
@@ -158,9 +157,9 @@ static NDIS_STATUS CmDeregisterSap(NDIS_HANDLE CallMgrSapContext)
     PMCM_ADAPTER adapter = sap->Af->Adapter;
 
     for (PLIST_ENTRY e = adapter->Calls.Flink; e != &adapter->Calls; e = e->Flink) {
-        PMCM_VC vc = CONTAINING_RECORD(e, MCM_VC, CallLink);
-        if (vc->Sap == sap) {
-            vc->Sap = NULL;
+        PMCM_ENTRY entry = CONTAINING_RECORD(e, MCM_ENTRY, Link);
+        if (entry->Vc->Sap == sap) {
+            entry->Vc->Sap = NULL;
         }
     }
     RemoveEntryList(&sap->Link);
@@ -204,75 +203,115 @@ static NDIS_STATUS CmDeleteVc(NDIS_HANDLE ProtocolVcContext)
 
 /* ---- outgoing calls (making-a-call.md) ---------------------------------------------------- */
 
-static VOID CallCompleteMakeCall(PMCM_VC Vc, NDIS_STATUS Status)
+/* The signaling entry of the call, or of one of its leaves. */
+static PMCM_ENTRY CallEntry(PMCM_VC Vc, PMCM_PARTY Party)
 {
-    NdisMCmMakeCallComplete(Status, Vc->NdisVcHandle, NULL, NULL, &Vc->Params.Call);
+    return Party != NULL ? &Party->Entry : &Vc->Entry;
+}
+
+/* Completes the make-call; with a failure, the first leaf's party is NDIS's no more. */
+static VOID CallCompleteMakeCall(PMCM_VC Vc, PMCM_PARTY Party, NDIS_STATUS Status)
+{
+    NdisMCmMakeCallComplete(Status, Vc->NdisVcHandle, Party != NULL ? Party->NdisPartyHandle : NULL, Party,
+                            &Vc->Params.Call);
+    if (Party != NULL && Status != NDIS_STATUS_SUCCESS) {
+        PartyNdisDone(Party);
+    }
+}
+
+/* Completes an add-party; with a failure, the party is NDIS's no more. */
+static VOID CallCompleteAddParty(PMCM_PARTY Party, NDIS_STATUS Status)
+{
+    NdisMCmAddPartyComplete(Status, Party->NdisPartyHandle, Party, &Party->Params.Call);
+    if (Status != NDIS_STATUS_SUCCESS) {
+        PartyNdisDone(Party);
+    }
 }
 
 /*
- * CmMakeCall - the client places a call (NdisClMakeCall). PASSIVE_LEVEL. Sends SETUP and
- * returns NDIS_STATUS_PENDING; NdisMCmMakeCallComplete completes it, from CallActivated (the
- * callee answered and the VC is up), CallPlacedCallFailed (the callee refused, or never
- * answered) or the VcNextFailMakeCall deactivation (the VC came up but the call could not stay).
+ * CmMakeCall - the client places a call (NdisClMakeCall), point-to-point, or multipoint with its
+ * first leaf's party handle. PASSIVE_LEVEL. Sends SETUP and returns NDIS_STATUS_PENDING;
+ * NdisMCmMakeCallComplete completes it, from CallActivated (the callee answered and the VC is
+ * up), CallPlacedCallFailed (the callee refused, or never answered) or the VcNextFailMakeCall
+ * deactivation (the VC came up but the call could not stay).
  */
 static NDIS_STATUS CmMakeCall(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETERS CallParameters,
                               NDIS_HANDLE NdisPartyHandle, PNDIS_HANDLE CallMgrPartyContext)
 {
     PMCM_VC vc = CallMgrVcContext;
     PMCM_ADAPTER adapter = vc->Adapter;
+    PMCM_PARTY party = NULL;
     NDIS_STATUS status;
     const UCHAR *address;
     ULONG length;
 
-    if (NdisPartyHandle != NULL) {
-        return NDIS_STATUS_NOT_SUPPORTED;   /* this sample places point-to-point calls only */
-    }
     status = VcCopyParameters(&vc->Params, CallParameters);
     if (status != NDIS_STATUS_SUCCESS) {
         return status;
     }
-    if (vc->InCalls) {
-        SigForget(vc);      /* the VC's previous call was still being cleared toward the peer */
-    }
-    *CallMgrPartyContext = NULL;
+    SigForget(&vc->Entry);      /* the VC's previous call may still be being cleared toward the peer */
     vc->Ref = adapter->NextRef++;
     vc->PlacedHere = TRUE;
-    vc->Endpoint = 0;
+    vc->Entry.Endpoint = 0;
     vc->State = CallInitiated;
     vc->RemoteReleased = FALSE;
     vc->Proceeding = FALSE;
     vc->Vci = adapter->NextVci;
     adapter->NextVci += 2;      /* even VCIs on one end of the wire, odd on the other */
-    VcReference(vc);            /* the call's reference */
-    vc->InCalls = TRUE;
-    InsertTailList(&adapter->Calls, &vc->CallLink);
+    if (NdisPartyHandle != NULL) {
+        party = PartyAllocate(vc, NdisPartyHandle, adapter->NextEndpoint, vc->Vci);
+        if (party == NULL) {
+            return NDIS_STATUS_RESOURCES;
+        }
+        adapter->NextEndpoint++;
+        NdisMoveMemory(&party->Params, &vc->Params, sizeof(MCM_CALL_PARAMETERS));
+        PartyJoin(party);
+    }
+    *CallMgrPartyContext = party;
+    SigKnow(CallEntry(vc, party));
     address = CallAddress(vc, &length);
-    SigRequest(vc, MsgSetup, 0, vc->Vci, address, length, vc->Params.Manager.Transmit.TokenRate);
+    SigRequest(CallEntry(vc, party), MsgSetup, 0, vc->Vci, address, length, vc->Params.Manager.Transmit.TokenRate);
     return NDIS_STATUS_PENDING;
 }
 
-/* CONNECT for a call we placed: acknowledge it and activate the VC; then complete the make-call. */
-VOID CallConnected(PMCM_VC Vc)
+/* CONNECT for a call (or a leaf) we placed: acknowledge it and activate the VC; then complete
+   the make-call (or add-party). */
+VOID CallConnected(PMCM_VC Vc, PMCM_PARTY Party, const SIG_MESSAGE *Message)
 {
+    if (Party != NULL && Vc->State == CallActive && Party->State == CallInitiated) {
+        SigSendForCall(Vc, Message->Endpoint, MsgConnectAck, 0);    /* an added leaf answered */
+        Party->State = CallActivating;
+        Vc->NextParty = Party;
+        VcActivate(Vc, VcNextPartyAdded);
+        return;
+    }
     if (Vc->State != CallInitiated) {
-        if (Vc->State == CallActivating || Vc->State == CallActive) {
-            SigSendForCall(Vc, MsgConnectAck, 0);   /* our CONNECT ACK was lost: the peer asks again */
+        CALL_STATE state = Party != NULL ? Party->State : Vc->State;
+        if (state == CallActivating || state == CallActive) {
+            SigSendForCall(Vc, Message->Endpoint, MsgConnectAck, 0);    /* our CONNECT ACK was lost */
         }
         return;
     }
-    SigSendForCall(Vc, MsgConnectAck, 0);
+    SigSendForCall(Vc, Message->Endpoint, MsgConnectAck, 0);
     Vc->State = CallActivating;
+    if (Party != NULL) {
+        Party->State = CallActivating;
+    }
+    Vc->NextParty = Party;
     VcActivate(Vc, VcNextCompleteMakeCall);
 }
 
 /* The VC of a call we placed is activated (or refused): complete the make-call. */
-static VOID CallActivated(PMCM_VC Vc, NDIS_STATUS Status)
+static VOID CallActivated(PMCM_VC Vc, PMCM_PARTY Party, NDIS_STATUS Status)
 {
     NDIS_STATUS result;
 
     if (Status == NDIS_STATUS_SUCCESS && !Vc->RemoteReleased) {
         Vc->State = CallActive;
-        CallCompleteMakeCall(Vc, NDIS_STATUS_SUCCESS);
+        if (Party != NULL) {
+            Party->State = CallActive;
+        }
+        CallCompleteMakeCall(Vc, Party, NDIS_STATUS_SUCCESS);
         return;
     }
     if (Vc->RemoteReleased) {
@@ -280,28 +319,172 @@ static VOID CallActivated(PMCM_VC Vc, NDIS_STATUS Status)
            The make-call is still pending, so it fails rather than being closed as a call that was
            never up (making-a-call.md, incoming-request-to-close-a-call.md). */
         result = CallFailure(Vc->ReleaseCause);
-        SigForget(Vc);
+        SigForget(CallEntry(Vc, Party));
         Vc->State = CallNull;
     } else {
         /* the NIC refused the VC: the remote thinks the call is up, so release it there */
         result = Status;
         Vc->State = CallClearing;
-        SigRequest(Vc, MsgRelease, CAUSE_RESOURCES, 0, NULL, 0, 0);
+        SigRequest(CallEntry(Vc, Party), MsgRelease, CAUSE_RESOURCES, 0, NULL, 0, 0);
+    }
+    if (Party != NULL) {
+        PartyLeave(Party);
     }
     if (Status == NDIS_STATUS_SUCCESS) {
         Vc->NextStatus = result;        /* only a VC that was activated is deactivated */
+        Vc->NextParty = Party;
         VcDeactivate(Vc, VcNextFailMakeCall);
     } else {
-        CallCompleteMakeCall(Vc, result);
+        CallCompleteMakeCall(Vc, Party, result);
     }
 }
 
-/* The callee refused our call, or never answered. */
-static VOID CallPlacedCallFailed(PMCM_VC Vc, USHORT Cause)
+/* The callee refused our call (or an added leaf), or never answered. */
+static VOID CallPlacedCallFailed(PMCM_VC Vc, PMCM_PARTY Party, USHORT Cause)
 {
-    SigForget(Vc);
+    NDIS_STATUS status = CallFailure(Cause);
+
+    SigForget(CallEntry(Vc, Party));
+    if (Party != NULL && Vc->State == CallActive) {     /* an added leaf was refused */
+        PartyLeave(Party);
+        CallCompleteAddParty(Party, status);
+        return;
+    }
     Vc->State = CallNull;
-    CallCompleteMakeCall(Vc, CallFailure(Cause));
+    if (Party != NULL) {
+        PartyLeave(Party);
+    }
+    CallCompleteMakeCall(Vc, Party, status);
+}
+
+/* ---- leaves (adding-a-party-to-a-multipoint-call.md, dropping-a-party-from-a-multipoint-call.md) */
+
+/*
+ * CmAddParty - the client adds a leaf to its multipoint call (NdisClAddParty). PASSIVE_LEVEL.
+ * Sends ADD PARTY and returns NDIS_STATUS_PENDING; NdisMCmAddPartyComplete completes it from
+ * CallPartyAdded (the leaf answered and the VC carries its VCI) or CallPlacedCallFailed.
+ */
+static NDIS_STATUS CmAddParty(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETERS CallParameters,
+                              NDIS_HANDLE NdisPartyHandle, PNDIS_HANDLE CallMgrPartyContext)
+{
+    PMCM_VC vc = CallMgrVcContext;
+    PMCM_ADAPTER adapter = vc->Adapter;
+    PMCM_PARTY party;
+    NDIS_STATUS status;
+    const UCHAR *address;
+    ULONG length;
+
+    if (vc->PartyCount >= MCM_MAX_PARTIES) {
+        return NDIS_STATUS_RESOURCES;
+    }
+    party = PartyAllocate(vc, NdisPartyHandle, adapter->NextEndpoint, adapter->NextVci);
+    if (party == NULL) {
+        return NDIS_STATUS_RESOURCES;
+    }
+    status = VcCopyParameters(&party->Params, CallParameters);
+    if (status != NDIS_STATUS_SUCCESS) {
+        PartyNdisDone(party);
+        return status;
+    }
+    adapter->NextEndpoint++;
+    adapter->NextVci += 2;
+    PartyJoin(party);
+    SigKnow(&party->Entry);
+    *CallMgrPartyContext = party;
+    length = party->Params.Manager.CallMgrSpecific.Length;
+    address = party->Params.Manager.CallMgrSpecific.Parameters;
+    SigRequest(&party->Entry, MsgAddParty, 0, party->Vci, address, length, party->Params.Manager.Transmit.TokenRate);
+    return NDIS_STATUS_PENDING;
+}
+
+/* The VC carries a newly added leaf's VCI (or could not): complete the add-party. */
+static VOID CallPartyAdded(PMCM_PARTY Party, NDIS_STATUS Status)
+{
+    PMCM_VC vc = Party->Entry.Vc;
+    NDIS_STATUS result;
+
+    if (Status == NDIS_STATUS_SUCCESS && !Party->RemoteReleased) {
+        Party->State = CallActive;
+        CallCompleteAddParty(Party, NDIS_STATUS_SUCCESS);
+        return;
+    }
+    PartyLeave(Party);
+    if (Party->RemoteReleased) {
+        SigForget(&Party->Entry);
+        result = NDIS_STATUS_FAILURE;
+    } else {
+        Party->State = CallClearing;    /* the leaf thinks it was added: drop it there */
+        SigRequest(&Party->Entry, MsgDropParty, CAUSE_RESOURCES, 0, NULL, 0, 0);
+        result = Status;
+    }
+    if (Status == NDIS_STATUS_SUCCESS) {
+        VcLater(vc, VC_LATER_REACTIVATE);   /* the activation took the leaf's VCI: take it off again */
+    }
+    CallCompleteAddParty(Party, result);
+}
+
+/* CallReactivate - a leaf left: the VC is activated again without its VCI. PASSIVE_LEVEL. */
+VOID CallReactivate(PMCM_VC Vc)
+{
+    if (Vc->State == CallActive && Vc->NdisVcHandle != NULL) {
+        VcActivate(Vc, VcNextNothing);
+    }
+}
+
+/* A leaf is no longer part of the call: signaling forgets it, the VC stops carrying its VCI. */
+static VOID CallPartyGone(PMCM_PARTY Party)
+{
+    PMCM_VC vc = Party->Entry.Vc;
+    SigForget(&Party->Entry);
+    PartyLeave(Party);
+    VcLater(vc, VC_LATER_REACTIVATE);
+}
+
+static VOID CallIncomingClose(PMCM_VC Vc, PMCM_PARTY Party, USHORT Cause);
+
+/* Our drop of a leaf is confirmed: complete it; a release held for the last leaf goes on now. */
+static VOID CallPartyDropped(PMCM_PARTY Party)
+{
+    PMCM_VC vc = Party->Entry.Vc;
+    PMCM_PARTY last;
+
+    PartyReference(Party);
+    CallPartyGone(Party);
+    NdisMCmDropPartyComplete(NDIS_STATUS_SUCCESS, Party->NdisPartyHandle);
+    PartyNdisDone(Party);
+    PartyDereference(Party);
+    if (vc->PartyCount == 1 && vc->State == CallActive) {
+        last = CONTAINING_RECORD(vc->Parties.Flink, MCM_PARTY, Link);
+        if (last->HasHeldClose) {
+            CallIncomingClose(vc, last, last->HeldCause);
+        }
+    }
+}
+
+/*
+ * CmDropParty - the client drops a leaf that is not the last (NdisClDropParty). PASSIVE_LEVEL.
+ * After the leaf hung up (RELEASE_IND): acknowledged here and now, NDIS_STATUS_SUCCESS.
+ * Otherwise DROP PARTY goes out and NDIS_STATUS_PENDING is returned; NdisMCmDropPartyComplete
+ * completes it once the leaf confirms (CallPartyDropped).
+ */
+static NDIS_STATUS CmDropParty(NDIS_HANDLE CallMgrPartyContext, PVOID CloseData, UINT Size)
+{
+    PMCM_PARTY party = CallMgrPartyContext;
+
+    UNREFERENCED_PARAMETER(CloseData);
+    UNREFERENCED_PARAMETER(Size);
+    if (party->State == CallReleaseInd) {
+        PartyReference(party);
+        SigSendForCall(party->Entry.Vc, party->Entry.Endpoint, MsgReleaseComplete, CAUSE_NORMAL);
+        CallPartyGone(party);
+        party->NdisKnows = FALSE;       /* NDIS drops the party when this returns */
+        PartyDereference(party);
+        PartyDereference(party);
+        return NDIS_STATUS_SUCCESS;
+    }
+    party->State = CallReleaseReq;
+    SigRequest(&party->Entry, MsgDropParty, CAUSE_NORMAL, 0, NULL, 0, 0);
+    return NDIS_STATUS_PENDING;
 }
 
 /* ---- incoming calls (indicating-an-incoming-call.md) ------------------------------------- */
@@ -320,7 +503,7 @@ VOID CallIncomingSetup(PMCM_ADAPTER Adapter, const SIG_MESSAGE *Message)
         SigSendReleaseComplete(Adapter, Message->Ref, FALSE, CAUSE_NO_ROUTE, Message->Endpoint);
         return;
     }
-    vc = VcAllocate(Adapter, TRUE);        /* its one reference is the call's */
+    vc = VcAllocate(Adapter, TRUE);        /* with our reference, for this routine */
     if (vc == NULL) {
         SigSendReleaseComplete(Adapter, Message->Ref, FALSE, CAUSE_RESOURCES, Message->Endpoint);
         return;
@@ -328,7 +511,7 @@ VOID CallIncomingSetup(PMCM_ADAPTER Adapter, const SIG_MESSAGE *Message)
     vc->Ref = Message->Ref;
     vc->PlacedHere = FALSE;
     vc->Vci = Message->Vci;
-    vc->Endpoint = Message->Endpoint;
+    vc->Entry.Endpoint = Message->Endpoint;
     vc->State = CallPresent;
     rate = Message->Rate != 0 ? (ULONG)Message->Rate : MCM_DEFAULT_RATE;
     VcBuildParameters(&vc->Params, sap->Address, sap->AddressLength, rate, vc->Vci);
@@ -340,9 +523,7 @@ VOID CallIncomingSetup(PMCM_ADAPTER Adapter, const SIG_MESSAGE *Message)
     }
     VcReference(vc);            /* NDIS's reference, until NdisMCmDeleteVc */
     vc->Sap = sap;
-    vc->InCalls = TRUE;
-    InsertTailList(&Adapter->Calls, &vc->CallLink);
-    VcReference(vc);            /* ours, for the rest of this routine */
+    SigKnow(&vc->Entry);
     VcActivate(vc, VcNextOfferIncomingCall);
     VcDereference(vc);
 }
@@ -354,15 +535,15 @@ VOID CallIncomingSetup(PMCM_ADAPTER Adapter, const SIG_MESSAGE *Message)
 static VOID CallReject(PMCM_VC Vc, USHORT Cause, BOOLEAN Activated)
 {
     if (Vc->RemoteReleased) {
-        SigSendForCall(Vc, MsgReleaseComplete, CAUSE_NORMAL);
+        SigSendForCall(Vc, Vc->Entry.Endpoint, MsgReleaseComplete, CAUSE_NORMAL);
     } else if (Vc->Proceeding) {
         Vc->State = CallClearing;   /* past CALL PROCEEDING a call is cleared with RELEASE */
-        SigRequest(Vc, MsgRelease, Cause, 0, NULL, 0, 0);
+        SigRequest(&Vc->Entry, MsgRelease, Cause, 0, NULL, 0, 0);
     } else {
-        SigSendForCall(Vc, MsgReleaseComplete, Cause);
+        SigSendForCall(Vc, Vc->Entry.Endpoint, MsgReleaseComplete, Cause);
     }
     if (Vc->State != CallClearing) {
-        SigForget(Vc);
+        SigForget(&Vc->Entry);
         Vc->State = CallNull;
     }
     if (Activated) {
@@ -414,7 +595,7 @@ static VOID CmIncomingCallComplete(NDIS_STATUS Status, NDIS_HANDLE CallMgrVcCont
         NdisMCmDispatchIncomingCloseCall(NDIS_STATUS_SUCCESS, vc->NdisVcHandle, NULL, 0);
     } else {
         vc->State = CallConnectReq;
-        SigRequest(vc, MsgConnect, 0, vc->Vci, NULL, 0, 0);
+        SigRequest(&vc->Entry, MsgConnect, 0, vc->Vci, NULL, 0, 0);
     }
     VcDereference(vc);
 }
@@ -480,7 +661,8 @@ static VOID CallQoSDone(PMCM_VC Vc, NDIS_STATUS Status)
         incoming-request-to-close-a-call.md) --------------------------------------------- */
 
 /*
- * CmCloseCall - the client closes a call (NdisClCloseCall). PASSIVE_LEVEL.
+ * CmCloseCall - the client closes a call (NdisClCloseCall), a multipoint call with its last
+ * leaf's party. PASSIVE_LEVEL.
  * After the remote released (RELEASE_IND): acknowledged here and now, NDIS_STATUS_SUCCESS; the
  * VC is deactivated (and deleted, if ours) from a work item.
  * Otherwise: RELEASE goes out and NDIS_STATUS_PENDING is returned; NdisMCmCloseCallComplete
@@ -489,42 +671,59 @@ static VOID CallQoSDone(PMCM_VC Vc, NDIS_STATUS Status)
 static NDIS_STATUS CmCloseCall(NDIS_HANDLE CallMgrVcContext, NDIS_HANDLE CallMgrPartyContext, PVOID CloseData, UINT Size)
 {
     PMCM_VC vc = CallMgrVcContext;
+    PMCM_PARTY party = CallMgrPartyContext;
 
-    UNREFERENCED_PARAMETER(CallMgrPartyContext);
     UNREFERENCED_PARAMETER(CloseData);
     UNREFERENCED_PARAMETER(Size);
     if (vc->State == CallReleaseInd) {
+        PMCM_ENTRY entry = CallEntry(vc, party);
         VcReference(vc);
-        SigSendForCall(vc, MsgReleaseComplete, CAUSE_NORMAL);
-        SigForget(vc);
+        SigSendForCall(vc, entry->Endpoint, MsgReleaseComplete, CAUSE_NORMAL);
+        SigForget(entry);
         vc->State = CallNull;
+        if (party != NULL) {
+            PartyLeave(party);
+            party->NdisKnows = FALSE;   /* NDIS drops the party with the call when this returns */
+            PartyDereference(party);
+        }
         VcLater(vc, VC_LATER_TEARDOWN);
         VcDereference(vc);
         return NDIS_STATUS_SUCCESS;
     }
     vc->State = CallReleaseReq;
-    SigRequest(vc, MsgRelease, CAUSE_NORMAL, 0, NULL, 0, 0);
+    vc->ClosingParty = party;
+    if (party != NULL) {
+        party->State = CallReleaseReq;
+    }
+    SigRequest(CallEntry(vc, party), MsgRelease, CAUSE_NORMAL, 0, NULL, 0, 0);
     return NDIS_STATUS_PENDING;
 }
 
 /* RELEASE COMPLETE (or a crossing RELEASE) for our pended close: deactivate, then complete it. */
 static VOID CallCloseConfirmed(PMCM_VC Vc)
 {
-    SigForget(Vc);
+    SigForget(CallEntry(Vc, Vc->ClosingParty));
     Vc->State = CallNull;
+    Vc->NextParty = Vc->ClosingParty;
+    Vc->ClosingParty = NULL;
+    if (Vc->NextParty != NULL) {
+        PartyLeave(Vc->NextParty);
+    }
     VcDeactivate(Vc, VcNextCompleteClose);
 }
 
 /*
- * CallReleased - our release of the call is confirmed; FALSE if none was under way.
- * DISPATCH_LEVEL or below.
+ * CallReleased - our release of the call (or of a leaf) is confirmed; FALSE if none was under
+ * way. DISPATCH_LEVEL or below.
  */
-BOOLEAN CallReleased(PMCM_VC Vc)
+BOOLEAN CallReleased(PMCM_VC Vc, PMCM_PARTY Party)
 {
-    if (Vc->State == CallReleaseReq) {
+    if (Party != NULL && Party->State == CallReleaseReq && Vc->ClosingParty != Party) {
+        CallPartyDropped(Party);
+    } else if (Vc->State == CallReleaseReq) {
         CallCloseConfirmed(Vc);
-    } else if (Vc->State == CallClearing) {
-        SigForget(Vc);
+    } else if (Vc->State == CallClearing || (Party != NULL && Party->State == CallClearing)) {
+        SigForget(CallEntry(Vc, Party));
     } else {
         return FALSE;
     }
@@ -532,17 +731,62 @@ BOOLEAN CallReleased(PMCM_VC Vc)
 }
 
 /* The remote released an established call: tell the client, and wait for its close. */
-static VOID CallIncomingClose(PMCM_VC Vc, USHORT Cause)
+static VOID CallIncomingClose(PMCM_VC Vc, PMCM_PARTY Party, USHORT Cause)
 {
     Vc->State = CallReleaseInd;
+    if (Party != NULL) {
+        Party->State = CallReleaseInd;
+    }
     NdisMCmDispatchIncomingCloseCall(CallCauseStatus(Cause), Vc->NdisVcHandle, NULL, 0);
 }
 
+/* A leaf of our multipoint call hung up (incoming-request-to-drop-a-party-from-a-multipoint-
+   call.md); TRUE if that was all there was to do. */
+static BOOLEAN CallLeafReleased(PMCM_VC Vc, PMCM_PARTY Party, const SIG_MESSAGE *Message, BOOLEAN Answer)
+{
+    BOOLEAN othersStay = FALSE;
+
+    if (Party->State == CallInitiated || Party->State == CallActivating) {
+        if (Answer) {
+            SigSendForCall(Vc, Message->Endpoint, MsgReleaseComplete, CAUSE_NORMAL);
+        }
+        if (Party->State == CallInitiated) {
+            CallPlacedCallFailed(Vc, Party, Message->Cause != 0 ? Message->Cause : CAUSE_REJECTED);
+        } else {
+            Party->RemoteReleased = TRUE;   /* the add-party fails once the activation is done */
+        }
+        return TRUE;
+    }
+    if (Party->State != CallActive) {
+        return TRUE;                        /* a duplicate: the client was told already */
+    }
+    for (PLIST_ENTRY e = Vc->Parties.Flink; e != &Vc->Parties; e = e->Flink) {
+        PMCM_PARTY other = CONTAINING_RECORD(e, MCM_PARTY, Link);
+        if (other != Party && other->State != CallReleaseReq) {
+            othersStay = TRUE;
+        }
+    }
+    if (othersStay) {
+        Party->State = CallReleaseInd;
+        NdisMCmDispatchIncomingDropParty(NDIS_STATUS_SUCCESS, Party->NdisPartyHandle, NULL, 0);
+        return TRUE;
+    }
+    if (Vc->PartyCount > 1) {
+        /* every other leaf is being dropped: this becomes the last, and its release the close of
+           the call, once those drops complete */
+        Party->State = CallReleaseInd;
+        Party->HasHeldClose = TRUE;
+        Party->HeldCause = Message->Cause;
+        return TRUE;
+    }
+    return FALSE;
+}
+
 /*
- * CallRemoteRelease - a RELEASE from the remote, or a RELEASE COMPLETE that clears a call
- * without one. DISPATCH_LEVEL.
+ * CallRemoteRelease - a RELEASE or DROP PARTY from the remote, or a RELEASE COMPLETE that clears
+ * a call without one. DISPATCH_LEVEL.
  */
-VOID CallRemoteRelease(PMCM_VC Vc, const SIG_MESSAGE *Message)
+VOID CallRemoteRelease(PMCM_VC Vc, PMCM_PARTY Party, const SIG_MESSAGE *Message)
 {
     BOOLEAN answer = Message->Kind != MsgReleaseComplete;
     USHORT cause = Message->Cause != 0 ? Message->Cause : CAUSE_REJECTED;
@@ -557,8 +801,11 @@ VOID CallRemoteRelease(PMCM_VC Vc, const SIG_MESSAGE *Message)
         return;
     }
 #endif
-    if (CallReleased(Vc)) {
+    if (CallReleased(Vc, Party)) {
         return;     /* clearing collision: each side takes the other's RELEASE as the answer */
+    }
+    if (Party != NULL && Vc->State == CallActive && CallLeafReleased(Vc, Party, Message, answer)) {
+        return;
     }
     switch (Vc->State) {
     case CallReleaseInd:
@@ -568,19 +815,19 @@ VOID CallRemoteRelease(PMCM_VC Vc, const SIG_MESSAGE *Message)
         return;
     case CallInitiated:
         if (answer) {
-            SigSendForCall(Vc, MsgReleaseComplete, CAUSE_NORMAL);
+            SigSendForCall(Vc, Message->Endpoint, MsgReleaseComplete, CAUSE_NORMAL);
         }
-        CallPlacedCallFailed(Vc, cause);
+        CallPlacedCallFailed(Vc, Party, cause);
         return;
     case CallActivating:
         if (answer) {
-            SigSendForCall(Vc, MsgReleaseComplete, CAUSE_NORMAL);
+            SigSendForCall(Vc, Message->Endpoint, MsgReleaseComplete, CAUSE_NORMAL);
         }
         Vc->RemoteReleased = TRUE;      /* the make-call fails once the activation is done */
         Vc->ReleaseCause = Message->Cause;
         return;
     default:
-        CallIncomingClose(Vc, Message->Cause);
+        CallIncomingClose(Vc, Party, Message->Cause);
         return;
     }
 }
@@ -589,18 +836,19 @@ VOID CallRemoteRelease(PMCM_VC Vc, const SIG_MESSAGE *Message)
  * CallNoAnswer - a message was sent SIG_TRIES times and never answered. From the adapter's
  * timer at DISPATCH_LEVEL.
  */
-VOID CallNoAnswer(PMCM_VC Vc, const SIG_MESSAGE *Message)
+VOID CallNoAnswer(PMCM_VC Vc, PMCM_PARTY Party, const SIG_MESSAGE *Message)
 {
     SIG_MESSAGE cleared;
 
-    if (!Vc->InCalls) {
+    if (!CallEntry(Vc, Party)->InCalls) {
         return;
     }
     switch (Message->Kind) {
     case MsgSetup:
+    case MsgAddParty:
         /* T303: the called side never answered. Clear the call there too, in case it got through. */
         SigSendReleaseComplete(Vc->Adapter, Message->Ref, Message->Mine, CAUSE_TIMER, Message->Endpoint);
-        CallPlacedCallFailed(Vc, CAUSE_TIMER);
+        CallPlacedCallFailed(Vc, Party, CAUSE_TIMER);
         break;
     case MsgConnect:
         /* our CONNECT was never acknowledged: close the accepted call as if the caller had cleared it */
@@ -608,11 +856,11 @@ VOID CallNoAnswer(PMCM_VC Vc, const SIG_MESSAGE *Message)
         cleared.Kind = MsgReleaseComplete;
         cleared.Mine = !Message->Mine;
         cleared.Cause = CAUSE_TIMER;
-        CallRemoteRelease(Vc, &cleared);
+        CallRemoteRelease(Vc, Party, &cleared);
         break;
     default:
         /* T308: the peer never confirmed our release; the call is over on our side anyway */
-        CallReleased(Vc);
+        CallReleased(Vc, Party);
         break;
     }
 }
@@ -634,19 +882,25 @@ VOID CallTeardown(PMCM_VC Vc)
  */
 VOID CallVcRequestDone(PMCM_VC Vc, VC_NEXT Next, NDIS_STATUS Status)
 {
+    PMCM_PARTY party = Vc->NextParty;
+
+    Vc->NextParty = NULL;
     VcReference(Vc);
     switch (Next) {
     case VcNextOfferIncomingCall:
         CallOffer(Vc, Status);
         break;
     case VcNextCompleteMakeCall:
-        CallActivated(Vc, Status);
+        CallActivated(Vc, party, Status);
         break;
     case VcNextFailMakeCall:
-        CallCompleteMakeCall(Vc, Vc->NextStatus);
+        CallCompleteMakeCall(Vc, party, Vc->NextStatus);
         break;
     case VcNextCompleteClose:
-        NdisMCmCloseCallComplete(NDIS_STATUS_SUCCESS, Vc->NdisVcHandle, NULL);
+        NdisMCmCloseCallComplete(NDIS_STATUS_SUCCESS, Vc->NdisVcHandle, party != NULL ? party->NdisPartyHandle : NULL);
+        if (party != NULL) {
+            PartyNdisDone(party);
+        }
         if (Vc->CreatedByUs) {
             VcDelete(Vc);
         }
@@ -659,33 +913,16 @@ VOID CallVcRequestDone(PMCM_VC Vc, VC_NEXT Next, NDIS_STATUS Status)
     case VcNextCompleteQoS:
         CallQoSDone(Vc, Status);
         break;
+    case VcNextPartyAdded:
+        CallPartyAdded(party, Status);
+        break;
     case VcNextNothing:
         break;
     }
     VcDereference(Vc);
 }
 
-/* ---- what this sample does not support, and the completions NDIS reports -------------- */
-
-/* CmAddParty - multipoint calls are not supported by this sample. PASSIVE_LEVEL. */
-static NDIS_STATUS CmAddParty(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETERS CallParameters,
-                              NDIS_HANDLE NdisPartyHandle, PNDIS_HANDLE CallMgrPartyContext)
-{
-    UNREFERENCED_PARAMETER(CallMgrVcContext);
-    UNREFERENCED_PARAMETER(CallParameters);
-    UNREFERENCED_PARAMETER(NdisPartyHandle);
-    UNREFERENCED_PARAMETER(CallMgrPartyContext);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
-
-/* CmDropParty - never called: no party is ever added. PASSIVE_LEVEL. */
-static NDIS_STATUS CmDropParty(NDIS_HANDLE CallMgrPartyContext, PVOID CloseData, UINT Size)
-{
-    UNREFERENCED_PARAMETER(CallMgrPartyContext);
-    UNREFERENCED_PARAMETER(CloseData);
-    UNREFERENCED_PARAMETER(Size);
-    return NDIS_STATUS_NOT_SUPPORTED;
-}
+/* ---- completions NDIS reports, and requests ---------------------------------------------- */
 
 /* CmActivateVcComplete - a pended NdisMCmActivateVc completed. DISPATCH_LEVEL or below. */
 static VOID CmActivateVcComplete(NDIS_STATUS Status, NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETERS CallParameters)
@@ -782,6 +1019,6 @@ VOID CallMgrFillHandlers(PNDIS_CO_CALL_MANAGER_OPTIONAL_HANDLERS Handlers)
 VOID CallMgrHalt(PMCM_ADAPTER Adapter)
 {
     while (!IsListEmpty(&Adapter->Calls)) {
-        SigForget(CONTAINING_RECORD(Adapter->Calls.Flink, MCM_VC, CallLink));
+        SigForget(CONTAINING_RECORD(Adapter->Calls.Flink, MCM_ENTRY, Link));
     }
 }

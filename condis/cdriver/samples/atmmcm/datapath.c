@@ -9,6 +9,7 @@
  */
 #include "datapath.h"
 #include "signaling.h"
+#include "vc.h"
 
 static NDIS_TIMER_FUNCTION NicTransmitDone;
 static CONDIS_WIRE_RECEIVE NicReceive;
@@ -70,8 +71,9 @@ VOID NicClose(PMCM_ADAPTER Adapter)
 
 /*
  * MiniportCoSendNetBufferLists - a client sends on a VC (NdisCoSendNetBufferLists), at
- * PASSIVE_LEVEL or DISPATCH_LEVEL. Each NET_BUFFER_LIST's data goes out as one cell on the
- * VC's VCI; every NET_BUFFER_LIST handed in is completed by NicTransmitDone.
+ * PASSIVE_LEVEL or DISPATCH_LEVEL. Each NET_BUFFER_LIST's data goes out as one cell on each of
+ * the VC's VCIs (one per leaf of a multipoint call); every NET_BUFFER_LIST handed in is
+ * completed by NicTransmitDone.
  */
 static VOID MiniportCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext, PNET_BUFFER_LIST NetBufferLists, ULONG SendFlags)
 {
@@ -80,6 +82,8 @@ static VOID MiniportCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext, PNET_BUF
     PNET_BUFFER_LIST nbl = NetBufferLists;
     BOOLEAN arm;
     LARGE_INTEGER due;
+    ULONG vcis[MCM_MAX_PARTIES];
+    ULONG count = VcVcis(vc, vcis);
 
     while (nbl != NULL) {
         PNET_BUFFER_LIST next = NET_BUFFER_LIST_NEXT_NBL(nbl);
@@ -93,8 +97,8 @@ static VOID MiniportCoSendNetBufferLists(NDIS_HANDLE MiniportVcContext, PNET_BUF
             if (length != 0) {
                 data = NdisGetDataBuffer(nb, length, adapter->TransmitBuffer, 1, 0);
             }
-            if (vc->Vci != 0 && data != NULL) {
-                CondisWireTransmit(adapter->WirePort, vc->Vci, data, length);
+            for (ULONG i = 0; data != NULL && i < count; i++) {
+                CondisWireTransmit(adapter->WirePort, vcis[i], data, length);
             }
             NET_BUFFER_LIST_STATUS(nbl) = NDIS_STATUS_SUCCESS;
         }
@@ -199,9 +203,10 @@ static VOID NicReceive(PVOID Context, ULONG Vci, PUCHAR Data, ULONG Length)
     }
     for (PLIST_ENTRY e = adapter->Mapped.Flink; e != &adapter->Mapped; e = e->Flink) {
         PMCM_VC mapped = CONTAINING_RECORD(e, MCM_VC, MappedLink);
-        if (mapped->MappedVci == Vci) {
-            vc = mapped;
-            break;
+        for (ULONG i = 0; i < mapped->MappedCount && vc == NULL; i++) {
+            if (mapped->MappedVcis[i] == Vci) {
+                vc = mapped;
+            }
         }
     }
     if (vc == NULL || vc->NdisVcHandle == NULL) {

@@ -94,24 +94,24 @@ VOID SigTransmit(PMCM_ADAPTER Adapter, const SIG_MESSAGE *Message)
     CondisWireTransmit(Adapter->WirePort, SIGNALING_VCI, cell, length);
 }
 
-static VOID SigBuild(PSIG_MESSAGE Message, PMCM_VC Vc, SIG_KIND Kind, USHORT Cause)
+static VOID SigBuild(PSIG_MESSAGE Message, PMCM_VC Vc, ULONG Endpoint, SIG_KIND Kind, USHORT Cause)
 {
     NdisZeroMemory(Message, sizeof(*Message));
     Message->Kind = Kind;
     Message->Ref = Vc->Ref;
     Message->Mine = Vc->PlacedHere;
-    Message->Endpoint = Vc->Endpoint;
+    Message->Endpoint = Endpoint;
     Message->Cause = Cause;
 }
 
 /*
- * SigSendForCall - sends a message about Vc's call that needs no answer (CALL PROCEEDING,
- * CONNECT ACK, RELEASE COMPLETE). Called from callmgr.c at DISPATCH_LEVEL or below.
+ * SigSendForCall - sends a message about Vc's call (or its leaf Endpoint) that needs no answer
+ * (CALL PROCEEDING, CONNECT ACK, RELEASE COMPLETE). Called from callmgr.c at DISPATCH_LEVEL or below.
  */
-VOID SigSendForCall(PMCM_VC Vc, SIG_KIND Kind, USHORT Cause)
+VOID SigSendForCall(PMCM_VC Vc, ULONG Endpoint, SIG_KIND Kind, USHORT Cause)
 {
     SIG_MESSAGE message;
-    SigBuild(&message, Vc, Kind, Cause);
+    SigBuild(&message, Vc, Endpoint, Kind, Cause);
     SigTransmit(Vc->Adapter, &message);
 }
 
@@ -135,24 +135,24 @@ VOID SigSendReleaseComplete(PMCM_ADAPTER Adapter, ULONG Ref, BOOLEAN Mine, USHOR
  * SigRequest - sends a message the peer must answer and keeps it, for the adapter's timer to
  * send again until the answer comes. Called from callmgr.c at DISPATCH_LEVEL or below.
  */
-VOID SigRequest(PMCM_VC Vc, SIG_KIND Kind, USHORT Cause, ULONG Vci, const UCHAR *Address,
+VOID SigRequest(PMCM_ENTRY Entry, SIG_KIND Kind, USHORT Cause, ULONG Vci, const UCHAR *Address,
                 ULONG AddressLength, LONGLONG Rate)
 {
-    PMCM_ADAPTER adapter = Vc->Adapter;
-    PSIG_MESSAGE message = &Vc->Waiting;
+    PMCM_ADAPTER adapter = Entry->Vc->Adapter;
+    PSIG_MESSAGE message = &Entry->Waiting;
 
-    SigBuild(message, Vc, Kind, Cause);
+    SigBuild(message, Entry->Vc, Entry->Endpoint, Kind, Cause);
     message->Vci = Vci;
     message->Rate = Rate;
     message->AddressLength = AddressLength;
     if (AddressLength != 0) {
         NdisMoveMemory(message->Address, Address, AddressLength);
     }
-    Vc->Unanswered = TRUE;
-    Vc->Held = FALSE;
-    Vc->Fresh = TRUE;
-    Vc->Sent = 1;
-    Vc->HeardWhenSent = adapter->Heard;
+    Entry->Unanswered = TRUE;
+    Entry->Held = FALSE;
+    Entry->Fresh = TRUE;
+    Entry->Sent = 1;
+    Entry->HeardWhenSent = adapter->Heard;
     SigTransmit(adapter, message);
     SigArm(adapter);
 }
@@ -160,8 +160,8 @@ VOID SigRequest(PMCM_VC Vc, SIG_KIND Kind, USHORT Cause, ULONG Vci, const UCHAR 
 static BOOLEAN SigAnyUnanswered(PMCM_ADAPTER Adapter)
 {
     for (PLIST_ENTRY e = Adapter->Calls.Flink; e != &Adapter->Calls; e = e->Flink) {
-        PMCM_VC vc = CONTAINING_RECORD(e, MCM_VC, CallLink);
-        if (vc->Unanswered && !vc->Held) {
+        PMCM_ENTRY entry = CONTAINING_RECORD(e, MCM_ENTRY, Link);
+        if (entry->Unanswered && !entry->Held) {
             return TRUE;
         }
     }
@@ -169,17 +169,17 @@ static BOOLEAN SigAnyUnanswered(PMCM_ADAPTER Adapter)
 }
 
 /*
- * SigAnswered - the peer answered Vc's kept message (or the call no longer needs it): stop
+ * SigAnswered - the peer answered the call's kept message (or the call no longer needs it): stop
  * retransmitting it, and stop the timer when nothing else waits. DISPATCH_LEVEL or below.
  */
-VOID SigAnswered(PMCM_VC Vc)
+VOID SigAnswered(PMCM_ENTRY Entry)
 {
-    PMCM_ADAPTER adapter = Vc->Adapter;
-    if (!Vc->Unanswered) {
+    PMCM_ADAPTER adapter = Entry->Vc->Adapter;
+    if (!Entry->Unanswered) {
         return;
     }
-    Vc->Unanswered = FALSE;
-    Vc->Held = FALSE;
+    Entry->Unanswered = FALSE;
+    Entry->Held = FALSE;
     if (adapter->RetransmitArmed && IsListEmpty(&adapter->Deferred) && !SigAnyUnanswered(adapter)) {
         adapter->RetransmitArmed = FALSE;
         NdisCancelTimerObject(adapter->RetransmitTimer);
@@ -201,14 +201,14 @@ static BOOLEAN SigWasCleared(PMCM_ADAPTER Adapter, ULONG Ref, ULONG Endpoint)
  * retransmission of its SETUP is answered rather than offered as a new call. The oldest of
  * SIG_REMEMBERED calls is forgotten first. DISPATCH_LEVEL or below.
  */
-VOID SigRemember(PMCM_VC Vc)
+VOID SigRemember(PMCM_ENTRY Entry)
 {
-    PMCM_ADAPTER adapter = Vc->Adapter;
-    if (SigWasCleared(adapter, Vc->Ref, Vc->Endpoint)) {
+    PMCM_ADAPTER adapter = Entry->Vc->Adapter;
+    if (SigWasCleared(adapter, Entry->Vc->Ref, Entry->Endpoint)) {
         return;
     }
-    adapter->Cleared[adapter->ClearedNext].Ref = Vc->Ref;
-    adapter->Cleared[adapter->ClearedNext].Endpoint = Vc->Endpoint;
+    adapter->Cleared[adapter->ClearedNext].Ref = Entry->Vc->Ref;
+    adapter->Cleared[adapter->ClearedNext].Endpoint = Entry->Endpoint;
     adapter->ClearedNext = (adapter->ClearedNext + 1) % SIG_REMEMBERED;
     if (adapter->ClearedCount < SIG_REMEMBERED) {
         adapter->ClearedCount++;
@@ -216,22 +216,34 @@ VOID SigRemember(PMCM_VC Vc)
 }
 
 /*
- * SigForget - the call on Vc is over for signaling: take it out of the adapter's calls, drop
- * its kept message, remember it if the peer placed it, and drop the call's reference on the VC
- * (the caller holds its own). DISPATCH_LEVEL or below.
+ * SigForget - the call (or leaf) is over for signaling: take it out of the adapter's calls, drop
+ * its kept message, remember it if the peer placed it, and drop the reference signaling held on
+ * it (the caller holds its own). DISPATCH_LEVEL or below.
  */
-VOID SigForget(PMCM_VC Vc)
+VOID SigForget(PMCM_ENTRY Entry)
 {
-    SigAnswered(Vc);
-    if (!Vc->InCalls) {
+    SigAnswered(Entry);
+    if (!Entry->InCalls) {
         return;
     }
-    RemoveEntryList(&Vc->CallLink);
-    Vc->InCalls = FALSE;
-    if (!Vc->PlacedHere) {
-        SigRemember(Vc);
+    RemoveEntryList(&Entry->Link);
+    Entry->InCalls = FALSE;
+    if (!Entry->Vc->PlacedHere) {
+        SigRemember(Entry);
     }
-    VcDereference(Vc);
+    VcEntryDereference(Entry);
+}
+
+/*
+ * SigKnow - signaling knows the call (or leaf) from now on: it is put in the adapter's calls,
+ * with a reference. DISPATCH_LEVEL or below.
+ */
+VOID SigKnow(PMCM_ENTRY Entry)
+{
+    ASSERT(!Entry->InCalls);
+    VcEntryReference(Entry);
+    Entry->InCalls = TRUE;
+    InsertTailList(&Entry->Vc->Adapter->Calls, &Entry->Link);
 }
 
 /* ---- the adapter's timer ---------------------------------------------------------------- */
@@ -268,9 +280,9 @@ VOID SigClose(PMCM_ADAPTER Adapter)
     }
     Adapter->RetransmitArmed = FALSE;
     for (PLIST_ENTRY e = Adapter->Calls.Flink; e != &Adapter->Calls; e = e->Flink) {
-        PMCM_VC vc = CONTAINING_RECORD(e, MCM_VC, CallLink);
-        vc->Unanswered = FALSE;
-        vc->Held = FALSE;
+        PMCM_ENTRY entry = CONTAINING_RECORD(e, MCM_ENTRY, Link);
+        entry->Unanswered = FALSE;
+        entry->Held = FALSE;
     }
     VcAbandonDeferred(Adapter);
 }
@@ -307,32 +319,32 @@ static VOID SigTimer(PVOID SystemSpecific1, PVOID FunctionContext, PVOID SystemS
     /* First the messages that are simply sent again or held; giving a call up runs call-manager
        code that may clear other calls, so those are marked here and handled one at a time. */
     for (PLIST_ENTRY e = adapter->Calls.Flink; e != &adapter->Calls; e = e->Flink) {
-        PMCM_VC vc = CONTAINING_RECORD(e, MCM_VC, CallLink);
-        vc->GiveUp = FALSE;
-        if (!vc->Unanswered || vc->Held) {
+        PMCM_ENTRY entry = CONTAINING_RECORD(e, MCM_ENTRY, Link);
+        entry->GiveUp = FALSE;
+        if (!entry->Unanswered || entry->Held) {
             continue;
         }
-        if (vc->Fresh) {
-            vc->Fresh = FALSE;
-        } else if (vc->Sent < SIG_TRIES) {
-            vc->Sent++;
-            SigTransmit(adapter, &vc->Waiting);
-        } else if (adapter->Heard == vc->HeardWhenSent && !adapter->PeerGone) {
-            vc->Held = TRUE;
+        if (entry->Fresh) {
+            entry->Fresh = FALSE;
+        } else if (entry->Sent < SIG_TRIES) {
+            entry->Sent++;
+            SigTransmit(adapter, &entry->Waiting);
+        } else if (adapter->Heard == entry->HeardWhenSent && !adapter->PeerGone) {
+            entry->Held = TRUE;
         } else {
-            vc->GiveUp = TRUE;
+            entry->GiveUp = TRUE;
         }
     }
     while (gaveUp) {
         gaveUp = FALSE;
         for (PLIST_ENTRY e = adapter->Calls.Flink; e != &adapter->Calls; e = e->Flink) {
-            PMCM_VC vc = CONTAINING_RECORD(e, MCM_VC, CallLink);
-            if (vc->GiveUp) {
-                vc->GiveUp = FALSE;
-                vc->Unanswered = FALSE;
-                VcReference(vc);
-                CallNoAnswer(vc, &vc->Waiting);
-                VcDereference(vc);
+            PMCM_ENTRY entry = CONTAINING_RECORD(e, MCM_ENTRY, Link);
+            if (entry->GiveUp) {
+                entry->GiveUp = FALSE;
+                entry->Unanswered = FALSE;
+                VcEntryReference(entry);
+                CallNoAnswer(entry->Vc, entry->Party, &entry->Waiting);
+                VcEntryDereference(entry);
                 gaveUp = TRUE;
                 break;
             }
@@ -367,30 +379,30 @@ static VOID SigRestarted(PMCM_ADAPTER Adapter)
 
     Adapter->PeerGone = TRUE;
     for (PLIST_ENTRY e = Adapter->Calls.Flink; e != &Adapter->Calls; e = e->Flink) {
-        PMCM_VC vc = CONTAINING_RECORD(e, MCM_VC, CallLink);
-        if (vc->Held) {
-            vc->Held = FALSE;       /* held messages are dropped: nobody is there to answer them */
-            vc->Unanswered = FALSE;
+        PMCM_ENTRY entry = CONTAINING_RECORD(e, MCM_ENTRY, Link);
+        if (entry->Held) {
+            entry->Held = FALSE;    /* held messages are dropped: nobody is there to answer them */
+            entry->Unanswered = FALSE;
         }
-        vc->GiveUp = TRUE;          /* to be cleared below, once each */
+        entry->GiveUp = TRUE;       /* to be cleared below, once each */
     }
     while (more) {
         more = FALSE;
         for (PLIST_ENTRY e = Adapter->Calls.Flink; e != &Adapter->Calls; e = e->Flink) {
-            PMCM_VC vc = CONTAINING_RECORD(e, MCM_VC, CallLink);
+            PMCM_ENTRY entry = CONTAINING_RECORD(e, MCM_ENTRY, Link);
             SIG_MESSAGE cleared;
-            if (!vc->GiveUp) {
+            if (!entry->GiveUp) {
                 continue;
             }
-            vc->GiveUp = FALSE;
-            VcReference(vc);
-            SigAnswered(vc);
-            if (!CallReleased(vc)) {
-                SigBuild(&cleared, vc, MsgReleaseComplete, CAUSE_OUT_OF_ORDER);
-                cleared.Mine = !vc->PlacedHere;
-                CallRemoteRelease(vc, &cleared);
+            entry->GiveUp = FALSE;
+            VcEntryReference(entry);
+            SigAnswered(entry);
+            if (!CallReleased(entry->Vc, entry->Party)) {
+                SigBuild(&cleared, entry->Vc, entry->Endpoint, MsgReleaseComplete, CAUSE_OUT_OF_ORDER);
+                cleared.Mine = !entry->Vc->PlacedHere;
+                CallRemoteRelease(entry->Vc, entry->Party, &cleared);
             }
-            VcDereference(vc);
+            VcEntryDereference(entry);
             more = TRUE;
             break;
         }
@@ -399,12 +411,12 @@ static VOID SigRestarted(PMCM_ADAPTER Adapter)
 
 /* ---- receiving -------------------------------------------------------------------------- */
 
-static PMCM_VC SigFindCall(PMCM_ADAPTER Adapter, ULONG Ref, BOOLEAN PlacedHere, ULONG Endpoint)
+static PMCM_ENTRY SigFindCall(PMCM_ADAPTER Adapter, ULONG Ref, BOOLEAN PlacedHere, ULONG Endpoint)
 {
     for (PLIST_ENTRY e = Adapter->Calls.Flink; e != &Adapter->Calls; e = e->Flink) {
-        PMCM_VC vc = CONTAINING_RECORD(e, MCM_VC, CallLink);
-        if (vc->Ref == Ref && vc->PlacedHere == PlacedHere && vc->Endpoint == Endpoint) {
-            return vc;
+        PMCM_ENTRY entry = CONTAINING_RECORD(e, MCM_ENTRY, Link);
+        if (entry->Vc->Ref == Ref && entry->Vc->PlacedHere == PlacedHere && entry->Endpoint == Endpoint) {
+            return entry;
         }
     }
     return NULL;
@@ -433,13 +445,13 @@ static VOID SigResendHeld(PMCM_ADAPTER Adapter)
 {
     BOOLEAN any = FALSE;
     for (PLIST_ENTRY e = Adapter->Calls.Flink; e != &Adapter->Calls; e = e->Flink) {
-        PMCM_VC vc = CONTAINING_RECORD(e, MCM_VC, CallLink);
-        if (vc->Unanswered && vc->Held) {
-            vc->Held = FALSE;
-            vc->HeardWhenSent = Adapter->Heard;
-            vc->Sent = 1;
-            vc->Fresh = TRUE;
-            SigTransmit(Adapter, &vc->Waiting);
+        PMCM_ENTRY entry = CONTAINING_RECORD(e, MCM_ENTRY, Link);
+        if (entry->Unanswered && entry->Held) {
+            entry->Held = FALSE;
+            entry->HeardWhenSent = Adapter->Heard;
+            entry->Sent = 1;
+            entry->Fresh = TRUE;
+            SigTransmit(Adapter, &entry->Waiting);
             any = TRUE;
         }
     }
@@ -454,7 +466,7 @@ static VOID SigResendHeld(PMCM_ADAPTER Adapter)
  */
 VOID SigReceive(PMCM_ADAPTER Adapter, const SIG_MESSAGE *Message)
 {
-    PMCM_VC vc;
+    PMCM_ENTRY entry;
     BOOLEAN placedHere = !Message->Mine;
 
     Adapter->Heard++;
@@ -465,23 +477,23 @@ VOID SigReceive(PMCM_ADAPTER Adapter, const SIG_MESSAGE *Message)
     Adapter->PeerGone = FALSE;
     SigResendHeld(Adapter);
 
-    vc = SigFindCall(Adapter, Message->Ref, placedHere, Message->Endpoint);
+    entry = SigFindCall(Adapter, Message->Ref, placedHere, Message->Endpoint);
     if (Message->Kind == MsgSetup || Message->Kind == MsgAddParty) {
         if (!placedHere && SigWasCleared(Adapter, Message->Ref, Message->Endpoint)) {
             /* a late retransmission of a call already cleared here: say so again */
             SigSendReleaseComplete(Adapter, Message->Ref, FALSE, CAUSE_NORMAL, Message->Endpoint);
-        } else if (vc == NULL) {
+        } else if (entry == NULL) {
             if (Message->Mine) {
                 CallIncomingSetup(Adapter, Message);
             }
-        } else if (vc->State == CallPresent) {
+        } else if (entry->Vc->State == CallPresent) {
             /* a retransmission while our client decides: tell the caller to wait for the answer */
-            vc->Proceeding = TRUE;
-            SigSendForCall(vc, MsgCallProceeding, 0);
+            entry->Vc->Proceeding = TRUE;
+            SigSendForCall(entry->Vc, Message->Endpoint, MsgCallProceeding, 0);
         }
         return;     /* past PRESENT, our own CONNECT or RELEASE is on its way, and retransmitted */
     }
-    if (vc == NULL) {
+    if (entry == NULL) {
         /* A call we no longer know: a duplicate, or a retransmission whose answer was lost.
            Answer it so the peer clears the call too (a RELEASE COMPLETE needs no answer). */
         if (Message->Kind != MsgReleaseComplete) {
@@ -491,28 +503,28 @@ VOID SigReceive(PMCM_ADAPTER Adapter, const SIG_MESSAGE *Message)
         }
         return;
     }
-    VcReference(vc);
-    if (vc->Unanswered && SigAnswers(vc->Waiting.Kind, Message->Kind)) {
-        SigAnswered(vc);
+    VcEntryReference(entry);
+    if (entry->Unanswered && SigAnswers(entry->Waiting.Kind, Message->Kind)) {
+        SigAnswered(entry);
     }
     switch (Message->Kind) {
     case MsgConnect:
-        CallConnected(vc);
+        CallConnected(entry->Vc, entry->Party, Message);
         break;
     case MsgConnectAck:
-        CallConnectAck(vc);
+        CallConnectAck(entry->Vc);
         break;
     case MsgRelease:
     case MsgDropParty:
-        CallRemoteRelease(vc, Message);
+        CallRemoteRelease(entry->Vc, entry->Party, Message);
         break;
     case MsgReleaseComplete:
-        if (!CallReleased(vc)) {
-            CallRemoteRelease(vc, Message);     /* the peer cleared the call (or refused it) */
+        if (!CallReleased(entry->Vc, entry->Party)) {
+            CallRemoteRelease(entry->Vc, entry->Party, Message);    /* the peer cleared the call (or refused it) */
         }
         break;
     default:
         break;                                  /* CALL PROCEEDING: answered is all it means */
     }
-    VcDereference(vc);
+    VcEntryDereference(entry);
 }

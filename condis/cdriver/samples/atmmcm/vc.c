@@ -22,7 +22,9 @@ PMCM_VC VcAllocate(PMCM_ADAPTER Adapter, BOOLEAN CreatedByUs)
     vc->Adapter = Adapter;
     vc->CreatedByUs = CreatedByUs;
     vc->State = CallNull;
-    InitializeListHead(&vc->CallLink);
+    vc->Entry.Vc = vc;
+    InitializeListHead(&vc->Entry.Link);
+    InitializeListHead(&vc->Parties);
     InitializeListHead(&vc->MappedLink);
     InitializeListHead(&vc->DeferredLink);
     return vc;
@@ -39,11 +41,126 @@ VOID VcDereference(PMCM_VC Vc)
     if (NdisInterlockedDecrement(&Vc->RefCount) != 0) {
         return;
     }
-    ASSERT(!Vc->InCalls && !Vc->Mapped && !Vc->InDeferred && !Vc->LaterQueued);
+    ASSERT(!Vc->Entry.InCalls && !Vc->Mapped && !Vc->InDeferred && !Vc->LaterQueued && IsListEmpty(&Vc->Parties));
     if (Vc->PreviousParams != NULL) {
         McmFree(Vc->PreviousParams);
     }
     McmFree(Vc);
+}
+
+/* ---- leaves of a multipoint call ---------------------------------------------------------- */
+
+/*
+ * PartyAllocate - a new leaf of Vc's multipoint call, with NDIS's reference (NdisKnows); the
+ * party holds a reference on its VC. DISPATCH_LEVEL or below.
+ */
+PMCM_PARTY PartyAllocate(PMCM_VC Vc, NDIS_HANDLE NdisPartyHandle, ULONG Endpoint, ULONG Vci)
+{
+    PMCM_PARTY party = McmAllocate(Vc->Adapter->MiniportAdapterHandle, sizeof(MCM_PARTY));
+    if (party == NULL) {
+        return NULL;
+    }
+    party->RefCount = 1;
+    party->NdisKnows = TRUE;
+    party->NdisPartyHandle = NdisPartyHandle;
+    party->Vci = Vci;
+    party->State = CallInitiated;
+    party->Entry.Vc = Vc;
+    party->Entry.Party = party;
+    party->Entry.Endpoint = Endpoint;
+    InitializeListHead(&party->Entry.Link);
+    InitializeListHead(&party->Link);
+    VcReference(Vc);
+    return party;
+}
+
+VOID PartyReference(PMCM_PARTY Party)
+{
+    NdisInterlockedIncrement(&Party->RefCount);
+}
+
+VOID PartyDereference(PMCM_PARTY Party)
+{
+    PMCM_VC vc = Party->Entry.Vc;
+    if (NdisInterlockedDecrement(&Party->RefCount) != 0) {
+        return;
+    }
+    ASSERT(!Party->Entry.InCalls && !Party->InParties && !Party->NdisKnows);
+    McmFree(Party);
+    VcDereference(vc);
+}
+
+/* PartyJoin / PartyLeave - the leaf becomes one of the call's, and stops being one. */
+VOID PartyJoin(PMCM_PARTY Party)
+{
+    PMCM_VC vc = Party->Entry.Vc;
+    PartyReference(Party);
+    Party->InParties = TRUE;
+    InsertTailList(&vc->Parties, &Party->Link);
+    vc->PartyCount++;
+}
+
+VOID PartyLeave(PMCM_PARTY Party)
+{
+    if (!Party->InParties) {
+        return;
+    }
+    RemoveEntryList(&Party->Link);
+    InitializeListHead(&Party->Link);
+    Party->InParties = FALSE;
+    Party->Entry.Vc->PartyCount--;
+    PartyDereference(Party);
+}
+
+/* PartyNdisDone - NDIS no longer knows the party: its add, drop or close completed. */
+VOID PartyNdisDone(PMCM_PARTY Party)
+{
+    if (Party->NdisKnows) {
+        Party->NdisKnows = FALSE;
+        PartyDereference(Party);
+    }
+}
+
+/* VcEntryReference / VcEntryDereference - a reference on what a signaling entry stands for. */
+VOID VcEntryReference(PMCM_ENTRY Entry)
+{
+    if (Entry->Party != NULL) {
+        PartyReference(Entry->Party);
+    } else {
+        VcReference(Entry->Vc);
+    }
+}
+
+VOID VcEntryDereference(PMCM_ENTRY Entry)
+{
+    if (Entry->Party != NULL) {
+        PartyDereference(Entry->Party);
+    } else {
+        VcDereference(Entry->Vc);
+    }
+}
+
+/*
+ * VcVcis - the VCIs the VC carries: a point-to-point call's one, or those of the leaves of a
+ * multipoint call that are up or going (condis/drivers/callcontrol.py: VcCtx.vcis).
+ */
+ULONG VcVcis(PMCM_VC Vc, ULONG Vcis[MCM_MAX_PARTIES])
+{
+    ULONG count = 0;
+    if (IsListEmpty(&Vc->Parties)) {
+        if (Vc->Vci != 0) {
+            Vcis[count++] = Vc->Vci;
+        }
+        return count;
+    }
+    for (PLIST_ENTRY e = Vc->Parties.Flink; e != &Vc->Parties && count < MCM_MAX_PARTIES; e = e->Flink) {
+        PMCM_PARTY party = CONTAINING_RECORD(e, MCM_PARTY, Link);
+        if (party->State == CallActivating || party->State == CallActive || party->State == CallReleaseReq ||
+            party->State == CallReleaseInd) {
+            Vcis[count++] = party->Vci;
+        }
+    }
+    return count;
 }
 
 /* ---- call parameters ------------------------------------------------------------------- */
@@ -128,14 +245,16 @@ NDIS_STATUS VcCopyParameters(PMCM_CALL_PARAMETERS To, const CO_CALL_PARAMETERS *
 VOID VcSetMediaVci(PMCM_VC Vc)
 {
     PCO_SPECIFIC_PARAMETERS specific = &Vc->Params.Media.MediaSpecific;
+    ULONG vcis[MCM_MAX_PARTIES];
+    ULONG count = VcVcis(Vc, vcis);
+
     specific->ParamType = 2;
-    specific->Length = 0;
-    if (Vc->Vci != 0) {
-        specific->Length = sizeof(ULONG);
-        specific->Parameters[0] = (UCHAR)(Vc->Vci >> 24);
-        specific->Parameters[1] = (UCHAR)(Vc->Vci >> 16);
-        specific->Parameters[2] = (UCHAR)(Vc->Vci >> 8);
-        specific->Parameters[3] = (UCHAR)Vc->Vci;
+    specific->Length = count * sizeof(ULONG);
+    for (ULONG i = 0; i < count; i++) {
+        specific->Parameters[4 * i] = (UCHAR)(vcis[i] >> 24);
+        specific->Parameters[4 * i + 1] = (UCHAR)(vcis[i] >> 16);
+        specific->Parameters[4 * i + 2] = (UCHAR)(vcis[i] >> 8);
+        specific->Parameters[4 * i + 3] = (UCHAR)vcis[i];
     }
 }
 
@@ -143,12 +262,9 @@ VOID VcSetMediaVci(PMCM_VC Vc)
 
 static VOID VcMap(PMCM_VC Vc)
 {
-    if (Vc->Mapped && Vc->MappedVci == Vc->Vci) {
-        return;
-    }
     VcUnmap(Vc);
-    if (Vc->Vci != 0) {
-        Vc->MappedVci = Vc->Vci;
+    Vc->MappedCount = VcVcis(Vc, Vc->MappedVcis);
+    if (Vc->MappedCount != 0) {
         Vc->Mapped = TRUE;
         InsertTailList(&Vc->Adapter->Mapped, &Vc->MappedLink);
     }
@@ -164,6 +280,7 @@ VOID VcUnmap(PMCM_VC Vc)
         RemoveEntryList(&Vc->MappedLink);
         InitializeListHead(&Vc->MappedLink);
         Vc->Mapped = FALSE;
+        Vc->MappedCount = 0;
     }
 }
 
@@ -288,6 +405,9 @@ static VOID VcWorkItem(PVOID WorkItemContext, NDIS_HANDLE NdisIoWorkItemHandle)
     }
     if (work & VC_LATER_QOS) {
         CallStartQoS(vc);
+    }
+    if (work & VC_LATER_REACTIVATE) {
+        CallReactivate(vc);
     }
     VcDereference(vc);
 }

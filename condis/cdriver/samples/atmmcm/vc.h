@@ -10,6 +10,16 @@
 PMCM_VC VcAllocate(PMCM_ADAPTER Adapter, BOOLEAN CreatedByUs);
 VOID VcReference(PMCM_VC Vc);
 VOID VcDereference(PMCM_VC Vc);
+VOID VcEntryReference(PMCM_ENTRY Entry);
+VOID VcEntryDereference(PMCM_ENTRY Entry);
+ULONG VcVcis(PMCM_VC Vc, ULONG Vcis[MCM_MAX_PARTIES]);
+
+PMCM_PARTY PartyAllocate(PMCM_VC Vc, NDIS_HANDLE NdisPartyHandle, ULONG Endpoint, ULONG Vci);
+VOID PartyReference(PMCM_PARTY Party);
+VOID PartyDereference(PMCM_PARTY Party);
+VOID PartyJoin(PMCM_PARTY Party);
+VOID PartyLeave(PMCM_PARTY Party);
+VOID PartyNdisDone(PMCM_PARTY Party);
 
 NDIS_STATUS VcCopyParameters(PMCM_CALL_PARAMETERS To, const CO_CALL_PARAMETERS *From);
 VOID VcBuildParameters(PMCM_CALL_PARAMETERS To, const UCHAR *Address, ULONG AddressLength, ULONG Rate, ULONG Vci);
