@@ -241,3 +241,24 @@ def test_after_the_peer_s_restart_a_call_to_it_is_given_up_not_held(bed):
     assert calls[0].state == "FAILED" and calls[0].status == NDIS_STATUS_FAILURE and calls[0].deleted
     assert [(m.kind, m.cause) for m in _signals(bed, "wire.a")][-4:] == [
         (sig.SETUP, 0), (sig.SETUP, 0), (sig.SETUP, 0), (sig.RELEASE_COMPLETE, sig.CAUSE_TIMER)]
+
+
+def test_a_multipoint_call_from_the_c_mcm_to_leaves_at_the_python_host():
+    bed = make_bed("mcm", Recorder(), mcm=_alternate(c_mcm(), AtmMcm))    # the Python client on both
+    a, b = bed.clients
+    calls, parties = [], []
+    bed.do(0, lambda: calls.append(a.place_call(b"bob", multipoint=True)))
+    call = calls[0]
+    bed.do(0, lambda: parties.append(a.add_party(call, b"bob")))
+    bed.do(0, lambda: parties.append(a.add_party(call, b"bob")))
+    assert [p.state for p in call.parties] == ["UP"] * 3 and [c.state for c in b.incoming] == ["UP"] * 3
+    bed.do(0, a.send, call, b"to all")
+    assert [c.received for c in b.incoming] == [[b"to all"]] * 3
+    bed.do(0, a.drop_party, parties[0])
+    bed.do(1, b.close, b.incoming[2])       # a leaf hangs up: an incoming drop at the C MCM
+    assert [p.state for p in call.parties] == ["UP"] and [c.state for c in b.incoming] == ["UP", "CLOSED", "CLOSED"]
+    bed.do(0, a.send, call, b"to one")
+    assert [c.received for c in b.incoming] == [[b"to all", b"to one"], [b"to all"], [b"to all"]]
+    bed.do(0, a.close, call)
+    assert call.state == "CLOSED" and call.deleted and all(c.state == "CLOSED" and c.deleted for c in b.incoming)
+    teardown(bed)
