@@ -50,13 +50,25 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("file")
     replay.add_argument("--html", metavar="FILE.html", help="also write the trace as an HTML page")
     replay.add_argument("--support", action="store_true", help="draw spin locks, work items, timers and NBLs too")
+    replay.add_argument("--asan", action="store_true",
+                        help="rerun with AddressSanitizer: a C driver's bad access is shown with its file and line")
+    replay.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    from condis.cdriver.cli import add_parser as add_cc
+    from condis.cdriver.cli import split_extra
+    add_cc(sub)
+    argv, gcc_flags = split_extra(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
+    if args.command == "cc":
+        from condis.cdriver.cli import cc_command
+        return cc_command(args, gcc_flags)
     if args.command == "explore":
         from condis.explore.cli import explore_command
         return explore_command(args)
     if args.command == "replay":
-        from condis.explore.cli import replay_command
-        return replay_command(args.file, args.html, args.support)
+        from condis.explore.cli import replay_asan, replay_command
+        if args.asan:
+            return replay_asan(args.file)
+        return replay_command(args.file, args.html, args.support, args.in_process)
     if args.command == "bench":
         from condis.bench import main as bench_main
         return bench_main(args.quick, args.json)

@@ -304,7 +304,7 @@ def generate(ref: Path) -> dict[Path, str]:
             continue
         ret, fname, params = parse_function(row["declaration"])
         functions[name] = (ret, params)
-    for name, decl in IRQL_ROUTINES.items():
+    for decl in IRQL_ROUTINES.values():
         ret, fname, params = parse_function(decl)
         functions[fname] = (ret, params)
     # Outside the pack: configuration (public reference pages of the three routines) and the

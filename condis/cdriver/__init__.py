@@ -13,8 +13,8 @@ Building needs gcc; nothing else beyond cffi.
 
 from __future__ import annotations
 
-from condis.cdriver.build import BuildError, build, command
+from condis.cdriver.build import BuildError, build, command, compiled
 from condis.cdriver.driver import CDriver, load_image
 from condis.cdriver.image import ImageError
 
-__all__ = ["BuildError", "CDriver", "ImageError", "build", "command", "load_image"]
+__all__ = ["BuildError", "CDriver", "ImageError", "build", "command", "compiled", "load_image"]

@@ -52,3 +52,28 @@ def ffi() -> cffi.FFI:
 @functools.cache
 def libc() -> object:
     return ffi().dlopen(None)
+
+
+# Every C type the bridge names by string. cffi parses a type string the first time it sees it, and
+# with condis's few hundred typedefs a parse costs tens of milliseconds: :func:`parse_all` does
+# them all once (tests/c/test_bridge_types.py checks this list against the bridge's sources).
+TYPE_NAMES = (
+    "CO_ADDRESS_FAMILY *", "CO_CALL_MANAGER_PARAMETERS", "CO_CALL_MANAGER_PARAMETERS *", "CO_CALL_PARAMETERS *",
+    "CO_MEDIA_PARAMETERS", "CO_MEDIA_PARAMETERS *", "CO_SAP", "CO_SAP *", "DRIVER_OBJECT *", "Dl_info *", "MDL *",
+    "NDIS_BIND_PARAMETERS", "NDIS_BIND_PARAMETERS *", "NDIS_CONFIGURATION_PARAMETER *", "NDIS_HANDLE *",
+    "NDIS_MINIPORT_INIT_PARAMETERS", "NDIS_MINIPORT_INIT_PARAMETERS *", "NDIS_OBJECT_HEADER *", "NDIS_OID_REQUEST",
+    "NDIS_OID_REQUEST *", "NDIS_STATUS_INDICATION", "NDIS_STATUS_INDICATION *", "NDIS_STRING *", "NET_BUFFER *",
+    "NET_BUFFER_LIST *", "NET_BUFFER_LIST_CONTEXT", "NET_BUFFER_LIST_CONTEXT *", "NET_PNP_EVENT_NOTIFICATION",
+    "NET_PNP_EVENT_NOTIFICATION *", "PCONDIS_WIRE_RECEIVE", "PNDIS_RESOURCE_LIST", "PUCHAR", "PVOID", "UCHAR[]",
+    "UNICODE_STRING *", "VAR_STRING", "WCHAR[]", "struct condis_ops *", "uintptr_t", "void *",
+)
+
+
+def parse_all() -> None:
+    """Parse every type the bridge uses (see TYPE_NAMES), and each callback's pointer type."""
+    from condis.cdriver._signatures import CALLBACKS
+    f = ffi()
+    for name in TYPE_NAMES:
+        f.typeof(name)
+    for name in CALLBACKS:
+        f.typeof(f"{name} *")

@@ -27,7 +27,7 @@ from condis import structs as S
 from condis.cdriver import image as images
 from condis.cdriver._ffi import ffi
 from condis.cdriver._signatures import CALLBACKS, FUNCTIONS, HANDLER_TYPES
-from condis.cdriver.handles import BadPointer, HostSide, mdl_bytes, read_bytes
+from condis.cdriver.handles import BadPointer, HostSide, read_bytes
 from condis.errors import Violation
 
 FAILURE = st.NDIS_STATUS_FAILURE
@@ -384,7 +384,7 @@ def _revision_size(cname: str, revision: int) -> int:
     last = _LAST_FIELD.get((cname, revision))
     if last is None:
         return f.sizeof(cname)
-    return f.offsetof(cname, last) + f.sizeof(f.typeof(cname).fields[[n for n, _ in f.typeof(cname).fields].index(last)][1].type)
+    return f.offsetof(cname, last) + f.sizeof(dict(f.typeof(cname).fields)[last].type)
 
 
 _LAST_FIELD = {

@@ -17,13 +17,13 @@ runtime preloaded (``condis replay --asan`` arranges it).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-
-from condis.errors import Violation
 
 HERE = Path(__file__).resolve().parent
 INCLUDE = HERE / "include"
@@ -74,7 +74,63 @@ def build(sources: Sequence[str | Path], output: str | Path, asan: bool = False,
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BuildError(cmd, _explain(proc.stderr + proc.stdout))
+    # how the image was built, so that `condis replay --asan` can rebuild it with AddressSanitizer
+    recipe = {"sources": [str(Path(s).resolve()) for s in sources], "extra": list(extra), "asan": asan}
+    Path(f"{out}.build.json").write_text(json.dumps(recipe, indent=1) + "\n")
     return out
+
+
+def compiled(sources: Sequence[str | Path], extra: Sequence[str] = ()) -> Path:
+    """A driver image built from ``sources``, from a cache kept between runs: built again only when a
+    source, a flag or condis's own headers and runtime changed. For scenarios and tests that start
+    from C sources; ``$CONDIS_CACHE`` says where the cache is (default ~/.cache/condis)."""
+    paths = [Path(s).resolve() for s in sources]
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    known = _COMPILED.get((stamp, tuple(extra)))
+    if known is not None and known.is_file():
+        return known
+    digest = hashlib.sha256()
+    for p in [*paths, *RUNTIME, *sorted(INCLUDE.rglob("*.h"))]:
+        digest.update(str(p).encode() + b"\0" + p.read_bytes())
+    digest.update("\0".join([*CFLAGS, *LDFLAGS, *extra]).encode())
+    cache = Path(os.environ.get("CONDIS_CACHE") or Path.home() / ".cache" / "condis") / "images"
+    out = cache / f"{paths[0].stem}-{digest.hexdigest()[:16]}.so"
+    if not out.is_file():
+        tmp = out.with_suffix(f".{os.getpid()}.so")
+        build(paths, tmp, extra=extra)
+        os.replace(tmp, out)
+        os.replace(f"{tmp}.build.json", f"{out}.build.json")
+    _COMPILED[(stamp, tuple(extra))] = out
+    return out
+
+
+_COMPILED: dict[tuple[object, ...], Path] = {}
+
+
+def asan_variant(image: Path) -> Path:
+    """The AddressSanitizer build of a driver image (rebuilt from the sources recorded beside it
+    when they are newer), for processes run with CONDIS_ASAN=1 (``condis replay --asan``)."""
+    recipe_path = Path(f"{image}.build.json")
+    if not recipe_path.is_file():
+        raise BuildError([], f"{image} has no {recipe_path.name} beside it: condis cc records how it built an "
+                         "image there; rebuild the driver with condis cc, or build it with --asan yourself")
+    recipe = json.loads(recipe_path.read_text())
+    if recipe.get("asan"):
+        return image
+    out = image.with_suffix(".asan.so")
+    newest = max(Path(s).stat().st_mtime_ns for s in recipe["sources"])
+    if not out.is_file() or out.stat().st_mtime_ns < newest:
+        build(recipe["sources"], out, asan=True, extra=recipe["extra"])
+    return out
+
+
+def asan_runtime() -> str:
+    """The path of gcc's AddressSanitizer runtime, to preload into a Python process."""
+    proc = subprocess.run([compiler(), "-print-file-name=libasan.so"], capture_output=True, text=True)
+    path = proc.stdout.strip()
+    if proc.returncode != 0 or not Path(path).is_file():
+        raise BuildError([compiler()], "gcc has no AddressSanitizer runtime (libasan) on this machine")
+    return path
 
 
 def _explain(output: str) -> str:
@@ -84,5 +140,3 @@ def _explain(output: str) -> str:
                    "condis provide (see condis/cdriver/include/condis/ddi.h for what condis provides).")
     return output
 
-
-__all__ = ["BuildError", "Violation", "build", "command", "compiler"]

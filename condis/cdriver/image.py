@@ -87,6 +87,12 @@ def acquire(path: str | os.PathLike[str], owner: Any) -> Image:
     source = Path(path).resolve()
     if not source.is_file():
         raise ImageError(f"no driver image {path}")
+    if os.environ.get("CONDIS_ASAN"):
+        from condis.cdriver.build import BuildError, asan_variant
+        try:
+            source = asan_variant(source)
+        except BuildError as e:
+            raise ImageError(str(e)) from None
     stat = source.stat()
     key = (str(source), stat.st_mtime_ns, stat.st_size)
     pool = _POOL.setdefault(key, [])

@@ -335,7 +335,7 @@ def NdisReadConfiguration(inst: B.Instance, Status: Any, ParameterValue: Any, Co
     value = inst.config.get(key) if key is not None else None
     if value is None or Status == f.NULL or ParameterValue == f.NULL:
         if Status != f.NULL:
-            Status[0] = st.NDIS_STATUS_FAILURE
+            Status[0] = B.signed(st.NDIS_STATUS_FAILURE)
         return
     param = f.new("NDIS_CONFIGURATION_PARAMETER *")
     if isinstance(value, int):

@@ -66,7 +66,26 @@ def _progress(ran: int, total: int, failures: int) -> None:
           file=sys.stderr)
 
 
-def replay_command(path: str, html_path: str | None, support: bool) -> int:
+def replay_asan(path: str) -> int:
+    """``condis replay --asan``: the same replay in a new process with AddressSanitizer's runtime
+    preloaded and the scenario's C drivers rebuilt with it (CONDIS_ASAN=1), so a bad access is
+    reported with its file and line instead of crashing."""
+    import os
+    import subprocess
+
+    from condis.cdriver.build import BuildError, asan_runtime
+    try:
+        runtime = asan_runtime()
+    except BuildError as e:
+        print(f"condis replay --asan: {e.output}", file=sys.stderr)
+        return 2
+    env = {**os.environ, "LD_PRELOAD": runtime, "CONDIS_ASAN": "1",
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "detect_leaks=0:halt_on_error=1")}
+    proc = subprocess.run([sys.executable, "-m", "condis.cli", "replay", "--in-process", path], env=env)
+    return proc.returncode if proc.returncode >= 0 else 1
+
+
+def replay_command(path: str, html_path: str | None, support: bool, in_process: bool = False) -> int:
     from condis.trace.lanes import render
     from condis.trace.recorder import Recorder
     try:
@@ -75,10 +94,16 @@ def replay_command(path: str, html_path: str | None, support: bool) -> int:
         print(f"condis replay: {e}", file=sys.stderr)
         return 2
     recorder = Recorder()
-    outcome = replay(schedule, tracer=recorder)
     faults = ", ".join(str(f) for f in schedule.faults) or "none"
     print(f"{schedule.scenario}: {len(schedule.choices)} choice(s), faults: {faults}")
-    print(render(recorder.records, f"replay of {path}", support=support))
+    if schedule.failure is not None and schedule.failure.kind == "crash" and not in_process:
+        # the driver crashed the explorer's child: replay where a crash takes only a child down
+        outcome = replay(schedule, isolate=True)
+        print(f"(the schedule crashed a driver: replayed in a child process, with no trace; run "
+              f"condis replay --asan {path} to see the bad access)")
+    else:
+        outcome = replay(schedule, tracer=recorder)
+        print(render(recorder.records, f"replay of {path}", support=support))
     if html_path:
         from condis.trace.html import render_html
         with open(html_path, "w", encoding="utf-8") as f:

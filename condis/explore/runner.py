@@ -16,6 +16,7 @@ from typing import Protocol
 
 from condis.explore.execute import MAX_STEPS, Outcome, execute
 from condis.explore.faults import FaultInjector
+from condis.explore.isolate import Crashed, c_drivers_loaded, execute_isolated, stream_in_child, warm_up
 from condis.explore.scenario import ScenarioFn, resolve
 from condis.explore.schedule import Schedule, trimmed
 from condis.explore.strategies import WINDOW_NS, Chooser, Pct, RandomWalk, Replay
@@ -37,6 +38,7 @@ class Options:
     fault_rate: float = 0.05
     fault_budget: int = 2
     max_steps: int = MAX_STEPS
+    isolate: bool = False       # each job's schedules in a forked child (scenarios with C drivers)
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,19 @@ def run_one(scenario: str, strategy: str, seed: int, options: Options) -> Outcom
     return _run_seeded(resolve(scenario), strategy, seed, options)
 
 
+def _faults_for(seed: int, options: Options) -> FaultInjector | None:
+    return FaultInjector(rng=Random(f"faults:{seed}"), sites=options.fault_sites, rate=options.fault_rate,
+                         budget=options.fault_budget) if options.fault_sites else None
+
+
 def _run_seeded(fn: ScenarioFn, strategy: str, seed: int, options: Options) -> Outcome:
-    faults = FaultInjector(rng=Random(f"faults:{seed}"), sites=options.fault_sites, rate=options.fault_rate,
-                           budget=options.fault_budget) if options.fault_sites else None
-    return execute(fn, chooser_for(strategy, seed, options), faults, max_steps=options.max_steps)
+    return execute(fn, chooser_for(strategy, seed, options), _faults_for(seed, options), max_steps=options.max_steps)
 
 
 def run_job(job: Job) -> JobResult:
     """Run a job's schedules; stop at the first failure if the job says so. Safe to call anywhere."""
+    if job.options.isolate:
+        return _run_job_isolated(job)
     result = JobResult(job, 0)
     fn = resolve(job.scenario)      # once per job: a reference names the same function every time
     for seed in range(job.first_seed, job.first_seed + job.count):
@@ -87,6 +94,37 @@ def run_job(job: Job) -> JobResult:
         if outcome.failure is not None:
             result.failures.append(to_schedule(job.scenario, job.strategy, seed, job.options.window_ns, outcome))
             if job.stop_first:
+                break
+    return result
+
+
+def _run_job_isolated(job: Job) -> JobResult:
+    """run_job with the schedules in a forked child that reports each as it ends. A schedule whose
+    driver crashes the child is run again alone, recording its choices and faults up to the crash
+    (see :func:`condis.explore.isolate.execute_isolated`); the job goes on from the next seed."""
+    result = JobResult(job, 0)
+    fn = resolve(job.scenario)
+    seed, end = job.first_seed, job.first_seed + job.count
+
+    def produce(first: int) -> Callable[[Callable[[object], None]], None]:
+        def run(emit: Callable[[object], None]) -> None:
+            for s in range(first, end):
+                emit((s, _run_seeded(fn, job.strategy, s, job.options)))
+        return run
+    while seed < end:
+        for item in stream_in_child(produce(seed)):
+            if isinstance(item, Crashed):
+                outcome = execute_isolated(fn, chooser_for(job.strategy, seed, job.options),
+                                           _faults_for(seed, job.options), job.options.max_steps)
+            else:
+                seed, outcome = item
+            result.ran += 1
+            if outcome.failure is not None:
+                result.failures.append(to_schedule(job.scenario, job.strategy, seed, job.options.window_ns, outcome))
+                if job.stop_first:
+                    return result
+            seed += 1
+            if isinstance(item, Crashed):
                 break
     return result
 
@@ -139,6 +177,26 @@ class ProcessRunner:
                     fut.cancel()
 
 
+def _baseline(scenario: str, options: Options) -> tuple[Outcome, bool]:
+    """The default order, run in a forked child (it may be the first run of a C driver): its
+    outcome, and whether the scenario loaded C drivers."""
+    if options.isolate or c_drivers_loaded():
+        return execute_isolated(resolve(scenario), Replay([], options.window_ns), None, options.max_steps), True
+    loads: list[bool] = []
+
+    def run(emit: Callable[[object], None]) -> None:
+        outcome = execute(resolve(scenario), Replay([], options.window_ns), max_steps=options.max_steps)
+        emit((outcome, c_drivers_loaded()))
+    for item in stream_in_child(run):
+        if isinstance(item, Crashed):     # the default order crashed a C driver: find how far it got
+            return execute_isolated(resolve(scenario), Replay([], options.window_ns), None, options.max_steps), True
+        outcome, loaded = item
+        loads.append(loaded)
+    if loads[0]:
+        warm_up()
+    return outcome, loads[0]
+
+
 @dataclass
 class Report:
     """What an exploration did: how many schedules ran and the failing ones found (first one first)."""
@@ -164,7 +222,10 @@ def explore(scenario: str, strategy: str = "random", schedules: int = 1000, seed
         from condis.explore.search import exhaustive
         return exhaustive(scenario, schedules, options, stop_first, progress)
     report = Report(scenario, strategy)
-    baseline = execute(resolve(scenario), Replay([], options.window_ns), max_steps=options.max_steps)
+    baseline, loads_c = _baseline(scenario, options)
+    if loads_c and not options.isolate:
+        # the scenario runs C drivers: a crash in one must not take the explorer down
+        options = Options(**{**options.__dict__, "isolate": True})
     report.ran = 1
     if baseline.failure is not None:
         report.failures.append(to_schedule(scenario, "fifo", None, options.window_ns, baseline))

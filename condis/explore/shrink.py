@@ -14,16 +14,23 @@ from collections.abc import Callable
 
 from condis.explore.execute import MAX_STEPS, Outcome, execute
 from condis.explore.faults import Fault, FaultInjector
+from condis.explore.isolate import execute_isolated
 from condis.explore.scenario import ScenarioFn, resolve
 from condis.explore.schedule import Schedule, trimmed
 from condis.explore.strategies import Replay
 
 
 def replay(schedule: Schedule, fn: ScenarioFn | None = None, tracer: object = None,
-           max_steps: int = MAX_STEPS) -> Outcome:
-    """Run a schedule exactly: its choices, then the default order, with its faults and nothing else."""
+           max_steps: int = MAX_STEPS, isolate: bool = False) -> Outcome:
+    """Run a schedule exactly: its choices, then the default order, with its faults and nothing else.
+
+    ``isolate`` runs it in a forked child, so that a driver that crashes (a schedule whose failure
+    is a ``crash``) takes only the child down; such a run records no trace here."""
     fn = fn if fn is not None else resolve(schedule.scenario)
-    return execute(fn, Replay(schedule.choices, schedule.window_ns), FaultInjector(schedule.faults), tracer, max_steps)
+    chooser = Replay(schedule.choices, schedule.window_ns)
+    if isolate:
+        return execute_isolated(fn, chooser, FaultInjector(schedule.faults), max_steps)
+    return execute(fn, chooser, FaultInjector(schedule.faults), tracer, max_steps)
 
 
 def shrink(schedule: Schedule, budget: int = 400, progress: Callable[[int], None] | None = None) -> Schedule:
@@ -31,6 +38,7 @@ def shrink(schedule: Schedule, budget: int = 400, progress: Callable[[int], None
     assert schedule.failure is not None, "only a failing schedule can be shrunk"
     fn = resolve(schedule.scenario)
     target = schedule.failure.signature
+    crashes = schedule.failure.kind == "crash"      # each candidate in a child: it may crash again
     best = schedule
     runs = 0
 
@@ -42,7 +50,7 @@ def shrink(schedule: Schedule, budget: int = 400, progress: Callable[[int], None
         if progress is not None:
             progress(runs)
         candidate = Schedule(schedule.scenario, choices, faults, schedule.window_ns, schedule.strategy, schedule.seed)
-        outcome = replay(candidate, fn)
+        outcome = replay(candidate, fn, isolate=crashes)
         if outcome.failure is None or outcome.failure.signature != target:
             return False
         shrunk = Schedule(schedule.scenario, trimmed(outcome.choices), outcome.faults, schedule.window_ns,

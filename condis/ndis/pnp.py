@@ -12,7 +12,6 @@ wait for a driver (a pended bind, unbind or pause) runs as a PnP task: a generat
 from __future__ import annotations
 
 import os
-
 from collections.abc import Callable, Generator
 from typing import Any
 

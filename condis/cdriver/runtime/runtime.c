@@ -84,8 +84,18 @@ static int condis_find_segments(struct dl_phdr_info *info, size_t size, void *da
     return 1;
 }
 
+/* A byte copy AddressSanitizer does not check: the snapshot spans the image's whole writable data,
+   the poisoned red zones ASan puts between globals included. */
+__attribute__((no_sanitize_address)) static void condis_copy(unsigned char *to, const unsigned char *from, size_t n)
+{
+    volatile unsigned char *t = to;
+    while (n--) {
+        *t++ = *from++;
+    }
+}
+
 /* Copy the image's writable data as the loader left it (called once, before any driver code). */
-__attribute__((visibility("default"))) int condis_snapshot(void)
+__attribute__((visibility("default"), no_sanitize_address)) int condis_snapshot(void)
 {
     if (condis_segment_count == 0) {
         dl_iterate_phdr(condis_find_segments, (void *)&condis_segment_count);
@@ -96,22 +106,22 @@ __attribute__((visibility("default"))) int condis_snapshot(void)
         if (s->saved == NULL) {
             return 0;
         }
-        memcpy(s->saved, s->start, s->length);
+        condis_copy(s->saved, s->start, s->length);
     }
     return condis_segment_count;
 }
 
 /* Put the writable data back as it was at load, for the image's next use; the segment table
    itself lives in that data, so it is copied aside first. */
-__attribute__((visibility("default"))) void condis_restore(void)
+__attribute__((visibility("default"), no_sanitize_address)) void condis_restore(void)
 {
     struct segment segments[8];
     int count = condis_segment_count;
-    memcpy(segments, condis_segments, sizeof(segments));
+    condis_copy((unsigned char *)segments, (const unsigned char *)condis_segments, sizeof(segments));
     for (int i = 0; i < count; i++) {
-        memcpy(segments[i].start, segments[i].saved, segments[i].length);
+        condis_copy(segments[i].start, segments[i].saved, segments[i].length);
     }
-    memcpy(condis_segments, segments, sizeof(segments));
+    condis_copy((unsigned char *)condis_segments, (const unsigned char *)segments, sizeof(segments));
     condis_segment_count = count;
 }
 

@@ -155,6 +155,12 @@ static VOID EchoReceive(NDIS_HANDLE ProtocolBindingContext, NDIS_HANDLE Protocol
         if (packet == NULL) {
             continue;
         }
+#ifdef ECHO_CRASHES_ON_A_SECOND_PACKET
+        /* a planted bug: the VC's echo counter is taken as a pointer once it is past one */
+        if (vc->Echoed >= 1) {
+            *(volatile LONG *)(ULONG_PTR)vc->Echoed = 0;
+        }
+#endif
         data = NdisGetDataBuffer(nb, length, packet->Data, 1, 0);
         if (data != packet->Data && data != NULL) {
             NdisMoveMemory(packet->Data, data, length);
@@ -168,7 +174,9 @@ static VOID EchoReceive(NDIS_HANDLE ProtocolBindingContext, NDIS_HANDLE Protocol
             continue;
         }
         reply->ProtocolReserved[0] = packet;
+#ifndef ECHO_FORGETS_SOURCE_HANDLE
         reply->SourceHandle = vc->VcHandle;     /* the sending-net-buffer guide page: the sender sets it */
+#endif
         NdisInterlockedIncrement(&vc->Echoed);
         DbgPrint("echo: %u bytes back on VC %p\n", (unsigned)length, vc->VcHandle);
         NdisCoSendNetBufferLists(vc->VcHandle, reply, 0);

@@ -122,14 +122,14 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
         MisuseBlock = NdisAllocateMemoryWithTagPriority(MisuseHandle, 16, NDIS_TAG('D', 'b', 'l', 'F'),
                                                         NormalPoolPriority);
         NdisFreeMemory(MisuseBlock, 16, 0);
-        NdisFreeMemory(MisuseBlock, 16, 0);
+        NdisFreeMemory(MisuseBlock, 16, 0);     /* the second free */
         break;
     case 4: /* a failed ASSERT */
         ASSERT(which == 0);
         break;
     case 5: /* a characteristics header that does not match */
         pchars.Header.Size = 8;
-        NdisRegisterProtocolDriver(NULL, &pchars, &MisuseHandle);
+        NdisRegisterProtocolDriver(NULL, &pchars, &MisuseHandle);      /* the header no longer matches */
         break;
     case 6: /* a NULL where a structure is required */
         NdisRegisterProtocolDriver(NULL, NULL, &MisuseHandle);
