@@ -139,7 +139,7 @@ def thunk(inst: Instance, fnptr: Any, callback: str) -> Callable[..., Any] | Non
     outs = sum(1 for kind in plan if kind == "out")
     side = inst.side
     # after a driver's unload routine, the bridge checks what it left allocated
-    on_return = inst.on_unload if callback in ("MINIPORT_UNLOAD", "DRIVER_UNLOAD") else None
+    unloads = callback in ("MINIPORT_UNLOAD", "DRIVER_UNLOAD")
 
     def handler(*args: Any) -> Any:
         cargs: list[Any] = []
@@ -162,8 +162,8 @@ def thunk(inst: Instance, fnptr: Any, callback: str) -> Callable[..., Any] | Non
         result = inst.run(fn, *cargs)
         for sync in after:
             sync()
-        if on_return is not None:
-            on_return()
+        if unloads and inst.on_unload is not None:
+            inst.on_unload()
         if ret in ("VOID", "void"):
             return None
         value = unsigned(result) if ret in ("NDIS_STATUS", "NTSTATUS") else int(result)
@@ -393,6 +393,8 @@ _LAST_FIELD = {
     ("NDIS_MINIPORT_DRIVER_CHARACTERISTICS", 3): "SynchronousOidRequestHandler",
     ("NDIS_PROTOCOL_DRIVER_CHARACTERISTICS", 1): "SendNetBufferListsCompleteHandler",
     ("NDIS_PROTOCOL_DRIVER_CHARACTERISTICS", 2): "DirectOidRequestCompleteHandler",
+    ("NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES", 1): "InterfaceType",
+    ("NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES", 2): "InterfaceType",
     ("NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES", 1): "AutoNegotiationFlags",
     ("NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES", 2): "PowerManagementCapabilitiesEx",
 }
@@ -427,7 +429,7 @@ def read_table(inst: Instance, ptr: Any, cname: str, what: str) -> Any:
         type_name = _type_name(cname, name)
         if type_name in HANDLER_TYPES:
             setattr(table, name, thunk(inst, value, HANDLER_TYPES[type_name]))
-        elif kind == "primitive":
+        elif kind in ("primitive", "enum"):
             setattr(table, name, int(value))
         elif type_name == "NDIS_STRING":
             setattr(table, name, read_bytes(value.Buffer, value.Length).decode("utf-16-le", "replace"))
@@ -538,7 +540,8 @@ def _generic(name: str) -> Callable[..., Any]:
     def plan() -> list[tuple[bool, Callable[[Instance, Any, str], Any], str]]:
         from condis.ndis.host import Ndis
         py_names = list(inspect.signature(getattr(Ndis, name)).parameters)[1:]
-        return [(pname in py_names, _FROM_C.get(ctype, _int_from_c), pname) for _, ctype, pname in cparams]
+        return [(pname in py_names or "_" + pname in py_names, _FROM_C.get(ctype, _int_from_c), pname)
+                for _, ctype, pname in cparams]
 
     def body(inst: Instance, *cargs: Any) -> Any:
         side = inst.side
