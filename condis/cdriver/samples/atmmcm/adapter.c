@@ -50,8 +50,7 @@ static NDIS_STATUS AdapterSetAttributes(PMCM_ADAPTER Adapter)
     NdisZeroMemory(&attributes, sizeof(attributes));
     attributes.RegistrationAttributes.Header.Type = NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES;
     attributes.RegistrationAttributes.Header.Revision = NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1;
-    /* the whole structure: a Size at least the revision's is what NDIS asks for */
-    attributes.RegistrationAttributes.Header.Size = sizeof(NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES);
+    attributes.RegistrationAttributes.Header.Size = NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1;
     attributes.RegistrationAttributes.MiniportAdapterContext = Adapter;
     attributes.RegistrationAttributes.InterfaceType = NdisInterfaceInternal;
     status = NdisMSetMiniportAttributes(Adapter->MiniportAdapterHandle, &attributes);
