@@ -18,7 +18,7 @@ REFUSED_START = ("add adapter failed with NDIS_STATUS_RESOURCES", "no open AF", 
 @pytest.mark.parametrize("scenario", ["mcm_call_flow", "mcm_clean", "mcm_drop_party_race", "client_clean"])
 def test_the_c_samples_survive_lost_duplicated_and_delayed_frames_and_refused_vcs(scenario, sites):
     options = Options(fault_sites=tuple(sites.split(",")), fault_rate=0.2)
-    report = explore(f"{PLANTED}:{scenario}", "random", schedules=40, seed=2000, options=options)
+    report = explore(f"{PLANTED}:{scenario}", "random", schedules=30, seed=2000, options=options)
     assert report.failures == [], f"{scenario} ({sites}): {report.failures[0].failure} {report.failures[0].faults}"
 
 
