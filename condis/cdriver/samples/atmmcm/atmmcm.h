@@ -224,7 +224,7 @@ struct _MCM_PARTY {
     BOOLEAN RemoteReleased;
     BOOLEAN HasHeldClose;           /* a release held until the other leaves are dropped */
     USHORT HeldCause;
-    MCM_CALL_PARAMETERS Params;
+    MCM_CALL_PARAMETERS Params;     /* an added leaf's (the first leaf's are the call's) */
 };
 
 /* A cleared call the peer placed, remembered so that its late SETUP is not taken for a new one. */

@@ -245,8 +245,17 @@ static NDIS_STATUS CmMakeCall(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETERS 
     const UCHAR *address;
     ULONG length;
 
+    if (NdisPartyHandle != NULL) {
+        party = PartyAllocate(vc, NdisPartyHandle, adapter->NextEndpoint, adapter->NextVci);
+        if (party == NULL) {
+            return NDIS_STATUS_RESOURCES;
+        }
+    }
     status = VcCopyParameters(&vc->Params, CallParameters);
     if (status != NDIS_STATUS_SUCCESS) {
+        if (party != NULL) {
+            PartyNdisDone(party);
+        }
         return status;
     }
     SigForget(&vc->Entry);      /* the VC's previous call may still be being cleared toward the peer */
@@ -258,13 +267,8 @@ static NDIS_STATUS CmMakeCall(NDIS_HANDLE CallMgrVcContext, PCO_CALL_PARAMETERS 
     vc->Proceeding = FALSE;
     vc->Vci = adapter->NextVci;
     adapter->NextVci += 2;      /* even VCIs on one end of the wire, odd on the other */
-    if (NdisPartyHandle != NULL) {
-        party = PartyAllocate(vc, NdisPartyHandle, adapter->NextEndpoint, vc->Vci);
-        if (party == NULL) {
-            return NDIS_STATUS_RESOURCES;
-        }
-        adapter->NextEndpoint++;
-        NdisMoveMemory(&party->Params, &vc->Params, sizeof(MCM_CALL_PARAMETERS));
+    if (party != NULL) {
+        adapter->NextEndpoint++;      /* the first leaf's parameters are the call's (vc->Params) */
         PartyJoin(party);
     }
     *CallMgrPartyContext = party;
