@@ -100,3 +100,15 @@ def all_c_close_race(sim: Any) -> Any:
     bed = two_hosts(sim, "mcm", mcm=c_mcm(), client=c_client())
     close_race(bed)
     return bed.check
+
+
+def client_drop_party_race(sim: Any) -> Any:
+    bed = two_hosts(sim, "mcm", client=c_client())
+    drop_party_race(bed)
+    return bed.check
+
+
+def all_c_drop_party_race(sim: Any) -> Any:
+    bed = two_hosts(sim, "mcm", mcm=c_mcm(), client=c_client())
+    drop_party_race(bed)
+    return bed.check

@@ -33,13 +33,15 @@ CACHE = Path(tempfile.gettempdir()) / f"condis-c-samples-{os.getuid()}"
 STATES = ("MAKING", "OFFERED", "ACCEPTED", "UP", "CLOSING", "CLOSED", "FAILED")   # app.h's ATMCLIENT_*
 
 APP_CDEF = """
-void *AtmClientPlaceCall(const char *Address, uint32_t AddressLength, uint32_t Rate);
+void *AtmClientPlaceCall(const char *Address, uint32_t AddressLength, uint32_t Rate, unsigned char Multipoint);
 int32_t AtmClientSend(void *Call, const char *Data, uint32_t Length);
 void AtmClientClose(void *Call);
 void AtmClientAccept(void *Call);
 void AtmClientReject(void *Call, int32_t Status);
 int32_t AtmClientModifyQoS(void *Call, uint32_t Rate);
 void AtmClientSetAnswer(int32_t Status);
+void *AtmClientAddParty(void *Call, const char *Address, uint32_t AddressLength);
+void AtmClientDropParty(void *Party);
 uint32_t AtmClientCallCount(void);
 void *AtmClientCallAt(uint32_t Index);
 uint32_t AtmClientIncomingCount(void);
@@ -52,6 +54,9 @@ uint32_t AtmClientCallSent(void *Call);
 uint32_t AtmClientCallSendCompleted(void *Call);
 uint32_t AtmClientCallReceivedCount(void *Call);
 uint32_t AtmClientCallReceived(void *Call, uint32_t Index, unsigned char *Buffer, uint32_t Length);
+uint32_t AtmClientPartyCount(void *Call);
+void *AtmClientPartyAt(void *Call, uint32_t Index);
+uint32_t AtmClientPartyState(void *Party);
 """
 _APP = cffi.FFI()
 _APP.cdef(APP_CDEF)
@@ -131,6 +136,12 @@ class CCall:
     def events(self) -> list[str]:
         return []       # the C client keeps no event log; its state says where the call is
 
+    @property
+    def parties(self) -> list[CParty]:
+        """The leaves of a multipoint call that are (or are becoming) part of it."""
+        count = self._get("AtmClientPartyCount")
+        return [CParty(self.client, self.client.app("AtmClientPartyAt", self.handle, i)) for i in range(count)]
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CCall) and self.handle == other.handle
 
@@ -139,6 +150,21 @@ class CCall:
 
     def __repr__(self) -> str:
         return f"<C call {self.state}>"
+
+
+class CParty:
+    """One leaf of a C client's multipoint call."""
+
+    def __init__(self, client: CClient, handle: Any) -> None:
+        self.client = client
+        self.handle = handle
+
+    @property
+    def state(self) -> str:
+        return STATES[self.client.app("AtmClientPartyState", self.handle)]
+
+    def __repr__(self) -> str:
+        return f"<C party {self.state}>"
 
 
 class CClient:
@@ -181,15 +207,22 @@ class CClient:
 
     # ---- the Python client's application interface, on the C client ----
     def place_call(self, address: bytes, rate: int = 1_000_000, multipoint: bool = False) -> CCall:
-        if multipoint:
-            raise NotImplementedError("the C sample client places point-to-point calls only")
-        handle = self.app("AtmClientPlaceCall", address, len(address), rate)
+        handle = self.app("AtmClientPlaceCall", address, len(address), rate, multipoint)
         if handle == _APP.NULL:
             raise LookupError("no open AF")
         return CCall(self, handle)
 
     def send(self, call: CCall, data: bytes) -> None:
         self.app("AtmClientSend", call.handle, data, len(data))
+
+    def add_party(self, call: CCall, address: bytes) -> CParty | None:
+        """The new leaf; None if the C client could not add one (no memory for it, or the call is
+        not an established multipoint call), as AtmClientAddParty's NULL says."""
+        handle = self.app("AtmClientAddParty", call.handle, address, len(address))
+        return None if handle == _APP.NULL else CParty(self, handle)
+
+    def drop_party(self, party: CParty) -> None:
+        self.app("AtmClientDropParty", party.handle)
 
     def close(self, call: CCall) -> None:
         self.app("AtmClientClose", call.handle)

@@ -15,14 +15,15 @@ REFUSED_START = ("add adapter failed with NDIS_STATUS_RESOURCES", "no open AF", 
 
 
 @pytest.mark.parametrize("sites", ["frame", "frame,activate"])
-@pytest.mark.parametrize("scenario", ["mcm_call_flow", "mcm_clean", "mcm_drop_party_race", "client_clean"])
+@pytest.mark.parametrize("scenario", ["mcm_call_flow", "mcm_clean", "mcm_drop_party_race", "client_clean",
+                                      "all_c_drop_party_race"])
 def test_the_c_samples_survive_lost_duplicated_and_delayed_frames_and_refused_vcs(scenario, sites):
     options = Options(fault_sites=tuple(sites.split(",")), fault_rate=0.2)
     report = explore(f"{PLANTED}:{scenario}", "random", schedules=30, seed=2000, options=options)
     assert report.failures == [], f"{scenario} ({sites}): {report.failures[0].failure} {report.failures[0].faults}"
 
 
-@pytest.mark.parametrize("scenario", ["mcm_call_flow", "mcm_drop_party_race", "client_clean"])
+@pytest.mark.parametrize("scenario", ["mcm_call_flow", "mcm_drop_party_race", "client_clean", "client_drop_party_race"])
 def test_every_allocation_failing_once_is_survived(scenario):
     ref = f"{PLANTED}:{scenario}"
     counter = FaultInjector()

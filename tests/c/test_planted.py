@@ -49,7 +49,7 @@ def test_the_shrunk_c_schedule_replays_the_same_failure():
 
 CLEAN = ["mcm_clean", "mcm_call_flow", "mcm_af_withdraw", "mcm_drop_party_race", "mcm_hangup_while_connecting", "client_clean",
          "client_af_withdraw", "client_hangup_while_connecting", "client_over_the_call_manager", "all_c_call_flow",
-         "all_c_close_race"]
+         "all_c_close_race", "client_drop_party_race", "all_c_drop_party_race"]
 
 
 @pytest.mark.parametrize("scenario", CLEAN)

@@ -192,9 +192,8 @@ def test_unbinding_with_calls_up_closes_them(bed):
     assert [c.state for c in (first, answered, second, answered2)] == ["CLOSED"] * 4
 
 
-def test_multipoint_add_and_drop_party_and_incoming_drop_through_the_c_mcm():
-    # the C client places point-to-point calls only: the Python client's multipoint call, over the C MCM
-    mcm = make_bed("mcm", Recorder(), mcm=c_mcm())
+def test_multipoint_add_and_drop_party_and_incoming_drop(bed):
+    mcm = bed
     a, b = mcm.clients
     calls = []
     mcm.do(0, lambda: calls.append(a.place_call(b"bob", multipoint=True)))
@@ -237,4 +236,3 @@ def test_multipoint_add_and_drop_party_and_incoming_drop_through_the_c_mcm():
     closing = [r for r in rec.records[mark:] if r.name == "NdisMCmCloseCallComplete"]
     assert len(closing) == 1 and closing[0].args.startswith("NDIS_STATUS_SUCCESS, VC") and "party" in closing[0].args
     assert call.state == "CLOSED" and call.deleted
-    teardown(mcm)

@@ -7,14 +7,15 @@
 #include "call.h"
 #include "datapath.h"
 
-/* AtmClientPlaceCall - calls Address on the first open AF; NULL if there is none (or no memory). */
-PVOID AtmClientPlaceCall(const UCHAR *Address, ULONG AddressLength, ULONG Rate)
+/* AtmClientPlaceCall - calls Address on the first open AF (a multipoint call, Address its first
+   leaf, if Multipoint); NULL if there is no open AF (or no memory). */
+PVOID AtmClientPlaceCall(const UCHAR *Address, ULONG AddressLength, ULONG Rate, BOOLEAN Multipoint)
 {
     PCLIENT_AF af = ClientOpenAf();
     if (af == NULL) {
         return NULL;
     }
-    return ClientPlaceCall(af, Address, AddressLength, Rate != 0 ? Rate : CLIENT_DEFAULT_RATE);
+    return ClientPlaceCall(af, Address, AddressLength, Rate != 0 ? Rate : CLIENT_DEFAULT_RATE, Multipoint);
 }
 
 /* AtmClientSend - sends one NET_BUFFER_LIST on an established call. */
@@ -140,4 +141,46 @@ ULONG AtmClientCallReceived(PVOID Call, ULONG Index, PUCHAR Buffer, ULONG Length
     }
     NdisMoveMemory(Buffer, call->Kept[Index], kept);
     return kept;
+}
+
+/* AtmClientAddParty - adds a leaf to a multipoint call that is up; NULL if it cannot. */
+PVOID AtmClientAddParty(PVOID Call, const UCHAR *Address, ULONG AddressLength)
+{
+    PCLIENT_CALL call = Call;
+    if (call->State != ClientCallUp || IsListEmpty(&call->Parties)) {
+        return NULL;
+    }
+    return ClientAddParty(call, Address, AddressLength);
+}
+
+/* AtmClientDropParty - drops a leaf that is up, not the last (the last goes with AtmClientClose). */
+VOID AtmClientDropParty(PVOID Party)
+{
+    PCLIENT_PARTY party = Party;
+    if (party->State == ClientCallUp && party->Call->PartyCount > 1) {
+        ClientDropParty(party);
+    }
+}
+
+/* AtmClientPartyCount / AtmClientPartyAt - the leaves of a multipoint call, those that are (or
+   are becoming) part of it, in the order they were added. */
+ULONG AtmClientPartyCount(PVOID Call)
+{
+    return ((PCLIENT_CALL)Call)->PartyCount;
+}
+
+PVOID AtmClientPartyAt(PVOID Call, ULONG Index)
+{
+    PCLIENT_CALL call = Call;
+    for (PLIST_ENTRY e = call->Parties.Flink; e != &call->Parties; e = e->Flink) {
+        if (Index-- == 0) {
+            return CONTAINING_RECORD(e, CLIENT_PARTY, Link);
+        }
+    }
+    return NULL;
+}
+
+ULONG AtmClientPartyState(PVOID Party)
+{
+    return (ULONG)((PCLIENT_PARTY)Party)->State;
 }

@@ -19,13 +19,15 @@
 #define ATMCLIENT_CLOSED   5
 #define ATMCLIENT_FAILED   6
 
-ATMCLIENT_API PVOID AtmClientPlaceCall(const UCHAR *Address, ULONG AddressLength, ULONG Rate);
+ATMCLIENT_API PVOID AtmClientPlaceCall(const UCHAR *Address, ULONG AddressLength, ULONG Rate, BOOLEAN Multipoint);
 ATMCLIENT_API NDIS_STATUS AtmClientSend(PVOID Call, const UCHAR *Data, ULONG Length);
 ATMCLIENT_API VOID AtmClientClose(PVOID Call);
 ATMCLIENT_API VOID AtmClientAccept(PVOID Call);
 ATMCLIENT_API VOID AtmClientReject(PVOID Call, NDIS_STATUS Status);
 ATMCLIENT_API NDIS_STATUS AtmClientModifyQoS(PVOID Call, ULONG Rate);
 ATMCLIENT_API VOID AtmClientSetAnswer(NDIS_STATUS Status);
+ATMCLIENT_API PVOID AtmClientAddParty(PVOID Call, const UCHAR *Address, ULONG AddressLength);
+ATMCLIENT_API VOID AtmClientDropParty(PVOID Party);
 
 ATMCLIENT_API ULONG AtmClientCallCount(VOID);
 ATMCLIENT_API PVOID AtmClientCallAt(ULONG Index);
@@ -40,3 +42,6 @@ ATMCLIENT_API ULONG AtmClientCallSent(PVOID Call);
 ATMCLIENT_API ULONG AtmClientCallSendCompleted(PVOID Call);
 ATMCLIENT_API ULONG AtmClientCallReceivedCount(PVOID Call);
 ATMCLIENT_API ULONG AtmClientCallReceived(PVOID Call, ULONG Index, PUCHAR Buffer, ULONG Length);
+ATMCLIENT_API ULONG AtmClientPartyCount(PVOID Call);
+ATMCLIENT_API PVOID AtmClientPartyAt(PVOID Call, ULONG Index);
+ATMCLIENT_API ULONG AtmClientPartyState(PVOID Party);

@@ -3,8 +3,9 @@
  *
  * The sample client (condis/drivers/client.py in C) binds to ATM adapters, opens the Q.2931 AF
  * when a call manager registers it, registers its SAP (the address in its "Sap" parameter),
- * answers incoming calls, places calls, sends and receives data, closes calls, and closes its
- * AF at unbind or when the call manager asks it to. It places point-to-point calls only.
+ * answers incoming calls, places calls (point-to-point or multipoint), adds and drops the leaves
+ * of its multipoint calls, sends and receives data, closes calls, and closes its AF at unbind or
+ * when the call manager asks it to.
  *
  * Who owns what:
  *   CLIENT_DRIVER   the driver's one global block: its protocol handle, its bindings, the
@@ -15,6 +16,7 @@
  *   CLIENT_SAP      ProtocolSapContext.
  *   CLIENT_CALL     ProtocolVcContext: one VC and the call on it. It is freed once its VC is
  *                   deleted and the application's history (app.c) no longer lists it.
+ *   CLIENT_PARTY    ProtocolPartyContext: one leaf of a multipoint call; freed with its call.
  *
  * Every handler of this client runs in condis's simulation one at a time per host; the
  * driver-wide history is only touched at PASSIVE_LEVEL or from handlers NDIS serializes.
@@ -100,7 +102,17 @@ struct _CLIENT_BINDING {
     UCHAR Sap[CLIENT_MAX_ADDRESS];
 };
 
-typedef struct _CLIENT_CALL {
+typedef struct _CLIENT_CALL CLIENT_CALL, *PCLIENT_CALL;
+
+typedef struct _CLIENT_PARTY {
+    LIST_ENTRY Link;                /* in the call's Parties while a leaf, then in its Gone */
+    PCLIENT_CALL Call;
+    NDIS_HANDLE NdisPartyHandle;
+    CLIENT_CALL_STATE State;        /* Making, Up, Closing, Closed or Failed */
+    CLIENT_CALL_PARAMETERS Params;
+} CLIENT_PARTY, *PCLIENT_PARTY;
+
+struct _CLIENT_CALL {
     LIST_ENTRY Link;                /* in the AF's Calls until the VC is deleted */
     PCLIENT_AF Af;
     BOOLEAN Outgoing;               /* we created the VC */
@@ -120,7 +132,11 @@ typedef struct _CLIENT_CALL {
     ULONG Retries;
     CLIENT_CALL_PARAMETERS Params;
     CLIENT_CALL_PARAMETERS QoSParams;
-} CLIENT_CALL, *PCLIENT_CALL;
+    LIST_ENTRY Parties;             /* a multipoint call's leaves */
+    ULONG PartyCount;
+    LIST_ENTRY Gone;                /* leaves dropped, refused or closed with the call */
+    BOOLEAN CloseWaits;             /* closing a multipoint call: waiting for its other leaves to go */
+};
 
 typedef struct _CLIENT_DRIVER {
     NDIS_HANDLE ProtocolHandle;

@@ -86,8 +86,46 @@ static VOID ClientCopyParameters(PCLIENT_CALL_PARAMETERS To, const CO_CALL_PARAM
 VOID ClientCallRelease(PCLIENT_CALL Call)
 {
     if (Call->Deleted && !Call->InHistory && !Call->InIncoming) {
+        while (!IsListEmpty(&Call->Parties)) {
+            ClientFree(CONTAINING_RECORD(RemoveHeadList(&Call->Parties), CLIENT_PARTY, Link));
+        }
+        while (!IsListEmpty(&Call->Gone)) {
+            ClientFree(CONTAINING_RECORD(RemoveHeadList(&Call->Gone), CLIENT_PARTY, Link));
+        }
         ClientFree(Call);
     }
+}
+
+/* A leaf is no longer part of its call: it moves to the call's Gone, in State. */
+static VOID ClientPartyGone(PCLIENT_PARTY Party, CLIENT_CALL_STATE State)
+{
+    Party->State = State;
+    RemoveEntryList(&Party->Link);
+    InsertTailList(&Party->Call->Gone, &Party->Link);
+    Party->Call->PartyCount--;
+}
+
+/* Every leaf left goes with the call, in State. */
+static VOID ClientPartiesGone(PCLIENT_CALL Call, CLIENT_CALL_STATE State)
+{
+    while (!IsListEmpty(&Call->Parties)) {
+        ClientPartyGone(CONTAINING_RECORD(Call->Parties.Flink, CLIENT_PARTY, Link), State);
+    }
+}
+
+/* A new leaf of Call, to Address. */
+static PCLIENT_PARTY ClientNewParty(PCLIENT_CALL Call, const UCHAR *Address, ULONG AddressLength, ULONG Rate)
+{
+    PCLIENT_PARTY party = ClientAllocate(Call->Af->Binding->NdisBindingHandle, sizeof(CLIENT_PARTY));
+    if (party == NULL) {
+        return NULL;
+    }
+    party->Call = Call;
+    party->State = ClientCallMaking;
+    ClientBuildParameters(&party->Params, Address, AddressLength, Rate);
+    InsertTailList(&Call->Parties, &party->Link);
+    Call->PartyCount++;
+    return party;
 }
 
 static VOID ClientListAdd(PCLIENT_CALL *List, PULONG Count, PCLIENT_CALL Call, BOOLEAN Incoming)
@@ -152,6 +190,8 @@ NDIS_STATUS ClCreateVc(NDIS_HANDLE ProtocolAfContext, NDIS_HANDLE NdisVcHandle, 
     call->Af = af;
     call->NdisVcHandle = NdisVcHandle;
     call->State = ClientCallOffered;
+    InitializeListHead(&call->Parties);
+    InitializeListHead(&call->Gone);
     InsertTailList(&af->Calls, &call->Link);
     *ProtocolVcContext = call;
     return NDIS_STATUS_SUCCESS;
@@ -238,15 +278,17 @@ static VOID ClientRetryDelete(PVOID SystemSpecific1, PVOID FunctionContext, PVOI
 /* ---- outgoing calls ------------------------------------------------------------------------ */
 
 /*
- * ClientPlaceCall - creates a VC and makes a call to Address (NdisCoCreateVc, NdisClMakeCall);
- * ClMakeCallComplete finishes it. The call is returned even if it failed at once (its state says
- * so); NULL only if there was no memory for it. PASSIVE_LEVEL.
+ * ClientPlaceCall - creates a VC and makes a call to Address (NdisCoCreateVc, NdisClMakeCall),
+ * a multipoint call with Address its first leaf if Multipoint; ClMakeCallComplete finishes it.
+ * The call is returned even if it failed at once (its state says so); NULL only if there was no
+ * memory for it. PASSIVE_LEVEL.
  */
-PCLIENT_CALL ClientPlaceCall(PCLIENT_AF Af, const UCHAR *Address, ULONG AddressLength, ULONG Rate)
+PCLIENT_CALL ClientPlaceCall(PCLIENT_AF Af, const UCHAR *Address, ULONG AddressLength, ULONG Rate, BOOLEAN Multipoint)
 {
     NDIS_HANDLE binding = Af->Binding->NdisBindingHandle;
     NDIS_TIMER_CHARACTERISTICS timer;
-    NDIS_HANDLE party = NULL;
+    NDIS_HANDLE partyHandle = NULL;
+    PCLIENT_PARTY party = NULL;
     PCLIENT_CALL call;
     NDIS_STATUS status;
 
@@ -257,6 +299,8 @@ PCLIENT_CALL ClientPlaceCall(PCLIENT_AF Af, const UCHAR *Address, ULONG AddressL
     call->Af = Af;
     call->Outgoing = TRUE;
     call->State = ClientCallMaking;
+    InitializeListHead(&call->Parties);
+    InitializeListHead(&call->Gone);
     InsertTailList(&Af->Calls, &call->Link);
     ClientHistoryAdd(call, FALSE);
 
@@ -271,6 +315,13 @@ PCLIENT_CALL ClientPlaceCall(PCLIENT_AF Af, const UCHAR *Address, ULONG AddressL
     status = NdisAllocateTimerObject(binding, &timer, &call->RetryTimer);
     if (status == NDIS_STATUS_SUCCESS) {
         status = NdisCoCreateVc(binding, Af->NdisAfHandle, call, &call->NdisVcHandle);
+    }
+    if (status == NDIS_STATUS_SUCCESS && Multipoint) {
+        party = ClientNewParty(call, Address, AddressLength, Rate);
+        if (party == NULL) {
+            NdisCoDeleteVc(call->NdisVcHandle);     /* never used: deleted at once */
+            status = NDIS_STATUS_RESOURCES;
+        }
     }
     if (status != NDIS_STATUS_SUCCESS) {
         if (call->RetryTimer != NULL) {
@@ -287,9 +338,12 @@ PCLIENT_CALL ClientPlaceCall(PCLIENT_AF Af, const UCHAR *Address, ULONG AddressL
         AddressLength = CLIENT_MAX_ADDRESS;     /* the call manager refuses a cut address as unknown */
     }
     ClientBuildParameters(&call->Params, Address, AddressLength, Rate);
-    status = NdisClMakeCall(call->NdisVcHandle, &call->Params.Call, NULL, &party);
+    status = NdisClMakeCall(call->NdisVcHandle, &call->Params.Call, party, &partyHandle);
+    if (party != NULL) {
+        party->NdisPartyHandle = partyHandle;
+    }
     if (status != NDIS_STATUS_PENDING) {
-        ClMakeCallComplete(status, call, party, &call->Params.Call);
+        ClMakeCallComplete(status, call, partyHandle, &call->Params.Call);
     }
     return call;
 }
@@ -300,15 +354,20 @@ VOID ClMakeCallComplete(NDIS_STATUS Status, NDIS_HANDLE ProtocolVcContext, NDIS_
 {
     PCLIENT_CALL call = ProtocolVcContext;
 
-    UNREFERENCED_PARAMETER(NdisPartyHandle);
     UNREFERENCED_PARAMETER(CallParameters);
     call->Status = Status;
     if (Status == NDIS_STATUS_SUCCESS) {
         call->State = ClientCallUp;
+        for (PLIST_ENTRY e = call->Parties.Flink; e != &call->Parties; e = e->Flink) {
+            PCLIENT_PARTY party = CONTAINING_RECORD(e, CLIENT_PARTY, Link);
+            party->State = ClientCallUp;
+            party->NdisPartyHandle = NdisPartyHandle;
+        }
         ClientAfProgress(call->Af);     /* a closing AF closes the call at once */
         return;
     }
     call->State = ClientCallFailed;
+    ClientPartiesGone(call, ClientCallFailed);
     ClientDeleteVc(call);
 }
 
@@ -355,17 +414,68 @@ VOID ClCallConnected(NDIS_HANDLE ProtocolVcContext)
 /* ---- closing calls ------------------------------------------------------------------------- */
 
 /*
- * ClientCloseCall - closes a call (NdisClCloseCall); ClCloseCallComplete finishes it.
- * PASSIVE_LEVEL.
+ * ClientDropParty - drops a leaf of a multipoint call (NdisClDropParty); ClDropPartyComplete
+ * finishes it. PASSIVE_LEVEL.
+ */
+VOID ClientDropParty(PCLIENT_PARTY Party)
+{
+    NDIS_STATUS status;
+    Party->State = ClientCallClosing;
+    status = NdisClDropParty(Party->NdisPartyHandle, NULL, 0);
+    if (status != NDIS_STATUS_PENDING) {
+        ClDropPartyComplete(status, Party);
+    }
+}
+
+/* Closes a closing multipoint call once it is down to its last leaf (with that leaf's party),
+   or a point-to-point call at once. */
+static VOID ClientCloseWhenSingle(PCLIENT_CALL Call)
+{
+    PCLIENT_PARTY last = NULL;
+    NDIS_STATUS status;
+
+    if (!Call->CloseWaits || Call->PartyCount > 1) {
+        return;
+    }
+    Call->CloseWaits = FALSE;
+    for (PLIST_ENTRY e = Call->Parties.Flink; e != &Call->Parties && last == NULL; e = e->Flink) {
+        PCLIENT_PARTY party = CONTAINING_RECORD(e, CLIENT_PARTY, Link);
+        if (party->State == ClientCallUp) {
+            last = party;
+        }
+    }
+    status = NdisClCloseCall(Call->NdisVcHandle, last != NULL ? last->NdisPartyHandle : NULL, NULL, 0);
+    if (status != NDIS_STATUS_PENDING) {
+        ClCloseCallComplete(status, Call, last);
+    }
+}
+
+/*
+ * ClientCloseCall - closes a call (NdisClCloseCall); ClCloseCallComplete finishes it. A
+ * multipoint call is closed with its last leaf: the others are dropped first, and the close
+ * waits until those drops (and any add-party under way) have completed
+ * (dropping-a-party-from-a-multipoint-call.md). PASSIVE_LEVEL.
  */
 VOID ClientCloseCall(PCLIENT_CALL Call)
 {
-    NDIS_STATUS status;
+    BOOLEAN first = TRUE;
+    PLIST_ENTRY e, next;
+
     Call->State = ClientCallClosing;
-    status = NdisClCloseCall(Call->NdisVcHandle, NULL, NULL, 0);
-    if (status != NDIS_STATUS_PENDING) {
-        ClCloseCallComplete(status, Call, NULL);
+    Call->CloseWaits = TRUE;
+    for (e = Call->Parties.Flink; e != &Call->Parties; e = next) {
+        PCLIENT_PARTY party = CONTAINING_RECORD(e, CLIENT_PARTY, Link);
+        next = e->Flink;
+        if (party->State != ClientCallUp) {
+            continue;
+        }
+        if (first) {
+            first = FALSE;      /* the call is closed with this one */
+        } else {
+            ClientDropParty(party);
+        }
     }
+    ClientCloseWhenSingle(Call);
 }
 
 #ifdef ATMCLIENT_PLANT_DEFERRED_CLOSE
@@ -406,6 +516,7 @@ VOID ClIncomingCloseCall(NDIS_STATUS CloseStatus, NDIS_HANDLE ProtocolVcContext,
 static VOID ClientAfterClose(PCLIENT_CALL Call)
 {
     Call->State = ClientCallClosed;
+    ClientPartiesGone(Call, ClientCallClosed);
     if (Call->Outgoing) {
         ClientDeleteVc(Call);
     } else {
@@ -462,32 +573,77 @@ VOID ClIncomingCallQoSChange(NDIS_HANDLE ProtocolVcContext, PCO_CALL_PARAMETERS 
     ClientCopyParameters(&call->Params, CallParameters);
 }
 
-/* ---- what a point-to-point client never sees ---------------------------------------------- */
+/* ---- leaves of a multipoint call (adding-a-party-to-a-multipoint-call.md,
+        dropping-a-party-from-a-multipoint-call.md) --------------------------------------- */
 
-/* ClAddPartyComplete - never called: this client adds no parties. */
+/*
+ * ClientAddParty - adds a leaf to a multipoint call that is up (NdisClAddParty);
+ * ClAddPartyComplete finishes it. NULL if there was no memory for the leaf. PASSIVE_LEVEL.
+ */
+PCLIENT_PARTY ClientAddParty(PCLIENT_CALL Call, const UCHAR *Address, ULONG AddressLength)
+{
+    PCLIENT_PARTY party;
+    NDIS_HANDLE handle = NULL;
+    NDIS_STATUS status;
+
+    if (AddressLength > CLIENT_MAX_ADDRESS) {
+        AddressLength = CLIENT_MAX_ADDRESS;
+    }
+    party = ClientNewParty(Call, Address, AddressLength, CLIENT_DEFAULT_RATE);
+    if (party == NULL) {
+        return NULL;
+    }
+    status = NdisClAddParty(Call->NdisVcHandle, party, &party->Params.Call, &handle);
+    party->NdisPartyHandle = handle;
+    if (status != NDIS_STATUS_PENDING) {
+        ClAddPartyComplete(status, party, handle, &party->Params.Call);
+    }
+    return party;
+}
+
+/* ClAddPartyComplete - our add-party is done. PASSIVE_LEVEL or DISPATCH_LEVEL. */
 VOID ClAddPartyComplete(NDIS_STATUS Status, NDIS_HANDLE ProtocolPartyContext, NDIS_HANDLE NdisPartyHandle,
                         PCO_CALL_PARAMETERS CallParameters)
 {
-    UNREFERENCED_PARAMETER(Status);
-    UNREFERENCED_PARAMETER(ProtocolPartyContext);
-    UNREFERENCED_PARAMETER(NdisPartyHandle);
+    PCLIENT_PARTY party = ProtocolPartyContext;
+    PCLIENT_CALL call = party->Call;
+
     UNREFERENCED_PARAMETER(CallParameters);
+    if (Status == NDIS_STATUS_SUCCESS) {
+        party->State = ClientCallUp;
+        party->NdisPartyHandle = NdisPartyHandle;
+        if (call->CloseWaits) {
+            ClientDropParty(party);     /* added while the call was being closed */
+        }
+        return;
+    }
+    ClientPartyGone(party, ClientCallFailed);
+    ClientCloseWhenSingle(call);
 }
 
-/* ClDropPartyComplete - never called: this client drops no parties. */
+/* ClDropPartyComplete - our drop of a leaf is done. PASSIVE_LEVEL or DISPATCH_LEVEL. */
 VOID ClDropPartyComplete(NDIS_STATUS Status, NDIS_HANDLE ProtocolPartyContext)
 {
-    UNREFERENCED_PARAMETER(Status);
-    UNREFERENCED_PARAMETER(ProtocolPartyContext);
+    PCLIENT_PARTY party = ProtocolPartyContext;
+    PCLIENT_CALL call = party->Call;
+
+    if (Status == NDIS_STATUS_SUCCESS) {
+        ClientPartyGone(party, ClientCallClosed);
+    } else {
+        party->State = ClientCallUp;
+    }
+    ClientCloseWhenSingle(call);
+    ClientAfProgress(call->Af);
 }
 
-/* ClIncomingDropParty - never called: only a multipoint call's root has parties to lose. */
+/* ClIncomingDropParty - a leaf hung up (not the last): acknowledge with NdisClDropParty
+   (incoming-request-to-drop-a-party-from-a-multipoint-call.md). PASSIVE_LEVEL or DISPATCH_LEVEL. */
 VOID ClIncomingDropParty(NDIS_STATUS DropStatus, NDIS_HANDLE ProtocolPartyContext, PVOID CloseData, UINT Size)
 {
     UNREFERENCED_PARAMETER(DropStatus);
-    UNREFERENCED_PARAMETER(ProtocolPartyContext);
     UNREFERENCED_PARAMETER(CloseData);
     UNREFERENCED_PARAMETER(Size);
+    ClientDropParty(ProtocolPartyContext);
 }
 
 /* ClOidRequest - the call manager's requests: none is supported. PASSIVE_LEVEL. */

@@ -1,6 +1,6 @@
 /*
- * call.h - the sample client's calls: VCs, making, answering and closing calls, QoS changes,
- * and deleting the VCs it created.
+ * call.h - the sample client's calls: VCs, making, answering and closing calls, the leaves of
+ * multipoint calls, QoS changes, and deleting the VCs it created.
  */
 #pragma once
 
@@ -21,8 +21,10 @@ PROTOCOL_CL_INCOMING_DROP_PARTY ClIncomingDropParty;
 PROTOCOL_CO_OID_REQUEST ClOidRequest;
 PROTOCOL_CO_OID_REQUEST_COMPLETE ClOidRequestComplete;
 
-PCLIENT_CALL ClientPlaceCall(PCLIENT_AF Af, const UCHAR *Address, ULONG AddressLength, ULONG Rate);
+PCLIENT_CALL ClientPlaceCall(PCLIENT_AF Af, const UCHAR *Address, ULONG AddressLength, ULONG Rate, BOOLEAN Multipoint);
 VOID ClientCloseCall(PCLIENT_CALL Call);
+PCLIENT_PARTY ClientAddParty(PCLIENT_CALL Call, const UCHAR *Address, ULONG AddressLength);
+VOID ClientDropParty(PCLIENT_PARTY Party);
 VOID ClientAnswer(PCLIENT_CALL Call, NDIS_STATUS Status);
 NDIS_STATUS ClientModifyQoS(PCLIENT_CALL Call, ULONG Rate);
 VOID ClientBuildParameters(PCLIENT_CALL_PARAMETERS To, const UCHAR *Address, ULONG AddressLength, ULONG Rate);
