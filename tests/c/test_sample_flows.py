@@ -9,12 +9,17 @@ follows fig1-20 and completes first.
 
 from __future__ import annotations
 
+import struct
+
 import pytest
 
 from condis import NDIS_STATUS_NOT_ACCEPTED, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS
+from condis._status import NDIS_STATUS_BUFFER_TOO_SHORT
+from condis.constants import OID_CO_GET_CALL_INFORMATION, OID_GEN_CO_LINK_SPEED
 from condis.demo import testbed as make_bed
 from condis.drivers.client import AtmClient
 from condis.drivers.mcm import AtmMcm
+from condis.structs import NDIS_OID_REQUEST
 from condis.trace import Recorder
 from tests.c.samples import CCall, CClient, c_mcm, teardown
 from tests.conftest import steps
@@ -236,3 +241,27 @@ def test_multipoint_add_and_drop_party_and_incoming_drop(bed):
     closing = [r for r in rec.records[mark:] if r.name == "NdisMCmCloseCallComplete"]
     assert len(closing) == 1 and closing[0].args.startswith("NDIS_STATUS_SUCCESS, VC") and "party" in closing[0].args
     assert call.state == "CLOSED" and call.deleted
+
+
+def _oid(bed, *args):
+    out = []
+    bed.hosts[0].post(lambda: out.append(bed.hosts[0].NdisCoOidRequest(*args)), owner=("atmclient", "Client"))
+    bed.run()
+    return out[0]
+
+
+def test_the_c_mcm_answers_its_oids():
+    bed = make_bed("mcm", Recorder(), mcm=c_mcm())
+    a = bed.clients[0]
+    binding = a.bindings[0].handle
+    speed = NDIS_OID_REQUEST(Oid=OID_GEN_CO_LINK_SPEED, InformationBufferLength=8)
+    assert _oid(bed, binding, None, None, None, speed) == NDIS_STATUS_SUCCESS
+    assert struct.unpack("<II", speed.InformationBuffer) == (1_555_200, 1_555_200) and speed.BytesWritten == 8
+    short = NDIS_OID_REQUEST(Oid=OID_GEN_CO_LINK_SPEED, InformationBufferLength=4)
+    assert _oid(bed, binding, None, None, None, short) == NDIS_STATUS_BUFFER_TOO_SHORT and short.BytesNeeded == 8
+    call, _ = _call(bed)
+    info = NDIS_OID_REQUEST(Oid=OID_CO_GET_CALL_INFORMATION, InformationBufferLength=4096)
+    assert _oid(bed, binding, call.af.ndis_af, call.vc, None, info) == NDIS_STATUS_SUCCESS
+    # the call's CO_CALL_PARAMETERS, then its CO_CALL_MANAGER_PARAMETERS: the Transmit FLOWSPEC's TokenRate
+    assert info.BytesWritten > 24 and struct.unpack_from("<I", info.InformationBuffer, 24) == (1_000_000,)
+    teardown(bed)
