@@ -141,6 +141,8 @@ EXTRA_CALLBACKS = {
     "NDIS_IO_WORKITEM_FUNCTION": "VOID (PVOID WorkItemContext, NDIS_HANDLE NdisIoWorkItemHandle)",
     "NDIS_TIMER_FUNCTION": "VOID (PVOID SystemSpecific1, PVOID FunctionContext, PVOID SystemSpecific2, "
                            "PVOID SystemSpecific3)",
+    # kernel work items, how a protocol driver defers work to PASSIVE_LEVEL (IoQueueWorkItemEx's page)
+    "IO_WORKITEM_ROUTINE_EX": "VOID (PVOID IoObject, PVOID Context, PIO_WORKITEM IoWorkItem)",
 }
 
 # The structures of structs.h, in declaration order (each after what it embeds).
@@ -182,6 +184,11 @@ EXTRA_FUNCTIONS = [
     "VOID CondisWireDetach( _In_ PVOID Port );",
     "VOID CondisWireTransmit( _In_ PVOID Port, _In_ ULONG Vci, _In_ const VOID *Data, _In_ ULONG Length );",
     "BOOLEAN CondisWireProgramVc( _In_ PVOID Port );",
+    # kernel work items (learn.microsoft.com: IoInitializeWorkItem, IoQueueWorkItemEx, IoUninitializeWorkItem)
+    "VOID IoInitializeWorkItem( _In_ PVOID IoObject, _In_ PIO_WORKITEM IoWorkItem );",
+    "VOID IoQueueWorkItemEx( _In_ PIO_WORKITEM IoWorkItem, _In_ PIO_WORKITEM_ROUTINE_EX WorkerRoutine, "
+    "_In_ WORK_QUEUE_TYPE QueueType, _In_opt_ PVOID Context );",
+    "VOID IoUninitializeWorkItem( _In_ PIO_WORKITEM IoWorkItem );",
 ]
 
 BY_VALUE = {"LARGE_INTEGER", "UNICODE_STRING"}

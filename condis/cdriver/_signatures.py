@@ -12,6 +12,9 @@ FUNCTIONS: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
     'CondisWireDetach': ('VOID', (('in', 'PVOID', 'Port'),)),
     'CondisWireProgramVc': ('BOOLEAN', (('in', 'PVOID', 'Port'),)),
     'CondisWireTransmit': ('VOID', (('in', 'PVOID', 'Port'), ('in', 'ULONG', 'Vci'), ('in', 'const VOID*', 'Data'), ('in', 'ULONG', 'Length'))),
+    'IoInitializeWorkItem': ('VOID', (('in', 'PVOID', 'IoObject'), ('in', 'PIO_WORKITEM', 'IoWorkItem'))),
+    'IoQueueWorkItemEx': ('VOID', (('in', 'PIO_WORKITEM', 'IoWorkItem'), ('in', 'PIO_WORKITEM_ROUTINE_EX', 'WorkerRoutine'), ('in', 'WORK_QUEUE_TYPE', 'QueueType'), ('in', 'PVOID', 'Context'))),
+    'IoUninitializeWorkItem': ('VOID', (('in', 'PIO_WORKITEM', 'IoWorkItem'),)),
     'KeGetCurrentIrql': ('KIRQL', ()),
     'NdisAcquireSpinLock': ('VOID', (('in', 'PNDIS_SPIN_LOCK', 'SpinLock'),)),
     'NdisAllocateIoWorkItem': ('NDIS_HANDLE', (('in', 'NDIS_HANDLE', 'NdisObjectHandle'),)),
@@ -120,6 +123,7 @@ FUNCTIONS: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
 CALLBACKS: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
     'DRIVER_INITIALIZE': ('NTSTATUS', (('in', 'PDRIVER_OBJECT', 'DriverObject'), ('in', 'PUNICODE_STRING', 'RegistryPath'))),
     'DRIVER_UNLOAD': ('VOID', (('in', 'PDRIVER_OBJECT', 'DriverObject'),)),
+    'IO_WORKITEM_ROUTINE_EX': ('VOID', (('in', 'PVOID', 'IoObject'), ('in', 'PVOID', 'Context'), ('in', 'PIO_WORKITEM', 'IoWorkItem'))),
     'MINIPORT_CANCEL_DIRECT_OID_REQUEST': ('VOID', (('in', 'NDIS_HANDLE', 'MiniportAdapterContext'), ('in', 'PVOID', 'RequestId'))),
     'MINIPORT_CANCEL_OID_REQUEST': ('VOID', (('in', 'NDIS_HANDLE', 'MiniportAdapterContext'), ('in', 'PVOID', 'RequestId'))),
     'MINIPORT_CANCEL_SEND': ('VOID', (('in', 'NDIS_HANDLE', 'MiniportAdapterContext'), ('in', 'PVOID', 'CancelId'))),

@@ -152,7 +152,7 @@ def thunk(inst: Instance, fnptr: Any, callback: str) -> Callable[..., Any] | Non
     outs = sum(1 for kind in plan if kind == "out")
     side = inst.side
     # after a driver's unload routine, the bridge checks what it left allocated
-    on_return = inst.on_unload if callback in ("MINIPORT_UNLOAD", "DRIVER_UNLOAD") else None
+    unloads = callback in ("MINIPORT_UNLOAD", "DRIVER_UNLOAD")
     receives = callback == "PROTOCOL_CO_RECEIVE_NET_BUFFER_LISTS"
 
     def handler(*args: Any) -> Any:
@@ -179,8 +179,8 @@ def thunk(inst: Instance, fnptr: Any, callback: str) -> Callable[..., Any] | Non
         result = inst.run(fn, *cargs)
         for sync in after:
             sync()
-        if on_return is not None:
-            on_return()
+        if unloads and inst.on_unload is not None:
+            inst.on_unload()
         if ret in ("VOID", "void"):
             return None
         value = unsigned(result) if ret in ("NDIS_STATUS", "NTSTATUS") else int(result)
@@ -207,6 +207,8 @@ def _plan(params: tuple[tuple[str, str, str], ...]) -> list[str]:
         elif ctype == "PVOID" and name in ("CloseData", "Buffer") and n + 1 < len(params):
             plan.append("bytes")
             skip = True
+        elif ctype == "PVOID" and name == "IoObject":
+            plan.append("IoObject")
         else:
             plan.append(ctype if ctype in _TO_C else "int")
     return plan
@@ -266,6 +268,16 @@ def _status_to_c(inst: Instance, value: Any, after: list[Callable[[], None]]) ->
 
 def _driver_object_to_c(inst: Instance, value: Any, after: list[Callable[[], None]]) -> Any:
     return inst.c_driver_object
+
+
+def _io_object_to_c(inst: Instance, value: Any, after: list[Callable[[], None]]) -> Any:
+    """A work item's IoObject: the driver's own DRIVER_OBJECT as it knows it."""
+    return inst.c_driver_object if value is inst.py_driver_object else inst.side.to_c(value)
+
+
+def _work_item_to_c(inst: Instance, value: Any, after: list[Callable[[], None]]) -> Any:
+    """An IO_WORKITEM back at the address of the driver's storage it stands for."""
+    return ffi().cast("PIO_WORKITEM", inst.side.work_item_addresses.get(id(value), 0))
 
 
 def _status_indication_to_c(inst: Instance, ind: Any, after: list[Callable[[], None]]) -> Any:
@@ -354,6 +366,8 @@ _TO_C: dict[str, Callable[[Instance, Any, list[Callable[[], None]]], Any]] = {
     "PCO_SAP": _sap_to_c,
     "PNET_BUFFER_LIST": _nbl_to_c,
     "PDRIVER_OBJECT": _driver_object_to_c,
+    "IoObject": _io_object_to_c,
+    "PIO_WORKITEM": _work_item_to_c,
     "PNDIS_STATUS_INDICATION": _status_indication_to_c,
     "PNDIS_BIND_PARAMETERS": _bind_parameters_to_c,
     "PNDIS_MINIPORT_INIT_PARAMETERS": _init_parameters_to_c,
@@ -398,6 +412,8 @@ _LAST_FIELD = {
     ("NDIS_MINIPORT_DRIVER_CHARACTERISTICS", 3): "SynchronousOidRequestHandler",
     ("NDIS_PROTOCOL_DRIVER_CHARACTERISTICS", 1): "SendNetBufferListsCompleteHandler",
     ("NDIS_PROTOCOL_DRIVER_CHARACTERISTICS", 2): "DirectOidRequestCompleteHandler",
+    ("NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES", 1): "InterfaceType",
+    ("NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES", 2): "InterfaceType",
     ("NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES", 1): "AutoNegotiationFlags",
     ("NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES", 2): "PowerManagementCapabilitiesEx",
 }

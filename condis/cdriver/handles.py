@@ -71,6 +71,8 @@ class HostSide:
         self.nbl_memory: dict[int, tuple[Any, ...]] = {}     # bridge-owned C NET_BUFFER_LISTs
         self.locks: dict[int, Any] = {}
         self.keep: dict[int, Any] = {}                       # C memory the bridge made for a driver
+        self.work_items: dict[int, Any] = {}                 # a driver's IO_WORKITEM storage -> its item
+        self.work_item_addresses: dict[int, int] = {}
 
     # ------------------------------------------------------------------ handles
 

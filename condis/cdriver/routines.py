@@ -309,6 +309,38 @@ def NdisCoAssignInstanceName(inst: B.Instance, NdisVcHandle: Any, BaseInstanceNa
     return status
 
 
+# ---------------------------------------------------------------------- kernel work items
+
+def _work_item(inst: B.Instance, ptr: Any) -> Any:
+    """The IO_WORKITEM that stands for the driver's storage at ``ptr`` (one per address, for the
+    host's life: the kernel's view of that storage)."""
+    from condis.structs import IO_WORKITEM
+    if ptr == ffi().NULL:
+        raise BadPointer("IoWorkItem is NULL")
+    items = inst.side.work_items
+    item = items.get(_ptr(ptr))
+    if item is None:
+        item = items[_ptr(ptr)] = IO_WORKITEM()
+        inst.side.work_item_addresses[id(item)] = _ptr(ptr)
+    return item
+
+
+@special
+def IoInitializeWorkItem(inst: B.Instance, IoObject: Any, IoWorkItem: Any) -> None:
+    inst.host.IoInitializeWorkItem(B._driver_object_from_c(inst, IoObject, "IoObject"), _work_item(inst, IoWorkItem))
+
+
+@special
+def IoQueueWorkItemEx(inst: B.Instance, IoWorkItem: Any, WorkerRoutine: Any, QueueType: int, Context: Any) -> None:
+    routine = B.thunk(inst, WorkerRoutine, "IO_WORKITEM_ROUTINE_EX")
+    inst.host.IoQueueWorkItemEx(_work_item(inst, IoWorkItem), routine, QueueType, inst.side.from_c(Context))
+
+
+@special
+def IoUninitializeWorkItem(inst: B.Instance, IoWorkItem: Any) -> None:
+    inst.host.IoUninitializeWorkItem(_work_item(inst, IoWorkItem))
+
+
 # ---------------------------------------------------------------------- configuration
 
 @special

@@ -163,6 +163,7 @@ CASES = [
                  marks=pytest.mark.rule("Irql_Protocol_Driver_Function")),
     pytest.param(9, "SpinLockBalanced", None, marks=pytest.mark.rule("SpinLockBalanced")),
     pytest.param(10, "SpinLock", "/* the wrong release */", marks=pytest.mark.rule("SpinLock")),
+    pytest.param(12, "condis.WorkItem", "/* a protocol's handle */", marks=pytest.mark.rule("condis.WorkItem")),
 ]
 
 
@@ -229,3 +230,15 @@ def test_each_load_starts_with_fresh_globals(c_image):
     condis.Ndis("A", sim=sim).load_driver(again.DriverEntry, "misuse")
     assert again.debug_output == ["misuse: load 1\n"]       # a reused copy, reset to its state at load
     assert len(pool) == size
+
+
+def test_a_protocol_defers_work_with_a_kernel_work_item(c_image):
+    sim = condis.Simulation()
+    host = condis.Ndis("A", sim=sim)
+    driver = CDriver(c_image("misuse"), Case=11)
+    assert host.load_driver(driver.DriverEntry, "misuse") == condis.NDIS_STATUS_SUCCESS
+    assert driver.debug_output == ["misuse: load 1\n"]       # queued, not run yet
+    sim.run()
+    assert driver.debug_output == ["misuse: load 1\n", "misuse: work item at IRQL 0, as queued\n"]
+    sim.finish()                     # the routine gave its item and storage back: nothing left behind
+    assert driver.instances[0].memory == {}

@@ -53,6 +53,24 @@ VOID CondisWireTransmit(PVOID Port, ULONG Vci, const VOID* Data, ULONG Length)
     condis_ops.CondisWireTransmit(Port, Vci, Data, Length);
 }
 
+VOID IoInitializeWorkItem(PVOID IoObject, PIO_WORKITEM IoWorkItem)
+{
+    condis_caller = __builtin_return_address(0);
+    condis_ops.IoInitializeWorkItem(IoObject, IoWorkItem);
+}
+
+VOID IoQueueWorkItemEx(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE_EX WorkerRoutine, WORK_QUEUE_TYPE QueueType, PVOID Context)
+{
+    condis_caller = __builtin_return_address(0);
+    condis_ops.IoQueueWorkItemEx(IoWorkItem, WorkerRoutine, QueueType, Context);
+}
+
+VOID IoUninitializeWorkItem(PIO_WORKITEM IoWorkItem)
+{
+    condis_caller = __builtin_return_address(0);
+    condis_ops.IoUninitializeWorkItem(IoWorkItem);
+}
+
 KIRQL KeGetCurrentIrql(VOID)
 {
     condis_caller = __builtin_return_address(0);

@@ -12,6 +12,9 @@ struct condis_ops {
     VOID (*CondisWireDetach)(PVOID Port);
     BOOLEAN (*CondisWireProgramVc)(PVOID Port);
     VOID (*CondisWireTransmit)(PVOID Port, ULONG Vci, const VOID* Data, ULONG Length);
+    VOID (*IoInitializeWorkItem)(PVOID IoObject, PIO_WORKITEM IoWorkItem);
+    VOID (*IoQueueWorkItemEx)(PIO_WORKITEM IoWorkItem, PIO_WORKITEM_ROUTINE_EX WorkerRoutine, WORK_QUEUE_TYPE QueueType, PVOID Context);
+    VOID (*IoUninitializeWorkItem)(PIO_WORKITEM IoWorkItem);
     KIRQL (*KeGetCurrentIrql)(VOID);
     VOID (*NdisAcquireSpinLock)(PNDIS_SPIN_LOCK SpinLock);
     NDIS_HANDLE (*NdisAllocateIoWorkItem)(NDIS_HANDLE NdisObjectHandle);

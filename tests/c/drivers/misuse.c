@@ -8,6 +8,16 @@ static NDIS_HANDLE MisuseHandle;
 static LONG MisuseLoads;            /* a global: each load of the image must see it start at 0 */
 static PVOID MisuseBlock;
 static NDIS_SPIN_LOCK MisuseLock;
+static PDRIVER_OBJECT MisuseDriverObject;
+
+/* Case 11's kernel work item: runs at PASSIVE_LEVEL, then gives its storage back. */
+static VOID MisuseWork(PVOID IoObject, PVOID Context, PIO_WORKITEM IoWorkItem)
+{
+    DbgPrint("misuse: work item at IRQL %d, %s\n", (int)KeGetCurrentIrql(),
+             IoObject == MisuseDriverObject && Context == &MisuseLock ? "as queued" : "NOT as queued");
+    IoUninitializeWorkItem(IoWorkItem);
+    NdisFreeMemory(IoWorkItem, IoSizeofWorkItem(), 0);
+}
 
 static NDIS_STATUS MisuseBind(NDIS_HANDLE ProtocolDriverContext, NDIS_HANDLE BindContext,
                               PNDIS_BIND_PARAMETERS BindParameters)
@@ -150,6 +160,19 @@ NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
         NdisAllocateSpinLock(&MisuseLock);
         NdisAcquireSpinLock(&MisuseLock);
         NdisDprReleaseSpinLock(&MisuseLock);            /* the wrong release */
+        break;
+    case 11: /* a kernel work item, the way a protocol driver reaches PASSIVE_LEVEL: no finding */
+        MisuseDriverObject = DriverObject;
+        NdisAllocateSpinLock(&MisuseLock);
+        MisuseBlock = NdisAllocateMemoryWithTagPriority(MisuseHandle, IoSizeofWorkItem(), NDIS_TAG('W', 'o', 'r', 'k'),
+                                                        NormalPoolPriority);
+        IoInitializeWorkItem(DriverObject, MisuseBlock);
+        NdisAcquireSpinLock(&MisuseLock);      /* queued at DISPATCH_LEVEL, run at PASSIVE_LEVEL */
+        IoQueueWorkItemEx(MisuseBlock, MisuseWork, DelayedWorkQueue, &MisuseLock);
+        NdisReleaseSpinLock(&MisuseLock);
+        break;
+    case 12: /* an NDIS work item asked for with a protocol driver's handle */
+        NdisAllocateIoWorkItem(MisuseHandle);   /* a protocol's handle */
         break;
     case 7: /* a crash: the explorer must survive it */
         *(volatile int *)MisuseBlock = 1;

@@ -139,6 +139,12 @@ FORCEINLINE PLIST_ENTRY NdisInterlockedRemoveHeadList(PLIST_ENTRY ListHead, PNDI
 PVOID NdisGetDataBuffer(PNET_BUFFER NetBuffer, ULONG BytesNeeded, PVOID Storage, UINT AlignMultiple,
                         UINT AlignOffset);
 
+/* ---- kernel work items: the storage a driver allocates for one (IoInitializeWorkItem's page) ---- */
+FORCEINLINE ULONG IoSizeofWorkItem(VOID)
+{
+    return 64;
+}
+
 /* ---- debugging (support/nf-wdm-dbgprint, nf-wdm-assertmsg) ---- */
 ULONG DbgPrint(PCSTR Format, ...) __attribute__((format(printf, 1, 2)));
 #define DbgPrintEx(ComponentId, Level, ...) DbgPrint(__VA_ARGS__)

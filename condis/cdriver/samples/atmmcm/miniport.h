@@ -1,0 +1,8 @@
+/*
+ * miniport.h - DriverEntry and registration of the sample MCM.
+ */
+#pragma once
+
+#include "atmmcm.h"
+
+DRIVER_INITIALIZE DriverEntry;
