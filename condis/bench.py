@@ -11,8 +11,9 @@ Measured:
   the calls up and tear them down;
 - explorer throughput: random-walk schedules per second on the close-call race scenario
   (``mcm/close-race``: a local NdisClCloseCall crossing the remote side's close), in this process;
-- with gcc, the C bridge: one call from C into NDIS, and the send path made from C (the echo
-  sample's sendpath.c) against the same C handlers called directly in C.
+- with gcc, the C bridge: call lifecycles per second through the C sample MCM and client (next
+  to the Python samples' figure of the same run), one call from C into NDIS, and the send path made
+  from C (the echo sample's sendpath.c) against the same C handlers called directly in C.
 """
 
 from __future__ import annotations
@@ -163,9 +164,10 @@ def run(quick: bool = False) -> dict[str, Any]:
 def c_drivers(quick: bool) -> dict[str, Any]:
     """The C bridge: a call from C into NDIS, and the send path from C through NDIS against the
     same C handlers called directly (condis.cdriver.bench)."""
-    from condis.cdriver.bench import call_into_ndis, send_path
+    from condis.cdriver.bench import call_into_ndis, lifecycles, send_path
     through, floor, ratio = send_path(2_000 if quick else 50_000)
-    return {"call_into_ndis_ns": call_into_ndis(10_000 if quick else 200_000),
+    return {"lifecycles_per_s": lifecycles(100 if quick else 2_000),
+            "call_into_ndis_ns": call_into_ndis(10_000 if quick else 200_000),
             "send_path": {"through_ndis_ns": through, "direct_ns": floor, "ratio": ratio}}
 
 
@@ -191,6 +193,7 @@ def table(result: dict[str, Any]) -> str:
     c = result.get("c")
     if c is not None:
         sp = c["send_path"]
+        lines.append(f"| call lifecycles/s, C sample MCM and client, verifier on | {c['lifecycles_per_s']:,.0f} |")
         lines.append(f"| C driver: one call into NDIS (KeGetCurrentIrql) | {c['call_into_ndis_ns']:,.0f} ns |")
         lines.append(f"| C driver: send path through NDIS / same C handlers called directly | "
                      f"{sp['through_ndis_ns']:,.0f} ns / {sp['direct_ns']:,.1f} ns = {sp['ratio']:,.0f}x |")

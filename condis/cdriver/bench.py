@@ -85,3 +85,46 @@ def call_into_ndis(n: int) -> float:
         best = min(best, (time.perf_counter() - start) / max(n // 5, 1))
     sim.finish()
     return best * 1e9
+
+
+def _sample(name: str) -> Path:
+    return compiled(sorted((Path(__file__).resolve().parent / "samples" / name).glob("*.c")))
+
+
+def lifecycles(n: int) -> float:
+    """Call lifecycles per second through the C sample MCM and client on both hosts: the lifecycle
+    :func:`condis.bench.lifecycles` times through the Python samples, driven through the C client's
+    application interface (samples/atmclient/app.h)."""
+    from condis import _status as st
+    from condis.cdriver._ffi import ffi
+    mcm_image, client_image = _sample("atmmcm"), _sample("atmclient")
+    sim = condis.Simulation(verify="strict")
+    wire = condis.Wire(sim)
+    clients = []
+    hosts = []
+    for name, port, sap, odd in (("A", wire.a, "alice", 0), ("B", wire.b, "bob", 1)):
+        host = condis.Ndis(name, sim=sim)
+        client = CDriver(client_image, Sap=sap)
+        for driver, entry in (("atmmcm", CDriver(mcm_image, OddVcis=odd).DriverEntry), ("atmclient", client.DriverEntry)):
+            if host.load_driver(entry, driver) != st.NDIS_STATUS_SUCCESS:
+                raise RuntimeError(f"the C sample {driver} did not load")
+        host.add_adapter("atmmcm", "atm0", port)
+        clients.append(client)
+        hosts.append(host)
+    sim.run()
+    a = clients[0].on(hosts[0])
+    place = a.function("AtmClientPlaceCall", "PVOID (PUCHAR, ULONG, ULONG)")
+    close = a.function("AtmClientClose", "VOID (PVOID)")
+    state = a.function("AtmClientCallState", "ULONG (PVOID)")
+    bob = ffi().new("UCHAR[]", b"bob")
+    calls: list[object] = []
+    start = time.perf_counter()
+    for _ in range(n):
+        hosts[0].post(lambda: calls.append(place(bob, 3, 1_000_000)))
+        sim.run()
+        call = calls.pop()
+        if state(call) != 3:       # ATMCLIENT_UP
+            raise RuntimeError("a call through the C samples did not come up")
+        hosts[0].post(close, call)
+        sim.run()
+    return n / (time.perf_counter() - start)
