@@ -17,6 +17,7 @@ from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS
 from condis.ndis.objects import Adapter, Af, Binding, RegisteredAf, Sap
 from condis.ndis.pnp import PnpDdi
+from condis.ndis.validate import address_family_fault, sap_fault
 from condis.structs import CO_ADDRESS_FAMILY, CO_SAP
 
 
@@ -66,8 +67,7 @@ class AfSapDdi(PnpDdi):
                                 obj=what)
 
     def _family_arg(self, ddi: str, family: Any) -> None:
-        if not isinstance(family, CO_ADDRESS_FAMILY):
-            raise self._violate("condis.BadParameter", ddi, f"AddressFamily must be CO_ADDRESS_FAMILY, got {family!r}")
+        self._param(ddi, address_family_fault(family))
 
     # ------------------------------------------------------------------ registering an AF
 
@@ -104,6 +104,9 @@ class AfSapDdi(PnpDdi):
         for raf in self._afs_on(adapter):
             if raf.family.AddressFamily == family.AddressFamily:
                 return st.NDIS_STATUS_FAILURE
+        # NDIS keeps its own copy of the AF it registered: what the call manager does to its structure
+        # afterwards cannot change what clients are told or what later opens are matched against.
+        family = CO_ADDRESS_FAMILY(family.AddressFamily, family.MajorVersion, family.MinorVersion)
         raf = RegisteredAf(self, self._next_id(), family, adapter, cm_binding, cm)
         if cm_binding is None:
             adapter.afs.append(raf)
@@ -292,8 +295,7 @@ class AfSapDdi(PnpDdi):
         self._no_open_pending(ddi, af.client)
         if af.state != S.AF_OPEN:
             raise self._violate("condis.AfState", ddi, f"{af.label} must be OPEN to register a SAP")
-        if not isinstance(Sap, CO_SAP):
-            raise self._violate("condis.BadParameter", ddi, f"Sap must be CO_SAP, got {Sap!r}")
+        self._param(ddi, sap_fault(Sap))
         sap = _SapObj(self, self._next_id(), af, ProtocolSapContext, Sap)
         af.saps.append(sap)
         fn = self._handler(af.cm, "CmRegisterSapHandler", "ProtocolCmRegisterSap", af.registered)

@@ -153,7 +153,7 @@ def _af(af: Any) -> list[Finding]:
 
 
 def _oids(host: Any, records: Iterable[Any]) -> list[Finding]:
-    return [("condis.NeverCompleted", f"an OID request ({rec.request.Oid:#x}) pended at the {rec.target} and was "
+    return [("condis.NeverCompleted", f"an OID request ({rec.oid:#x}) pended at the {rec.target} and was "
              "never completed") for rec in records]
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from condis import _status as st
+from condis._safe_repr import safe_repr
 from condis.constants import (
     PASSIVE_LEVEL,
     NdisHaltDeviceDisabled,
@@ -26,6 +27,7 @@ from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS, status_name
 from condis.ndis.objects import Adapter, BindContext, Binding, Driver, ProtocolDriver, RegisteredAf, UnbindContext
 from condis.ndis.registration import RegistrationDdi
+from condis.ndis.validate import structure_fault
 from condis.structs import NDIS_BIND_PARAMETERS, NDIS_MINIPORT_INIT_PARAMETERS, NDIS_OPEN_PARAMETERS, NDIS_PNP_EVENT
 
 
@@ -53,6 +55,9 @@ class Completion:
 
 
 Task = Generator[Completion, int, None]
+# The context types by another name: NdisOpenAdapterEx's parameter is called BindContext, and a
+# context is recognised by its type, never by its class name (a look-alike is not one).
+_BindContext, _UnbindContext = BindContext, UnbindContext
 
 
 class PnpDdi(RegistrationDdi):
@@ -340,16 +345,13 @@ class PnpDdi(RegistrationDdi):
         proto, ctx = NdisProtocolHandle, BindContext
         if not isinstance(proto, ProtocolDriver) or proto.ndis is not self or proto.state != S.REGISTERED:
             raise self._bad_handle(ddi, "NdisProtocolHandle", proto, ProtocolDriver)
-        if (type(ctx).__name__ != "BindContext" or ctx.binding_protocol is not proto
-                or ctx.state == S.BIND_DONE):
+        if type(ctx) is not _BindContext or ctx.binding_protocol is not proto or ctx.state == S.BIND_DONE:
             raise self._violate("condis.BindState", ddi,
                                 f"BindContext must be the live context NDIS passed {proto.name!r}'s "
-                                f"ProtocolBindAdapterEx; got {ctx!r}")
+                                f"ProtocolBindAdapterEx; got {safe_repr(ctx)}")
         if ctx.binding is not None and ctx.binding.state != S.BINDING_UNBOUND:
             raise self._violate("condis.BindState", ddi, f"{ctx.binding!r} is already open for this bind")
-        if not isinstance(OpenParameters, NDIS_OPEN_PARAMETERS):
-            raise self._violate("condis.BadParameter", ddi, f"OpenParameters must be NDIS_OPEN_PARAMETERS, "
-                                f"got {OpenParameters!r}")
+        self._param(ddi, structure_fault(OpenParameters, NDIS_OPEN_PARAMETERS, "OpenParameters"))
         adapter = ctx.adapter
         media = list(OpenParameters.MediumArray)[: OpenParameters.MediumArraySize or None]
         if adapter.general.MediaType not in media:
@@ -400,18 +402,20 @@ class PnpDdi(RegistrationDdi):
         ddi = "NdisCompleteBindAdapterEx"
         ctx = BindAdapterContext
         self._status_arg(ddi, Status)
-        if type(ctx).__name__ != "BindContext" or ctx.state != S.BIND_PENDING:
+        if type(ctx) is not _BindContext or ctx.adapter.ndis is not self or ctx.state != S.BIND_PENDING:
             raise self._violate("condis.CompleteWithoutPending", ddi,
-                                f"{ctx!r} is not a bind whose ProtocolBindAdapterEx returned NDIS_STATUS_PENDING")
+                                f"{safe_repr(ctx)} is not a bind of this host whose ProtocolBindAdapterEx returned "
+                                "NDIS_STATUS_PENDING")
         ctx.state = S.BIND_DONE
         ctx.completion.fire(Status)
 
     def NdisCompleteUnbindAdapterEx(self, UnbindContext: UnbindContext) -> None:
         ddi = "NdisCompleteUnbindAdapterEx"
         ctx = UnbindContext
-        if type(ctx).__name__ != "UnbindContext" or ctx.state != S.BIND_PENDING:
+        if type(ctx) is not _UnbindContext or ctx.binding.ndis is not self or ctx.state != S.BIND_PENDING:
             raise self._violate("condis.CompleteWithoutPending", ddi,
-                                f"{ctx!r} is not an unbind whose ProtocolUnbindAdapterEx returned NDIS_STATUS_PENDING")
+                                f"{safe_repr(ctx)} is not an unbind of this host whose ProtocolUnbindAdapterEx "
+                                "returned NDIS_STATUS_PENDING")
         ctx.state = S.BIND_DONE
         ctx.completion.fire(SUCCESS)
 

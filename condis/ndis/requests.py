@@ -14,17 +14,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from condis._safe_repr import safe_repr
 from condis.ndis import states as S
 from condis.ndis.core import PENDING
 from condis.ndis.data import DataDdi
 from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Adapter, Af, Binding, Party, VcHandle
+from condis.ndis.validate import oid_request_fault, structure_fault
 from condis.structs import NDIS_OID_REQUEST, NDIS_STATUS_INDICATION
 
 
 class OidRecord:
     """An OID request NDIS is waiting to see completed."""
 
-    __slots__ = ("request", "target", "af", "vc", "party", "complete", "adapter", "done")
+    __slots__ = ("request", "target", "af", "vc", "party", "complete", "adapter", "done", "oid", "in_handler")
 
     def __init__(self, request: Any, target: str, af: Af | None, vc: Any, party: Party | None,
                  complete: tuple, adapter: Adapter) -> None:
@@ -36,6 +38,8 @@ class OidRecord:
         self.complete = complete      # (handler, handler name, af ctx, vc ctx, party ctx) of the requester
         self.adapter = adapter
         self.done = False
+        self.oid: int = request.Oid   # as issued: the requester's structure may change while it pends
+        self.in_handler = True        # until the handler NDIS passed it to returns
 
 
 class RequestDdi(DataDdi):
@@ -46,8 +50,7 @@ class RequestDdi(DataDdi):
         self._oids: dict[int, OidRecord] = {}
 
     def _request_arg(self, ddi: str, req: Any) -> None:
-        if not isinstance(req, NDIS_OID_REQUEST):
-            raise self._violate("condis.BadParameter", ddi, f"the request must be NDIS_OID_REQUEST, got {req!r}")
+        self._param(ddi, oid_request_fault(req))
         if id(req) in self._oids:
             raise self._violate("condis.OidComplete", ddi, f"{req!r} is already pending; a request is issued once "
                                 "until it completes")
@@ -121,6 +124,7 @@ class RequestDdi(DataDdi):
         key = id(rec.request)
         self._oids[key] = rec
         status = self._result(name, self._up(fn, name, *args), 0)[0]
+        rec.in_handler = False
         if status != PENDING:
             del self._oids[key]
         return status
@@ -149,6 +153,13 @@ class RequestDdi(DataDdi):
         if rec.target != completer or (adapter is not None and rec.adapter is not adapter):
             raise self._violate("condis.OidComplete", ddi,
                                 f"the request was made to the {rec.target}; the {completer} cannot complete it")
+        if rec.in_handler:
+            # As for every request a handler may pend (README, "A Complete call is legal only after
+            # the handler returned NDIS_STATUS_PENDING"): inside the handler, its return value is
+            # the answer.
+            raise self._violate("condis.CompleteWithoutPending", ddi,
+                                f"{safe_repr(req)} is completed from inside the handler NDIS passed it to; the "
+                                "handler returns the final status, or NDIS_STATUS_PENDING and completes it later")
         fn, name, af_ctx, vc_ctx, party_ctx = rec.complete
         if fn is None:
             raise self._violate("condis.MissingHandler", ddi, "the requester registered no OidRequestComplete handler")
@@ -202,9 +213,7 @@ class RequestDdi(DataDdi):
         ad = MiniportAdapterHandle
         if type(ad) is not Adapter or ad.ndis is not self or ad.state == S.ADAPTER_HALTED:
             raise self._bad_handle(ddi, "MiniportAdapterHandle", ad, Adapter)
-        if not isinstance(StatusIndication, NDIS_STATUS_INDICATION):
-            raise self._violate("condis.BadParameter", ddi,
-                                f"StatusIndication must be NDIS_STATUS_INDICATION, got {StatusIndication!r}")
+        self._param(ddi, structure_fault(StatusIndication, NDIS_STATUS_INDICATION, "StatusIndication"))
         if NdisVcHandle is None:
             for b in list(ad.bindings):
                 if b.state in (S.BINDING_PAUSED, S.BINDING_RUNNING):

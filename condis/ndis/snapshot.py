@@ -47,7 +47,7 @@ def snapshot(host: Any) -> dict[str, Any]:
         "afs": afs,
         "saps": saps,
         "vcs": vcs,
-        "oids": sorted((rec.request.Oid, rec.target, rec.done) for rec in host._oids.values()),
+        "oids": sorted((rec.oid, rec.target, rec.done) for rec in host._oids.values()),
     }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from condis import _status as st
+from condis._safe_repr import safe_repr
 from condis.constants import DISPATCH_LEVEL, IRQL_NAMES, PASSIVE_LEVEL
 from condis.ndis import states as S
 from condis.ndis.core import SUCCESS
@@ -27,6 +28,7 @@ from condis.ndis.objects import (
     VcHandle,
 )
 from condis.ndis.requests import RequestDdi
+from condis.ndis.validate import int_fault, structure_fault, timer_characteristics_fault
 from condis.structs import NDIS_TIMER_CHARACTERISTICS, NET_BUFFER, NET_BUFFER_LIST, NET_BUFFER_LIST_POOL_PARAMETERS
 
 _OWNERS = (Adapter, Binding, MiniportDriver, ProtocolDriver)
@@ -111,9 +113,10 @@ class SupportDdi(RequestDdi):
 
     def NDIS_LOWER_IRQL(self, _OldIrql_: int, _CurIrql_: int) -> None:
         ddi = "NDIS_LOWER_IRQL"
-        if _CurIrql_ != self._irql or _OldIrql_ not in IRQL_NAMES or _OldIrql_ > _CurIrql_:
+        if (type(_OldIrql_) is not int or type(_CurIrql_) is not int or _CurIrql_ != self._irql
+                or _OldIrql_ not in IRQL_NAMES or _OldIrql_ > _CurIrql_):
             raise self._violate("Irql_IrqlSetting_Function", ddi,
-                                f"lowering from {_CurIrql_} to {_OldIrql_} while running at "
+                                f"lowering from {safe_repr(_CurIrql_)} to {safe_repr(_OldIrql_)} while running at "
                                 f"{IRQL_NAMES[self._irql]}; pass the IRQL NDIS_RAISE_IRQL_TO_DISPATCH returned")
         self._irql = _OldIrql_
 
@@ -171,15 +174,14 @@ class SupportDdi(RequestDdi):
                                 ) -> tuple[int, TimerObject | None]:
         ddi = "NdisAllocateTimerObject"
         owner = self._owner_arg(ddi, NdisHandle, "NdisHandle")
-        if not isinstance(TimerCharacteristics, NDIS_TIMER_CHARACTERISTICS) or not callable(
-                TimerCharacteristics.TimerFunction):
-            raise self._violate("condis.BadParameter", ddi,
-                                f"TimerCharacteristics must be NDIS_TIMER_CHARACTERISTICS with a TimerFunction; got "
-                                f"{TimerCharacteristics!r}")
+        self._param(ddi, timer_characteristics_fault(TimerCharacteristics))
         if self._fail_alloc is not None and self._fail_alloc(ddi):
             return st.NDIS_STATUS_RESOURCES, None
-        t = TimerObject(self, self._next_id(), owner, TimerCharacteristics)
-        t.context = TimerCharacteristics.FunctionContext
+        # NDIS keeps its own copy of the characteristics: the driver's structure may change or go away.
+        chars = NDIS_TIMER_CHARACTERISTICS(TimerCharacteristics.Header, TimerCharacteristics.AllocationTag,
+                                           TimerCharacteristics.TimerFunction, TimerCharacteristics.FunctionContext)
+        t = TimerObject(self, self._next_id(), owner, chars)
+        t.context = chars.FunctionContext
         return SUCCESS, t
 
     def _timer(self, ddi: str, t: Any) -> TimerObject:
@@ -193,7 +195,10 @@ class SupportDdi(RequestDdi):
         ddi = "NdisSetTimerObject"
         t = self._timer(ddi, TimerObject)
         if type(DueTime) is not int:
-            raise self._violate("condis.BadParameter", ddi, f"DueTime must be an int of 100 ns units, got {DueTime!r}")
+            raise self._violate("condis.BadParameter", ddi,
+                                f"DueTime must be an int of 100 ns units, got {safe_repr(DueTime)}")
+        # ddi: nf-ndis-ndissettimerobject.md — MillisecondsPeriod is a ULONG: 0 for a one-shot timer
+        self._param(ddi, None if MillisecondsPeriod is None else int_fault(MillisecondsPeriod, "MillisecondsPeriod", 0))
         was = self._cancel_timer(t)
         now = self.sim.scheduler.now
         delay = -DueTime * 100 if DueTime < 0 else max(0, DueTime * 100 - now)
@@ -237,9 +242,7 @@ class SupportDdi(RequestDdi):
                                       ) -> NblPool | None:
         ddi = "NdisAllocateNetBufferListPool"
         owner = None if NdisHandle is None else self._owner_arg(ddi, NdisHandle, "NdisHandle")
-        if not isinstance(Parameters, NET_BUFFER_LIST_POOL_PARAMETERS):
-            raise self._violate("condis.BadParameter", ddi,
-                                f"Parameters must be NET_BUFFER_LIST_POOL_PARAMETERS, got {Parameters!r}")
+        self._param(ddi, structure_fault(Parameters, NET_BUFFER_LIST_POOL_PARAMETERS, "Parameters"))
         if self._fail_alloc is not None and self._fail_alloc(ddi):
             return None
         return NblPool(self, self._next_id(), owner, Parameters)
@@ -263,30 +266,48 @@ class SupportDdi(RequestDdi):
         """Allocate a NET_BUFFER_LIST with one NET_BUFFER over ``MdlChain`` (the data, as bytes)."""
         ddi = "NdisAllocateNetBufferAndNetBufferList"
         pool = self._pool(ddi, PoolHandle)
+        if MdlChain is not None and not isinstance(MdlChain, (bytes, bytearray, memoryview)):
+            raise self._violate("condis.BadParameter", ddi,
+                                f"MdlChain must be the data as bytes (or NULL), got {type(MdlChain).__name__} "
+                                f"{safe_repr(MdlChain)}")
+        for param, value in (("ContextSize", ContextSize), ("ContextBackFill", ContextBackFill),
+                             ("DataOffset", DataOffset), ("DataLength", DataLength)):
+            self._param(ddi, int_fault(value, param))
         data = b"" if MdlChain is None else bytes(MdlChain)
         if DataOffset < 0 or DataLength < 0 or DataOffset + DataLength > len(data):
             raise self._violate("condis.BadParameter", ddi,
                                 f"DataOffset {DataOffset} + DataLength {DataLength} exceed the {len(data)}-byte MdlChain")
         if self._fail_alloc is not None and self._fail_alloc(ddi):
             return None
-        pool.outstanding += 1
         nb = NET_BUFFER(Data=data, DataOffset=DataOffset, DataLength=DataLength)
-        return NET_BUFFER_LIST(FirstNetBuffer=nb, Pool=pool)
+        nbl = NET_BUFFER_LIST(FirstNetBuffer=nb, Pool=pool)
+        pool.allocated.add(nbl)
+        pool.outstanding += 1
+        return nbl
 
     def NdisFreeNetBufferList(self, NetBufferList: NET_BUFFER_LIST) -> None:
         ddi = "NdisFreeNetBufferList"
         nbl = NetBufferList
-        if type(nbl) is not NET_BUFFER_LIST or nbl.Pool is None or nbl.Pool.ndis is not self:
+        pool = getattr(nbl, "Pool", None) if type(nbl) is NET_BUFFER_LIST else None
+        if type(pool) is not NblPool or pool.ndis is not self:
             raise self._violate("condis.NblState", ddi,
-                                f"{nbl!r} was not allocated by NdisAllocateNetBufferAndNetBufferList on this host")
-        if nbl.Freed:
-            raise self._violate("condis.NblState", ddi, f"{nbl!r} is already freed")
+                                f"{safe_repr(nbl)} was not allocated by NdisAllocateNetBufferAndNetBufferList on this "
+                                "host")
+        if nbl not in pool.allocated:
+            # NDIS knows every list it allocated: one it never allocated from this pool, or one
+            # already freed, is not the driver's to free.
+            already = getattr(nbl, "Freed", False) is True
+            raise self._violate("condis.NblState", ddi,
+                                f"{safe_repr(nbl)} is already freed" if already else
+                                f"{safe_repr(nbl)} names {pool!r} but was never allocated from it "
+                                "(NdisAllocateNetBufferAndNetBufferList)")
         src = nbl.SourceHandle
         if type(src) is VcHandle and src.vc.sends and nbl in src.vc.sends:
             raise self._violate("condis.NblState", ddi,
                                 f"{nbl!r} is still being sent on VC {src.vc.id:#x}; free it after its send completes")
         nbl.Freed = True
-        nbl.Pool.outstanding -= 1
+        pool.allocated.discard(nbl)
+        pool.outstanding -= 1
 
     # ------------------------------------------------------------------ TAPI and WMI names
 
