@@ -282,9 +282,12 @@ class AtmClient:
     def ClDeregisterSapComplete(self, Status: int, ProtocolSapContext: ClientSap) -> None:
         sap = ProtocolSapContext
         sap.deregistering = False
-        if Status == SUCCESS:
-            sap.registered = False
-            sap.af.saps.remove(sap)
+        if Status != SUCCESS:
+            # the SAP stays registered; the AF's close tries again at its next step, not now, which
+            # would ask again and again while NDIS keeps refusing
+            return
+        sap.registered = False
+        sap.af.saps.remove(sap)
         self._progress(sap.af)
 
     def ClCloseAfComplete(self, Status: int, ProtocolAfContext: ClientAf) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from condis import _status as st
+from condis._safe_repr import safe_repr
 from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS
 from condis.ndis.objects import Adapter, Af, Binding, RegisteredAf, Sap
@@ -62,7 +63,7 @@ class AfSapDdi(PnpDdi):
             other = ddi.replace("NdisMCm", "NdisCm", 1) if wants_mcm else ddi.replace("NdisCm", "NdisMCm", 1)
             owner = "an MCM" if is_mcm else "a stand-alone call manager"
             raise self._violate("condis.WrongCaller", ddi,
-                                f"{what!r} is served by {owner}, which calls {other}; "
+                                f"{safe_repr(what)} is served by {owner}, which calls {other}; "
                                 f"{'only an MCM' if wants_mcm else 'only a stand-alone call manager'} calls {ddi}",
                                 obj=what)
 

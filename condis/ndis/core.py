@@ -126,9 +126,9 @@ class NdisCore:
     def _bad_handle(self, ddi: str, param: str, value: Any, expected: type) -> Violation:
         if isinstance(value, expected):
             if value.ndis is not self:
-                why = f"{value!r} belongs to host {value.ndis.name!r}"
+                why = f"{safe_repr(value)} belongs to host {value.ndis.name!r}"
             else:
-                why = f"{value!r} is no longer valid (state {value.state})"
+                why = f"{safe_repr(value)} is no longer valid (state {value.state})"
         else:
             why = f"got {type(value).__name__} {safe_repr(value)}"
         kind = expected.kind if expected.kind.endswith("handle") else f"{expected.kind} handle"
@@ -251,7 +251,7 @@ class NdisCore:
         fn = getattr(table, field, None) if table is not None else None
         if fn is None:
             raise self._violate("condis.MissingHandler", name,
-                                f"{owner!r} registered no {field}, which NDIS needs here")
+                                f"{safe_repr(owner)} registered no {field}, which NDIS needs here")
         return fn
 
     # ---------------------------------------------------------------- deferral and events

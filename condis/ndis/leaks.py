@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from condis._safe_repr import safe_repr
 from condis.ndis import states as S
 
 Finding = tuple[str, str]
@@ -123,7 +124,7 @@ def _vcs(vcs: Iterable[Any]) -> list[Finding]:
         for p in vc.parties:
             if p.op == S.OP_PENDING and p.state in _PARTY_PENDED:
                 handler, complete = _PARTY_PENDED[p.state]
-                out.append(("condis.NeverCompleted", f"{handler} returned NDIS_STATUS_PENDING for {p!r} on VC "
+                out.append(("condis.NeverCompleted", f"{handler} returned NDIS_STATUS_PENDING for {safe_repr(p)} on VC "
                             f"{vc.id:#x}; {family}{complete} was never called"))
         kind = "signaling VC" if vc.af is None else "VC"
         out.append(("condis.LeakVc", f"{kind} {vc.id:#x} (created by the {vc.creator}, call {vc.state}, "

@@ -103,7 +103,7 @@ class PnpDdi(RegistrationDdi):
         A protocol driver that loads is then bound to every running adapter (from NDIS work items).
         """
         if name in self.drivers and self.drivers[name].state != S.DRIVER_UNLOADED:
-            raise ValueError(f"a driver named {name!r} is already loaded on host {self.name!r}")
+            raise ValueError(f"a driver named {safe_repr(name)} is already loaded on host {self.name!r}")
         drv = Driver(self, self._next_id(), name)
         self.drivers[name] = drv
         self._by_driver_object[id(drv.driver_object)] = drv
@@ -121,13 +121,13 @@ class PnpDdi(RegistrationDdi):
         if status != SUCCESS:
             if drv.miniport is not None or drv.protocol is not None:
                 raise self._violate("condis.Registration", "DriverEntry",
-                                    f"{name!r} failed with {status_name(status)} but left its NDIS registration "
+                                    f"{safe_repr(name)} failed with {status_name(status)} but left its NDIS registration "
                                     "in place; it must deregister before failing")
             drv.state = S.DRIVER_UNLOADED
             return status
         if drv.miniport is None and drv.protocol is None:
             raise self._violate("condis.Registration", "DriverEntry",
-                                f"{name!r} returned success without registering with NDIS")
+                                f"{safe_repr(name)} returned success without registering with NDIS")
         drv.state = S.DRIVER_LOADED
         if drv.protocol is not None:
             self._protocols.append(drv.protocol)
@@ -140,7 +140,7 @@ class PnpDdi(RegistrationDdi):
         """Unload a driver: remove its adapters or unbind its bindings, then call its unload routine."""
         drv = self.drivers.get(name)
         if drv is None or drv.state != S.DRIVER_LOADED:
-            raise ValueError(f"no loaded driver {name!r} on host {self.name!r}")
+            raise ValueError(f"no loaded driver {safe_repr(name)} on host {self.name!r}")
         done = Completion(f"unload {name}")
         self._spawn(self._unload_task(drv, done), f"unload {name}")
         return done
@@ -188,7 +188,7 @@ class PnpDdi(RegistrationDdi):
         if drv is None or drv.miniport is None:
             raise ValueError(f"no miniport driver {miniport_driver_name!r} is loaded on host {self.name!r}")
         if name in self.adapters and self.adapters[name].state != S.ADAPTER_HALTED:
-            raise ValueError(f"an adapter named {name!r} already exists on host {self.name!r}")
+            raise ValueError(f"an adapter named {safe_repr(name)} already exists on host {self.name!r}")
         mp = drv.miniport
         adapter = Adapter(self, self._next_id(), name, mp, hardware)
         self.adapters[name] = adapter
@@ -231,7 +231,7 @@ class PnpDdi(RegistrationDdi):
         """Remove an adapter as PnP does: unbind every protocol (call managers first), pause, halt."""
         adapter = self.adapters.get(name)
         if adapter is None or adapter.state == S.ADAPTER_HALTED:
-            raise ValueError(f"no running adapter {name!r} on host {self.name!r}")
+            raise ValueError(f"no running adapter {safe_repr(name)} on host {self.name!r}")
         if adapter.removal is not None:
             return adapter.removal
         done = adapter.removal = Completion(f"remove {name}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from condis._safe_repr import safe_repr
 from condis.ndis import states as S
 from condis.ndis.core import SUCCESS, NdisCore, field_reader, fields_reader
 from condis.ndis.objects import Adapter, Driver, DriverObject, MiniportDriver, ProtocolDriver
@@ -61,7 +62,8 @@ class RegistrationDdi(NdisCore):
         drv = self._by_driver_object.get(id(driver_object)) if isinstance(driver_object, DriverObject) else None
         if drv is None or drv.state == S.DRIVER_UNLOADED:
             raise self._violate("condis.BadParameter", ddi,
-                                f"DriverObject must be the DRIVER_OBJECT this host passed DriverEntry; got {driver_object!r}")
+                                f"DriverObject must be the DRIVER_OBJECT this host passed DriverEntry; got "
+                                f"{safe_repr(driver_object)}")
         return drv
 
     # ------------------------------------------------------------------ miniport drivers
@@ -75,7 +77,8 @@ class RegistrationDdi(NdisCore):
         chars = MiniportDriverCharacteristics
         if not isinstance(chars, NDIS_MINIPORT_DRIVER_CHARACTERISTICS):
             raise self._violate("condis.BadParameter", ddi,
-                                f"MiniportDriverCharacteristics must be NDIS_MINIPORT_DRIVER_CHARACTERISTICS, got {chars!r}")
+                                f"MiniportDriverCharacteristics must be NDIS_MINIPORT_DRIVER_CHARACTERISTICS, got "
+                                f"{safe_repr(chars)}")
         if drv.miniport is not None:
             raise self._violate("condis.Registration", ddi, f"driver {drv.name!r} already registered as a miniport")
         for field in ("InitializeHandlerEx", "HaltHandlerEx", "UnloadHandler", "PauseHandler", "RestartHandler"):
@@ -136,7 +139,7 @@ class RegistrationDdi(NdisCore):
         chars = ProtocolCharacteristics
         if not isinstance(chars, NDIS_PROTOCOL_DRIVER_CHARACTERISTICS):
             raise self._violate("condis.BadParameter", ddi,
-                                f"ProtocolCharacteristics must be NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, got {chars!r}")
+                                f"ProtocolCharacteristics must be NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, got {safe_repr(chars)}")
         drv = self._loading
         if drv is None:
             raise self._violate("condis.Registration", ddi, "must be called from DriverEntry (see load_driver)")
@@ -192,7 +195,7 @@ class RegistrationDdi(NdisCore):
         h, table = NdisHandle, OptionalHandlers
         if not isinstance(h, (MiniportDriver, ProtocolDriver)) or h.ndis is not self:
             raise self._violate("condis.BadHandle", ddi,
-                                f"NdisHandle must be the driver handle passed to SetOptions; got {h!r}")
+                                f"NdisHandle must be the driver handle passed to SetOptions; got {safe_repr(h)}")
         if not h.in_set_options:
             raise self._violate("condis.SetOptionsOnly", ddi,
                                 f"called for {h.name!r} outside its SetOptions handler")
@@ -285,7 +288,8 @@ class RegistrationDdi(NdisCore):
             ad.general = MiniportAttributes
         else:
             raise self._violate("condis.BadParameter", ddi,
-                                f"MiniportAttributes must be registration or general attributes, got {MiniportAttributes!r}")
+                                f"MiniportAttributes must be registration or general attributes, got "
+                                f"{safe_repr(MiniportAttributes)}")
         return SUCCESS
 
     _loading: Driver | None = None

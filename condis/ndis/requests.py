@@ -52,7 +52,7 @@ class RequestDdi(DataDdi):
     def _request_arg(self, ddi: str, req: Any) -> None:
         self._param(ddi, oid_request_fault(req))
         if id(req) in self._oids:
-            raise self._violate("condis.OidComplete", ddi, f"{req!r} is already pending; a request is issued once "
+            raise self._violate("condis.OidComplete", ddi, f"{safe_repr(req)} is already pending; a request is issued once "
                                 "until it completes")
 
     def _contexts(self, side: str, af: Af | None, vc: Any, party: Party | None) -> tuple:
@@ -137,10 +137,10 @@ class RequestDdi(DataDdi):
         if vc is not rec.vc:
             made = f"VC {rec.vc.id:#x}" if rec.vc is not None else "no VC"
             raise self._violate("condis.OidComplete", ddi,
-                                f"{rec.request!r} was made on {made}; it is completed for {vc_handle!r}", vc=vc)
+                                f"{rec.request!r} was made on {made}; it is completed for {safe_repr(vc_handle)}", vc=vc)
         if party is not rec.party:
             raise self._violate("condis.OidComplete", ddi,
-                                f"{rec.request!r} was made for party {rec.party!r}; it is completed for {party!r}",
+                                f"{rec.request!r} was made for party {rec.party!r}; it is completed for {safe_repr(party)}",
                                 vc=vc)
 
     def _oid_complete(self, ddi: str, req: Any, completer: str, status: int, adapter: Adapter | None = None) -> None:
@@ -148,7 +148,7 @@ class RequestDdi(DataDdi):
         rec = self._oids.get(id(req))
         if rec is None or rec.request is not req:
             raise self._violate("condis.OidComplete", ddi,
-                                f"{req!r} is not an OID request pending with a handler that returned "
+                                f"{safe_repr(req)} is not an OID request pending with a handler that returned "
                                 "NDIS_STATUS_PENDING (never issued, or completed already)")
         if rec.target != completer or (adapter is not None and rec.adapter is not adapter):
             raise self._violate("condis.OidComplete", ddi,
@@ -175,7 +175,7 @@ class RequestDdi(DataDdi):
         if NdisVcHandle is not None:
             self._vch(ddi, NdisVcHandle, (completer,))
         if rec is not None and rec.af is not af:
-            raise self._violate("condis.OidComplete", ddi, f"{OidRequest!r} was made on {rec.af!r}, not {af!r}")
+            raise self._violate("condis.OidComplete", ddi, f"{safe_repr(OidRequest)} was made on {rec.af!r}, not {af!r}")
         self._same_vc_and_party(ddi, rec, NdisVcHandle, NdisPartyHandle)
         self._oid_complete(ddi, OidRequest, completer, Status)
 
@@ -188,7 +188,7 @@ class RequestDdi(DataDdi):
             self._vch(ddi, NdisVcHandle, (SIDE_MCM,))
         rec = self._oids.get(id(OidRequest))
         if rec is not None and rec.af is not af:
-            raise self._violate("condis.OidComplete", ddi, f"{OidRequest!r} was made on {rec.af!r}, not {af!r}")
+            raise self._violate("condis.OidComplete", ddi, f"{safe_repr(OidRequest)} was made on {rec.af!r}, not {af!r}")
         self._same_vc_and_party(ddi, rec, NdisVcHandle, NdisPartyHandle)
         self._oid_complete(ddi, OidRequest, SIDE_MCM, Status)
 

@@ -50,7 +50,8 @@ class SupportDdi(RequestDdi):
     def _lock(self, ddi: str, lock: Any) -> SpinLock:
         if type(lock) is not SpinLock or not lock.allocated:
             raise self._violate("condis.BadParameter", ddi,
-                                f"_SpinLock must be an NDIS_SPIN_LOCK initialized by NdisAllocateSpinLock; got {lock!r}")
+                                f"_SpinLock must be an NDIS_SPIN_LOCK initialized by NdisAllocateSpinLock; got "
+                                f"{safe_repr(lock)}")
         return lock
 
     def NdisAllocateSpinLock(self) -> SpinLock:
@@ -62,14 +63,14 @@ class SupportDdi(RequestDdi):
     def NdisFreeSpinLock(self, SpinLock: SpinLock) -> None:
         lock = self._lock("NdisFreeSpinLock", SpinLock)
         if lock.owner is not None:
-            raise self._violate("SpinLock", "NdisFreeSpinLock", f"{lock!r} is still held")
+            raise self._violate("SpinLock", "NdisFreeSpinLock", f"{safe_repr(lock)} is still held")
         lock.allocated = False
 
     def NdisAcquireSpinLock(self, _SpinLock: SpinLock) -> None:
         ddi = "NdisAcquireSpinLock"
         lock = self._lock(ddi, _SpinLock)
         if lock.owner is not None:
-            raise self._violate("SpinLock", ddi, f"{lock!r} is already held; acquiring it again deadlocks this "
+            raise self._violate("SpinLock", ddi, f"{safe_repr(lock)} is already held; acquiring it again deadlocks this "
                                 "processor")
         lock.old_irql = self._irql
         lock.owner = self
@@ -80,7 +81,7 @@ class SupportDdi(RequestDdi):
         ddi = "NdisReleaseSpinLock"
         lock = self._lock(ddi, _SpinLock)
         if lock.owner is None:
-            raise self._violate("SpinLock", ddi, f"{lock!r} is not held")
+            raise self._violate("SpinLock", ddi, f"{safe_repr(lock)} is not held")
         self._dispatch_only(ddi)
         lock.owner = None
         self._locks_held -= 1
@@ -91,7 +92,7 @@ class SupportDdi(RequestDdi):
         lock = self._lock(ddi, _SpinLock)
         self._dispatch_only(ddi)
         if lock.owner is not None:
-            raise self._violate("SpinLock", ddi, f"{lock!r} is already held; acquiring it again deadlocks")
+            raise self._violate("SpinLock", ddi, f"{safe_repr(lock)} is already held; acquiring it again deadlocks")
         lock.old_irql = DISPATCH_LEVEL
         lock.owner = self
         self._locks_held += 1
@@ -101,7 +102,7 @@ class SupportDdi(RequestDdi):
         lock = self._lock(ddi, _SpinLock)
         self._dispatch_only(ddi)
         if lock.owner is None:
-            raise self._violate("SpinLock", ddi, f"{lock!r} is not held")
+            raise self._violate("SpinLock", ddi, f"{safe_repr(lock)} is not held")
         lock.owner = None
         self._locks_held -= 1
 
@@ -125,7 +126,8 @@ class SupportDdi(RequestDdi):
     def _owner_arg(self, ddi: str, h: Any, param: str) -> Any:
         if not isinstance(h, _OWNERS) or h.ndis is not self:
             raise self._violate("condis.BadHandle", ddi,
-                                f"{param} must be a miniport adapter, binding or driver handle of this host; got {h!r}")
+                                f"{param} must be a miniport adapter, binding or driver handle of this host; got "
+                                f"{safe_repr(h)}")
         return h
 
     def NdisAllocateIoWorkItem(self, NdisObjectHandle: Any) -> IoWorkItem | None:
@@ -143,7 +145,7 @@ class SupportDdi(RequestDdi):
         if wi.event is not None:
             raise self._violate("condis.WorkItem", ddi, f"{wi!r} is already queued and has not run yet")
         if not callable(Routine):
-            raise self._violate("condis.BadParameter", ddi, f"Routine must be callable, got {Routine!r}")
+            raise self._violate("condis.BadParameter", ddi, f"Routine must be callable, got {safe_repr(Routine)}")
         wi.event = self.sim.scheduler.schedule(0, self._run_work_item, (wi, Routine, WorkItemContext),
                                                kind="work item", label=getattr(Routine, "__name__", "work item"),
                                                host=self, irql=PASSIVE_LEVEL, owner=self._driver_of_owner(wi.owner))
@@ -186,7 +188,7 @@ class SupportDdi(RequestDdi):
 
     def _timer(self, ddi: str, t: Any) -> TimerObject:
         if type(t) is not TimerObject or t.ndis is not self or t.state == S.FREED:
-            raise self._violate("condis.Timer", ddi, f"TimerObject must be a live timer object; got {t!r}")
+            raise self._violate("condis.Timer", ddi, f"TimerObject must be a live timer object; got {safe_repr(t)}")
         return t
 
     def NdisSetTimerObject(self, TimerObject: TimerObject, DueTime: int, MillisecondsPeriod: int = 0,
@@ -336,7 +338,7 @@ class SupportDdi(RequestDdi):
                                 "NdisCoAssignInstanceName", vc=vc)
         if not isinstance(BaseInstanceName, str):
             raise self._violate("condis.BadParameter", ddi,
-                                f"BaseInstanceName must be a string, got {BaseInstanceName!r}")
+                                f"BaseInstanceName must be a string, got {safe_repr(BaseInstanceName)}")
         vc.instance_name = f"[{vc.id:016x}] {BaseInstanceName}"
         return SUCCESS, vc.instance_name
 

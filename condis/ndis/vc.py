@@ -50,7 +50,7 @@ class VcDdi(AfSapDdi):
             raise self._bad_handle(ddi, param, h, VcHandle)
         if h.side not in sides:
             raise self._violate("condis.WrongCaller", ddi,
-                                f"{param} is {h!r}; {ddi} is called with the {' or '.join(sides)}'s handle",
+                                f"{param} is {safe_repr(h)}; {ddi} is called with the {' or '.join(sides)}'s handle",
                                 vc=h.vc)
         return h.vc
 

@@ -11,6 +11,7 @@ import copy
 
 import pytest
 
+import condis
 from condis import (
     CO_ADDRESS_FAMILY,
     CO_CALL_PARAMETERS,
@@ -517,3 +518,39 @@ def test_an_oid_handler_that_raises_leaves_no_request_pending():
     with pytest.raises(Crash):
         bed.do(0, host.NdisCoOidRequest, binding, None, None, None, request)
     assert host._oids == {} and snapshot(host)["oids"] == []
+
+
+@pytest.mark.parametrize("ddi", ["NdisAcquireSpinLock", "NdisFreeSpinLock", "NdisAllocateIoWorkItem",
+                                 "NdisCompleteBindAdapterEx", "NdisFreeTimerObject"])
+def test_garbage_whose_repr_raises_is_still_refused(bed, ddi):
+    host = bed.hosts[0]
+    args = (Unprintable(), NDIS_STATUS_SUCCESS) if ddi == "NdisCompleteBindAdapterEx" else (Unprintable(),)
+    found = []
+
+    def call() -> None:
+        try:
+            getattr(host, ddi)(*args)
+        except condis.Violation as v:
+            found.append(v)
+            raise
+    verifier = bed.sim.verifier
+    mark = len(verifier.violations) if verifier.recording else 0
+    try:
+        passive(host, call)()
+    except condis.Violation:
+        pass
+    reported = found + (verifier.violations[mark:] if verifier.recording else [])
+    assert reported and "Unprintable object whose repr raised RuntimeError" in reported[0].detail
+
+
+def test_a_client_whose_sap_deregistration_keeps_failing_does_not_ask_forever():
+    """Record mode: the SAP was deregistered behind the client's back, so each NdisClDeregisterSap the
+    client makes while closing its AF is refused; it asks once per step of the close, not in a loop."""
+    bed = make_bed("mcm", verify="record")
+    host, client = bed.hosts[0], bed.clients[0]
+    sap = client.af_for().saps[0]
+    bed.do(0, host.NdisClDeregisterSap, sap.handle)
+    host.unload_driver("atmclient")
+    bed.run()
+    refused = [v for v in bed.sim.verifier.violations if v.ddi == "NdisClDeregisterSap"]
+    assert [v.rule for v in refused] == ["condis.BadHandle"]
