@@ -14,6 +14,7 @@ annotations, read once per type.
 from __future__ import annotations
 
 import functools
+import operator
 import types
 import typing
 from collections.abc import Callable
@@ -72,9 +73,47 @@ def structure_fault(value: Any, expected: type, param: str, allow_none: bool = F
     The declared shapes nest no type inside itself (a NET_BUFFER_LIST chain is walked by
     :func:`nbl_chain_fault`), so a structure that contains itself fails a type check.
     """
-    if value is None and allow_none:
+    if value is None and allow_none or _usual(value, expected):
         return None
     return _fault(value, expected, param, 0)
+
+
+@functools.cache
+def _usual_shape(struct_type: type) -> tuple[Callable[[Any], Any], Callable[[Any], Any] | None, tuple[type, ...],
+                                             tuple[tuple[int, type], ...]]:
+    """For the check of a well-formed structure in a few C-level steps: a reader of its fields, which
+    of them have a declared type, the type each of those usually has (its first declared type), and
+    where the nested structures are."""
+    shape = _shape(struct_type)
+    get = operator.attrgetter(*(name for name, _, _ in shape))
+    reader = (lambda obj: (get(obj),)) if len(shape) == 1 else get
+    typed = [i for i, (_, accepted, _) in enumerate(shape) if accepted is not _ANY]
+    pick = None
+    if len(typed) != len(shape):
+        some = operator.itemgetter(*typed)
+        pick = (lambda values: (some(values),)) if len(typed) == 1 else some
+    usual = tuple(shape[i][1][0] for i in typed)
+    nested = tuple((i, n) for i, (_, accepted, n) in enumerate(shape) if n is not None and accepted[0] is n)
+    return reader, pick, usual, nested
+
+
+def _usual(value: Any, expected: type) -> bool:
+    """True if ``value`` is ``expected`` with every field, nested structures' too, of its usual type:
+    the common case, checked without building any message. Anything else takes :func:`_fault`'s walk,
+    which also accepts the other declared types (None, a bool for an int, a bytearray for bytes)."""
+    if type(value) is not expected:
+        return False
+    reader, pick, usual, nested = _usual_shape(expected)
+    try:
+        values = reader(value)
+    except Exception:
+        return False
+    if tuple(map(type, values if pick is None else pick(values))) != usual:
+        return False
+    for i, n in nested:
+        if not _usual(values[i], n):
+            return False
+    return True
 
 
 def _fault(value: Any, expected: type, path: str, depth: int) -> str | None:
