@@ -239,7 +239,12 @@ class NdisFuzz(RuleBasedStateMachine):
         top = make()
         if shape == "good":
             return top
-        # walk down to a structure nested in it, then break one of its fields
+        self._break(data, top, shape)
+        return top
+
+    def _break(self, data: Any, top: Any, shape: str) -> None:
+        """Break one field of ``top`` or of a structure nested in it: delete it, give it a value of
+        another type, or make it ``top`` itself."""
         target = top
         for _ in range(data.draw(st.integers(0, 3))):
             nested = [getattr(target, f) for f in type(target).__slots__
@@ -254,7 +259,6 @@ class NdisFuzz(RuleBasedStateMachine):
             setattr(target, field, top)
         else:
             setattr(target, field, data.draw(st.sampled_from(_GARBAGE))())
-        return top
 
     def _arg(self, data: Any, param: str, annotation: str, live: dict[str, list[Any]]) -> Any:
         kinds = [a.strip() for a in annotation.split("|")]
@@ -395,6 +399,20 @@ class NdisFuzz(RuleBasedStateMachine):
         elif after != before:
             self.tainted = True
             STATS["accepted, state changed"] += 1
+        self._run_sim()
+
+    @precondition(lambda self: not self.dead)
+    @rule(data=st.data())
+    def tamper_with_call_parameters(self, data: Any) -> None:
+        """A driver changes the call parameters it gave NDIS (which NDIS keeps for the VC) behind its back."""
+        held = [vc.call_params for host in self.bed.hosts for ad in host.adapters.values()
+                for vc in sorted(ad.vcs, key=lambda v: v.id) if vc.call_params is not None]
+        if not held:
+            return
+        params = data.draw(st.sampled_from(held))
+        self._break(data, params, data.draw(st.sampled_from(["deleted", "wrong-type", "itself"])))
+        self.tainted = True     # the drivers' own structures are broken now: only NDIS's survival is checked
+        STATS["call parameters tampered with"] += 1
         self._run_sim()
 
     @precondition(lambda self: not self.dead and len(self.calls) < 6)
