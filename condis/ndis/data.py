@@ -16,7 +16,7 @@ from condis.constants import NDIS_RECEIVE_FLAGS_RESOURCES
 from condis.ndis import states as S
 from condis.ndis.calls import CallDdi
 from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, NblPool, Vc, VcHandle
-from condis.ndis.validate import nbl_chain_fault
+from condis.ndis.validate import int_fault, nbl_chain_fault
 from condis.structs import NET_BUFFER_LIST
 
 _ACTIVE = S.VC_ACTIVE
@@ -212,6 +212,7 @@ class DataDdi(CallDdi):
         ddi = "NdisMCoIndicateReceiveNetBufferLists"
         vc = self._vch(ddi, NdisVcHandle, (SIDE_MINIPORT, SIDE_MCM))
         nbls = self._nbls(ddi, NetBufferLists)
+        self._param(ddi, int_fault(CoReceiveFlags, "CoReceiveFlags"))    # NDIS adds its own flag to them
         if NumberOfNetBufferLists != len(nbls):
             raise self._violate("condis.BadParameter", ddi,
                                 f"NumberOfNetBufferLists is {NumberOfNetBufferLists} but the chain holds {len(nbls)}")

@@ -303,7 +303,7 @@ class SupportDdi(RequestDdi):
                                 f"{safe_repr(nbl)} is already freed" if already else
                                 f"{safe_repr(nbl)} names {pool!r} but was never allocated from it "
                                 "(NdisAllocateNetBufferAndNetBufferList)")
-        src = nbl.SourceHandle
+        src = getattr(nbl, "SourceHandle", None)
         if type(src) is VcHandle and src.vc.sends and nbl in src.vc.sends:
             raise self._violate("condis.NblState", ddi,
                                 f"{nbl!r} is still being sent on VC {src.vc.id:#x}; free it after its send completes")

@@ -24,10 +24,7 @@ from condis import structs
 from condis._safe_repr import safe_repr
 
 _MISSING = object()
-
-# ---------------------------------------------------------------------------- structure shapes
-
-_ANY = object()     # a field of any value: a driver's context, a handle, a buffer
+_ANY = object()     # a field of any value: a driver's context, a handle, a buffer, a handler
 
 
 @functools.cache
@@ -51,7 +48,7 @@ def _accepted(hint: Any) -> tuple[Any, type | None]:
     nested = None
     for option in options:
         origin = typing.get_origin(option) or option
-        if origin is Callable or option is Callable or str(origin).startswith("collections.abc.Callable"):
+        if origin is Callable:
             return _ANY, None    # handlers: callable() is checked where NDIS calls them
         if origin is type(None):
             accepted.append(type(None))

@@ -554,3 +554,27 @@ def test_a_client_whose_sap_deregistration_keeps_failing_does_not_ask_forever():
     bed.run()
     refused = [v for v in bed.sim.verifier.violations if v.ddi == "NdisClDeregisterSap"]
     assert [v.rule for v in refused] == ["condis.BadHandle"]
+
+
+@pytest.mark.rule("condis.BadParameter")
+def test_receive_flags_that_are_not_an_int(bed):
+    call = place(bed)
+    host = bed.hosts[1]
+    answered = bed.clients[1].incoming[-1]
+    miniport_handle = answered.vc.vc.h_miniport
+    pool = host.adapters["atm0"].context.nic.pool
+    nbl = nbl_for(host, pool, miniport_handle)
+    v = expect_violation(bed, "condis.BadParameter",
+                         posted(host, lambda: host.NdisMCoIndicateReceiveNetBufferLists(miniport_handle, nbl, 1, "x")),
+                         ddi="NdisMCoIndicateReceiveNetBufferLists")
+    assert "CoReceiveFlags must be an int" in v.detail
+    assert call.received == []
+
+
+@pytest.mark.rule("condis.NblState")
+def test_free_a_net_buffer_list_whose_source_handle_was_deleted(bed):
+    host, pool = bed.hosts[0], bed.clients[0].bindings[0].pool
+    nbl = nbl_for(host, pool, None)
+    del nbl.SourceHandle
+    posted(host, lambda: host.NdisFreeNetBufferList(nbl))()
+    assert pool.outstanding == 0 and nbl.Freed
