@@ -818,8 +818,10 @@ class CallControl(ABC):
             getattr(self, kind)(vc, then)
 
     # ---- signaling input -----------------------------------------------------------------
-    def on_message(self, port: Port, msg: sig.Message) -> None:
-        """A signaling message arrived from the peer."""
+    def on_message(self, port: Port, msg: sig.Message | None) -> None:
+        """A signaling message arrived from the peer (None: a frame that held none, dropped)."""
+        if msg is None:
+            return
         port.heard += 1
         kind = msg.kind
         if kind == sig.RESTART:

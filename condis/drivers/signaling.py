@@ -66,7 +66,8 @@ class Cell:
 
     def __str__(self) -> str:
         if self.vci == SIGNALING_VCI:
-            return str(Message.decode(self.payload))
+            msg = Message.decode(self.payload)
+            return str(msg) if msg is not None else f"SIGNALING (no message) {len(self.payload)}B"
         return f"DATA vci={self.vci} {len(self.payload)}B"
 
 
@@ -88,7 +89,10 @@ class Message:
                             self.rate) + self.address
 
     @classmethod
-    def decode(cls, raw: bytes) -> Message:
+    def decode(cls, raw: bytes) -> Message | None:
+        """The message in a frame; None for a frame that holds none (too short, an unknown kind)."""
+        if len(raw) < _HEADER.size or raw[0] >= len(_KINDS):
+            return None
         code, mine, ref, vci, cause, endpoint, rate = _HEADER.unpack_from(raw)
         return cls(_KINDS[code], ref, mine, vci, cause, endpoint, raw[_HEADER.size:], rate)
 

@@ -66,9 +66,10 @@ def _accepted(hint: Any) -> tuple[Any, type | None]:
 def structure_fault(value: Any, expected: type, param: str, allow_none: bool = False) -> str | None:
     """What is wrong with ``value`` as the structure ``expected`` passed as ``param``, if anything.
 
-    Every field must be present and of its declared type, and every nested structure likewise.
-    The declared shapes nest no type inside itself (a NET_BUFFER_LIST chain is walked by
-    :func:`nbl_chain_fault`), so a structure that contains itself fails a type check.
+    Every field must be present and of its declared type, and every nested structure likewise. A
+    field of the structure's own type is a chain link (NET_BUFFER.Next), walked by whoever walks the
+    chain (:func:`nbl_chain_fault`), not here; any other structure that contains itself fails a
+    type check, as no declared shape nests a type inside itself otherwise.
     """
     if value is None and allow_none or _usual(value, expected):
         return None
@@ -90,7 +91,8 @@ def _usual_shape(struct_type: type) -> tuple[Callable[[Any], Any], Callable[[Any
         some = operator.itemgetter(*typed)
         pick = (lambda values: (some(values),)) if len(typed) == 1 else some
     usual = tuple(shape[i][1][0] for i in typed)
-    nested = tuple((i, n) for i, (_, accepted, n) in enumerate(shape) if n is not None and accepted[0] is n)
+    nested = tuple((i, n) for i, (_, accepted, n) in enumerate(shape)
+                   if n is not None and n is not struct_type and accepted[0] is n)
     return reader, pick, usual, nested
 
 
@@ -130,7 +132,7 @@ def _fault(value: Any, expected: type, path: str, depth: int) -> str | None:
         if not isinstance(field, accepted):
             names = " or ".join("None" if t is type(None) else t.__name__ for t in accepted)
             return f"{path}.{name} must be {names}, got {type(field).__name__} {safe_repr(field)}"
-        if nested is not None and field is not None:
+        if nested is not None and nested is not expected and field is not None:
             fault = _fault(field, nested, f"{path}.{name}", depth + 1)
             if fault is not None:
                 return fault
@@ -164,7 +166,8 @@ def timer_characteristics_fault(chars: Any, param: str = "TimerCharacteristics")
 
 def nbl_chain_fault(first: Any, param: str = "NetBufferLists") -> str | None:
     """A NULL-terminated chain of NET_BUFFER_LISTs linked by ``Next``: no loop, no other type, the
-    fields NDIS reads (Next, SourceHandle, Pool, Freed) present, Freed a bool."""
+    fields NDIS reads (Next, SourceHandle, Pool, Freed) present, Freed a bool, and the NET_BUFFERs
+    of each well formed."""
     seen: set[int] = set()
     nbl, n = first, 0
     while nbl is not None:
@@ -179,7 +182,27 @@ def nbl_chain_fault(first: Any, param: str = "NetBufferLists") -> str | None:
                 return f"{where}.{name} is missing"
         if type(nbl.Freed) is not bool:
             return f"{where}.Freed must be a bool, got {safe_repr(nbl.Freed)}"
+        fault = _net_buffers_fault(nbl.FirstNetBuffer, f"{where}.FirstNetBuffer")
+        if fault is not None:
+            return fault
         nbl, n = nbl.Next, n + 1
+    return None
+
+
+def _net_buffers_fault(first: Any, where: str) -> str | None:
+    """The NET_BUFFERs of a list, which the driver NDIS hands the list to reads: NULL-terminated,
+    each NET_BUFFER with its data as bytes and its offset and length as ints."""
+    seen: set[int] = set()
+    nb = first
+    while nb is not None:
+        if id(nb) in seen:
+            return f"{where}: the NET_BUFFER chain loops; it ends with NULL"
+        seen.add(id(nb))
+        if not _usual(nb, structs.NET_BUFFER):
+            fault = structure_fault(nb, structs.NET_BUFFER, where)
+            if fault is not None:
+                return fault
+        nb, where = nb.Next, f"{where}.Next"
     return None
 
 

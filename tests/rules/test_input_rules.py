@@ -578,3 +578,30 @@ def test_free_a_net_buffer_list_whose_source_handle_was_deleted(bed):
     del nbl.SourceHandle
     posted(host, lambda: host.NdisFreeNetBufferList(nbl))()
     assert pool.outstanding == 0 and nbl.Freed
+
+
+@pytest.mark.rule("condis.BadParameter")
+def test_receive_a_list_whose_net_buffer_is_malformed(bed):
+    call = place(bed)
+    host = bed.hosts[1]
+    miniport_handle = bed.clients[1].incoming[-1].vc.vc.h_miniport
+    nbl = nbl_for(host, host.adapters["atm0"].context.nic.pool, miniport_handle)
+    nbl.FirstNetBuffer.Data = None
+    v = expect_violation(bed, "condis.BadParameter",
+                         posted(host, lambda: host.NdisMCoIndicateReceiveNetBufferLists(miniport_handle, nbl, 1, 0)),
+                         ddi="NdisMCoIndicateReceiveNetBufferLists")
+    assert "NetBufferLists.FirstNetBuffer.Data must be bytes" in v.detail
+    assert call.received == []
+
+
+def test_a_signaling_frame_that_holds_no_message_is_dropped():
+    assert sig.Message.decode(b"fuzz") is None
+    assert sig.Message.decode(bytes([200]) + bytes(40)) is None
+    bed = make_bed("cm")
+    host = bed.hosts[1]
+    sig_vc = bed.call_managers[1].bindings[0].signaling.ndis_vc.vc
+    nbl = nbl_for(host, host.adapters["atm0"].context.nic.pool, sig_vc.h_miniport)
+    heard = bed.call_managers[1].bindings[0].heard
+    posted(host, lambda: host.NdisMCoIndicateReceiveNetBufferLists(sig_vc.h_miniport, nbl, 1, 0))()
+    assert bed.call_managers[1].bindings[0].heard == heard
+    assert place(bed).state == "UP"      # signaling goes on
