@@ -25,11 +25,13 @@ from condis import (
     Ndis,
     Simulation,
     Wire,
+    structs,
 )
 from condis.constants import CO_ADDRESS_FAMILY_Q2931
 from condis.drivers import signaling as sig
 from condis.drivers.cm import AtmCallManager
 from condis.drivers.mcm import AtmMcm
+from condis.drivers.miniport import AtmMiniport
 from condis.ndis import states as S
 from condis.ndis.snapshot import snapshot
 from condis.structs import NDIS_MINIPORT_CO_CHARACTERISTICS, NDIS_OPEN_PARAMETERS
@@ -605,3 +607,49 @@ def test_a_signaling_frame_that_holds_no_message_is_dropped():
     posted(host, lambda: host.NdisMCoIndicateReceiveNetBufferLists(sig_vc.h_miniport, nbl, 1, 0))()
     assert bed.call_managers[1].bindings[0].heard == heard
     assert place(bed).state == "UP"      # signaling goes on
+
+
+class CrashesRegisteringSaps(AtmMcm):
+    """Registers the SAPs of the testbed's set-up, then crashes on the next."""
+
+    armed = False
+
+    def CmRegisterSap(self, CallMgrAfContext, Sap, NdisSapHandle):
+        if self.armed:
+            raise Crash("register sap")
+        return super().CmRegisterSap(CallMgrAfContext, Sap, NdisSapHandle)
+
+
+class CrashesActivating(AtmMiniport):
+    """Activates the VCs of the testbed's set-up (the signaling VC), then crashes on the next."""
+
+    armed: list = []
+
+    def MiniportCoActivateVc(self, MiniportVcContext, CallParameters):
+        if self.armed:
+            raise Crash("activate")
+        return super().MiniportCoActivateVc(MiniportVcContext, CallParameters)
+
+
+def test_a_register_sap_handler_that_raises_leaves_no_sap():
+    bed = make_bed("mcm", mcm=CrashesRegisteringSaps)
+    bed.call_managers[0].armed = True
+    host, af = bed.hosts[0], bed.clients[0].af_for()
+    before = snapshot(host)
+    with pytest.raises(Crash):
+        bed.do(0, host.NdisClRegisterSap, af.ndis_af, object(), structs.CO_SAP(Sap=b"carol"))
+    assert snapshot(host) == before
+
+
+def test_an_activate_handler_that_raises_leaves_the_vc_inactive():
+    bed = make_bed("cm", miniport=CrashesActivating)
+    CrashesActivating.armed.append(True)
+    try:
+        with pytest.raises(Crash):
+            bed.do(0, bed.clients[0].place_call, b"bob")
+    finally:
+        CrashesActivating.armed.clear()
+    # Host B's call manager activated the VC for the incoming SETUP: the crash came from there.
+    vcs = [vc for vc in bed.hosts[1].adapters["atm0"].vcs if vc.af is not None]
+    assert [(vc.activation, vc.act_op) for vc in vcs] == [(S.VC_INACTIVE, S.OP_NONE)]
+    assert bed.hosts[1].irql == PASSIVE_LEVEL
