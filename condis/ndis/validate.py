@@ -78,10 +78,10 @@ def structure_fault(value: Any, expected: type, param: str, allow_none: bool = F
 
 @functools.cache
 def _usual_shape(struct_type: type) -> tuple[Callable[[Any], Any], Callable[[Any], Any] | None, tuple[type, ...],
-                                             tuple[tuple[int, type], ...]]:
+                                             tuple[bool, ...], tuple[tuple[int, type], ...]]:
     """For the check of a well-formed structure in a few C-level steps: a reader of its fields, which
-    of them have a declared type, the type each of those usually has (its first declared type), and
-    where the nested structures are."""
+    of them have a declared type, the type each of those has (its first declared type), whether it
+    may be None, and where the nested structures are."""
     shape = _shape(struct_type)
     get = operator.attrgetter(*(name for name, _, _ in shape))
     reader = (lambda obj: (get(obj),)) if len(shape) == 1 else get
@@ -91,26 +91,32 @@ def _usual_shape(struct_type: type) -> tuple[Callable[[Any], Any], Callable[[Any
         some = operator.itemgetter(*typed)
         pick = (lambda values: (some(values),)) if len(typed) == 1 else some
     usual = tuple(shape[i][1][0] for i in typed)
-    nested = tuple((i, n) for i, (_, accepted, n) in enumerate(shape)
-                   if n is not None and n is not struct_type and accepted[0] is n)
-    return reader, pick, usual, nested
+    optional = tuple(type(None) in shape[i][1] for i in typed)
+    nested = tuple((i, n) for i, (_, _, n) in enumerate(shape) if n is not None and n is not struct_type)
+    return reader, pick, usual, optional, nested
 
 
 def _usual(value: Any, expected: type) -> bool:
-    """True if ``value`` is ``expected`` with every field, nested structures' too, of its usual type:
-    the common case, checked without building any message. Anything else takes :func:`_fault`'s walk,
-    which also accepts the other declared types (None, a bool for an int, a bytearray for bytes)."""
+    """True if ``value`` is ``expected`` with every field, nested structures' too, of its first declared
+    type or None where None is allowed: the common case, checked without building any message.
+    Anything else takes :func:`_fault`'s walk, which also accepts the other declared types (a bool
+    for an int, a bytearray for bytes)."""
     if type(value) is not expected:
         return False
-    reader, pick, usual, nested = _usual_shape(expected)
+    reader, pick, usual, optional, nested = _usual_shape(expected)
     try:
         values = reader(value)
     except Exception:
         return False
-    if tuple(map(type, values if pick is None else pick(values))) != usual:
-        return False
+    types = tuple(map(type, values if pick is None else pick(values)))
+    if types != usual:
+        none = type(None)
+        for t, u, may_be_none in zip(types, usual, optional, strict=True):
+            if t is not u and not (t is none and may_be_none):
+                return False
     for i, n in nested:
-        if not _usual(values[i], n):
+        field = values[i]
+        if field is not None and not _usual(field, n):
             return False
     return True
 
