@@ -41,6 +41,7 @@ from condis.constants import CO_ADDRESS_FAMILY_Q2931, DISPATCH_LEVEL, OID_GEN_CO
 from condis.drivers import client as client_module
 from condis.drivers import signaling as sig
 from condis.ndis import objects as O
+from condis.ndis.host import REFUSALS
 from condis.ndis.snapshot import snapshot
 from condis.rules import RULES
 from condis.trace import Recorder
@@ -409,6 +410,8 @@ class NdisFuzz(RuleBasedStateMachine):
             refused = bool(new) and all(v.ddi == name and v.rule not in _TEARDOWN_RULES for v in new)
             if new and not refused:
                 self.tainted = True
+            if refused and what == "ok":
+                assert value == REFUSALS[name], f"{name} was refused but returned {value!r}, not {REFUSALS[name]!r}"
         if what == "violation" and not refused:
             self.dead = True    # strict mode: a driver's check failed inside the call, the run stops there
             STATS[f"nested violation {value.rule}"] += 1
