@@ -63,7 +63,7 @@ def _accepted(hint: Any) -> tuple[Any, type | None]:
     return tuple(accepted), nested
 
 
-def structure_fault(value: Any, expected: type, param: str, allow_none: bool = False) -> str | None:
+def structure_fault(value: Any, expected: type, param: str) -> str | None:
     """What is wrong with ``value`` as the structure ``expected`` passed as ``param``, if anything.
 
     Every field must be present and of its declared type, and every nested structure likewise. A
@@ -71,7 +71,7 @@ def structure_fault(value: Any, expected: type, param: str, allow_none: bool = F
     chain (:func:`nbl_chain_fault`), not here; any other structure that contains itself fails a
     type check, as no declared shape nests a type inside itself otherwise.
     """
-    if value is None and allow_none or _usual(value, expected):
+    if _usual(value, expected):
         return None
     return _fault(value, expected, param, 0)
 
