@@ -495,8 +495,14 @@ class NdisFuzz(RuleBasedStateMachine):
                     assert call.state == client_module.CLOSED and call.deleted, f"{call} did not close and go away"
                     STATS["calls through their lifecycle"] += 1
         # The end of the run: only condis.Violation may come out of it (what random calls left behind).
-        what, _ = self._guard(self.bed.sim.finish)
+        verifier = self.bed.sim.verifier
+        mark = len(verifier.violations) if verifier.recording else 0
+        what, value = self._guard(self.bed.sim.finish)
         STATS[f"finish: {what}"] += 1
+        if not self.tainted and not self.dead:
+            # nothing a random call did was accepted: the run ends as clean as the testbed's own
+            assert what == "ok", f"an undisturbed run left something behind: {value}"
+            assert not verifier.recording or verifier.violations[mark:] == [], verifier.violations[mark:][:3]
 
 
 def _where(e: BaseException) -> str:
