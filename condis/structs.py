@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from condis._safe_repr import struct_repr
+
 Handler = Callable[..., Any] | None
 
 
@@ -381,3 +383,10 @@ class NDIS_PNP_EVENT:
     NetEvent: int = 0
     Buffer: Any = None
     BufferLength: int = 0
+
+
+# Every structure shows itself with a repr that cannot fail (condis/_safe_repr.py): a refusal's
+# message names what the driver passed, however broken.
+for _struct in [v for v in globals().values() if isinstance(v, type) and hasattr(v, "__dataclass_fields__")]:
+    _struct.__repr__ = struct_repr  # type: ignore[method-assign]
+del _struct

@@ -177,12 +177,12 @@ def on_a(bed, fn):
     return out[0]
 
 
+# A Sap that is not bytes at all never reaches the call manager: NDIS refuses the structure
+# (tests/rules/test_input_rules.py). These are well-formed SAPs the signaling cannot take.
 @pytest.mark.parametrize("sap", [
-    CO_SAP(SapType=1, Sap=12345, SapLength=4), CO_SAP(SapType=1, Sap="alice", SapLength=5),
-    CO_SAP(SapType=1, Sap=None, SapLength=4),
     CO_SAP(SapType=1, Sap=b""), CO_SAP(SapType=1, Sap=b"x" * (sig.MAX_ADDRESS + 1)),
     CO_SAP(SapType=1, Sap=b"dave", SapLength=9), CO_SAP(SapType=1, Sap=b"alice"),
-], ids=["int", "str", "none", "empty", "too-long", "wrong-length", "registered-already"])
+], ids=["empty", "too-long", "wrong-length", "registered-already"])
 def test_a_sap_the_call_manager_cannot_take_is_refused_with_invalid_data(bed, sap):
     # nc-ndis-protocol_cm_reg_sap.md: NDIS_STATUS_INVALID_DATA for a SAP that is invalid or that a
     # client registered already ("alice" is the sample client's own)
@@ -198,14 +198,13 @@ def test_a_sap_the_call_manager_cannot_take_is_refused_with_invalid_data(bed, sa
     bed.sim.finish()
 
 
+# Parameters of the wrong types never reach the call manager: NDIS refuses the structure
+# (tests/rules/test_input_rules.py). These are well-formed ones the signaling cannot carry.
 @pytest.mark.parametrize("params", [
     CO_CALL_PARAMETERS(0, None, None),
-    CO_CALL_PARAMETERS(0, CO_CALL_MANAGER_PARAMETERS(CallMgrSpecific=CO_SPECIFIC_PARAMETERS(1, 3, "bob")), None),
     CO_CALL_PARAMETERS(0, CO_CALL_MANAGER_PARAMETERS(Transmit=FLOWSPEC(TokenRate=2**64),
                                                      CallMgrSpecific=CO_SPECIFIC_PARAMETERS(1, 3, b"bob")), None),
-    CO_CALL_PARAMETERS(0, CO_CALL_MANAGER_PARAMETERS(Transmit=FLOWSPEC(TokenRate=1.5),
-                                                     CallMgrSpecific=CO_SPECIFIC_PARAMETERS(1, 3, b"bob")), None),
-], ids=["no-call-manager-parameters", "address-not-bytes", "rate-too-big", "rate-not-whole"])
+], ids=["no-call-manager-parameters", "rate-too-big"])
 def test_call_parameters_the_signaling_cannot_carry_fail_the_make_call(bed, params):
     # nc-ndis-protocol_cm_make_call.md: NDIS_STATUS_NOT_SUPPORTED for call parameters the call manager
     # cannot honour; nothing goes on the wire

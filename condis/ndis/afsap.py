@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from condis import _status as st
+from condis._safe_repr import safe_repr
 from condis.constants import DISPATCH_LEVEL
 from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS
 from condis.ndis.objects import Adapter, Af, Binding, RegisteredAf, Sap
 from condis.ndis.pnp import PnpDdi
+from condis.ndis.validate import address_family_fault, sap_fault
 from condis.structs import CO_ADDRESS_FAMILY, CO_SAP
 
 
@@ -68,13 +70,12 @@ class AfSapDdi(PnpDdi):
             other = ddi.replace("NdisMCm", "NdisCm", 1) if wants_mcm else ddi.replace("NdisCm", "NdisMCm", 1)
             owner = "an MCM" if is_mcm else "a stand-alone call manager"
             raise self._violate("condis.WrongCaller", ddi,
-                                f"{what!r} is served by {owner}, which calls {other}; "
+                                f"{safe_repr(what)} is served by {owner}, which calls {other}; "
                                 f"{'only an MCM' if wants_mcm else 'only a stand-alone call manager'} calls {ddi}",
                                 obj=what)
 
     def _family_arg(self, ddi: str, family: Any) -> None:
-        if not isinstance(family, CO_ADDRESS_FAMILY):
-            raise self._violate("condis.BadParameter", ddi, f"AddressFamily must be CO_ADDRESS_FAMILY, got {family!r}")
+        self._param(ddi, address_family_fault(family))
 
     # ------------------------------------------------------------------ registering an AF
 
@@ -115,6 +116,9 @@ class AfSapDdi(PnpDdi):
         for raf in self._afs_on(adapter):
             if raf.family.AddressFamily == family.AddressFamily:
                 return st.NDIS_STATUS_FAILURE
+        # NDIS keeps its own copy of the AF it registered: what the call manager does to its structure
+        # afterwards cannot change what clients are told or what later opens are matched against.
+        family = CO_ADDRESS_FAMILY(family.AddressFamily, family.MajorVersion, family.MinorVersion)
         raf = RegisteredAf(self, self._next_id(), family, adapter, cm_binding, cm)
         if cm_binding is None:
             adapter.afs.append(raf)
@@ -308,8 +312,7 @@ class AfSapDdi(PnpDdi):
         self._no_open_pending(ddi, af.client)
         if af.state != S.AF_OPEN:
             raise self._violate("condis.AfState", ddi, f"{af.label} must be OPEN to register a SAP")
-        if not isinstance(Sap, CO_SAP):
-            raise self._violate("condis.BadParameter", ddi, f"Sap must be CO_SAP, got {Sap!r}")
+        self._param(ddi, sap_fault(Sap))
         sap = _SapObj(self, self._next_id(), af, ProtocolSapContext, Sap)
         af.saps.append(sap)
         fn = self._handler(af.cm, "CmRegisterSapHandler", "ProtocolCmRegisterSap", af.registered)

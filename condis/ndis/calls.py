@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from condis._safe_repr import safe_repr
 from condis.constants import CALL_PARAMETERS_CHANGED, DISPATCH_LEVEL
 from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS, fields_reader, page_of, status_name
@@ -87,9 +88,9 @@ class CallDdi(VcDdi):
         explicit context for a party it accepted (ddi: nf-ndis-ndiscmaddpartycomplete.md).
         """
         if party is None and ctx is not None and status in (SUCCESS, PENDING):
-            return f"CallMgrPartyContext is {ctx!r} for a point-to-point call; it must be NULL when there is no party"
+            return f"CallMgrPartyContext is {safe_repr(ctx)} for a point-to-point call; it must be NULL when there is no party"
         if party is not None and ctx is None and status == SUCCESS:
-            return (f"CallMgrPartyContext is NULL for {party!r}, which the call manager accepted; NDIS passes that "
+            return (f"CallMgrPartyContext is NULL for {safe_repr(party)}, which the call manager accepted; NDIS passes that "
                     "context in every later ProtocolCmXxx call about the party")
         return None
 
@@ -206,7 +207,7 @@ class CallDdi(VcDdi):
         self._completing(ddi, vc, S.CALL_MAKING, "ProtocolCmMakeCall")
         if party is not vc.op_party:
             raise self._violate("condis.PartyHandle", ddi,
-                                f"NdisPartyHandle is {party!r}; the make-call on VC {vc.id:#x} was for "
+                                f"NdisPartyHandle is {safe_repr(party)}; the make-call on VC {vc.id:#x} was for "
                                 f"{vc.op_party!r}", vc=vc)
         fault = self._party_context_fault(party, status, cm_party_ctx)
         if fault is not None:
@@ -438,7 +439,7 @@ class CallDdi(VcDdi):
         if not vc.multipoint:
             if party is not None:
                 raise self._violate("condis.PartyHandle", ddi,
-                                    f"VC {vc.id:#x} is point-to-point; NdisPartyHandle must be NULL, got {party!r}",
+                                    f"VC {vc.id:#x} is point-to-point; NdisPartyHandle must be NULL, got {safe_repr(party)}",
                                     vc=vc)
             return None
         party = self._party(ddi, party) if party is not None else None
@@ -446,7 +447,7 @@ class CallDdi(VcDdi):
         if party is None or party.vc is not vc:
             raise self._violate("condis.PartyHandle", ddi,
                                 f"VC {vc.id:#x} is multipoint; NdisPartyHandle must be its last remaining party "
-                                f"(one of {live}), got {party!r}", vc=vc)
+                                f"(one of {live}), got {safe_repr(party)}", vc=vc)
         if len(live) > 1:
             raise self._violate("condis.CloseWithParties", ddi,
                                 f"VC {vc.id:#x} still has {len(live)} parties ({live}); drop all but the last with "
@@ -483,7 +484,7 @@ class CallDdi(VcDdi):
         if party is not vc.op_party:
             expected = "NULL (point-to-point VC)" if vc.op_party is None else f"{vc.op_party!r}, the last party"
             raise self._violate("condis.PartyHandle", ddi,
-                                f"NdisPartyHandle is {party!r}; expected {expected} of VC {vc.id:#x}", vc=vc)
+                                f"NdisPartyHandle is {safe_repr(party)}; expected {expected} of VC {vc.id:#x}", vc=vc)
         party_ctx = party.client_context if party is not None else None
         self._close_call_done(vc, status)
         fn = self._handler(self._client_cl(vc), "ClCloseCallCompleteHandler", "ProtocolClCloseCallComplete",
@@ -502,7 +503,8 @@ class CallDdi(VcDdi):
         if self._irql > DISPATCH_LEVEL:
             raise self._at_dirql(ddi)
         if type(close_status) is not int:
-            raise self._violate("condis.BadParameter", ddi, f"CloseStatus must be an NDIS_STATUS int, got {close_status!r}")
+            raise self._violate("condis.BadParameter", ddi, f"CloseStatus must be an NDIS_STATUS int, got "
+                                                            f"{safe_repr(close_status)}")
         vc = self._vch(ddi, h, CM_SIDES)
         self._cm_family(ddi, vc.is_mcm, h)
         self._close_data(ddi, buffer, size)
@@ -594,7 +596,7 @@ class CallDdi(VcDdi):
                                 f"{party.label}: a party is dropped once it is connected", vc=vc)
         if len(self._live_parties(vc)) <= 1:
             raise self._violate("condis.DropLastParty", ddi,
-                                f"{party!r} is the last party of VC {vc.id:#x}; close the call with NdisClCloseCall "
+                                f"{safe_repr(party)} is the last party of VC {vc.id:#x}; close the call with NdisClCloseCall "
                                 "and this party handle instead", vc=vc)
         self._close_data(ddi, Buffer, Size)
         fn = self._handler(self._cm_table(vc), "CmDropPartyHandler", "ProtocolCmDropParty", vc)
@@ -649,7 +651,8 @@ class CallDdi(VcDdi):
         if self._irql > DISPATCH_LEVEL:
             raise self._at_dirql(ddi)
         if type(drop_status) is not int:
-            raise self._violate("condis.BadParameter", ddi, f"DropStatus must be an NDIS_STATUS int, got {drop_status!r}")
+            raise self._violate("condis.BadParameter", ddi, f"DropStatus must be an NDIS_STATUS int, got "
+                                                            f"{safe_repr(drop_status)}")
         party = self._party(ddi, party)
         vc = party.vc
         self._cm_family(ddi, vc.is_mcm, party)
@@ -660,7 +663,7 @@ class CallDdi(VcDdi):
                                 "not already dropping", vc=vc)
         if len(self._live_parties(vc)) <= 1:
             raise self._violate("condis.DropLastParty", ddi,
-                                f"{party!r} is the last party of VC {vc.id:#x}; indicate "
+                                f"{safe_repr(party)} is the last party of VC {vc.id:#x}; indicate "
                                 f"{ddi.replace('DropParty', 'CloseCall')} instead (guide: incoming-request-to-drop-"
                                 "a-party-from-a-multipoint-call.md)",
                                 page="guide/incoming-request-to-drop-a-party-from-a-multipoint-call.md", vc=vc)

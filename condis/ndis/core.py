@@ -16,8 +16,10 @@ from typing import Any
 
 from condis import _status as st
 from condis._ddi_table import CALLBACKS, FUNCTIONS
+from condis._safe_repr import safe_repr
 from condis.constants import DIRQL, DISPATCH_LEVEL, IRQL_NAMES, PASSIVE_LEVEL
 from condis.errors import Violation
+from condis.ndis.unwind import unwind
 from condis.rules import RULES
 
 PENDING = st.NDIS_STATUS_PENDING
@@ -41,7 +43,7 @@ def status_name(status: Any) -> str:
     """NDIS_STATUS_XXX for a status value (hex for an unknown one)."""
     if isinstance(status, int):
         return st.STATUS_NAMES.get(status, f"{status:#010x}")
-    return repr(status)
+    return safe_repr(status)
 
 
 def irql_rule(ddi: str) -> str:
@@ -147,13 +149,18 @@ class NdisCore:
     def _bad_handle(self, ddi: str, param: str, value: Any, expected: type) -> Violation:
         if isinstance(value, expected):
             if value.ndis is not self:
-                why = f"{value!r} belongs to host {value.ndis.name!r}"
+                why = f"{safe_repr(value)} belongs to host {value.ndis.name!r}"
             else:
-                why = f"{value!r} is no longer valid (state {value.state})"
+                why = f"{safe_repr(value)} is no longer valid (state {value.state})"
         else:
-            why = f"got {type(value).__name__} {value!r}"
+            why = f"got {type(value).__name__} {safe_repr(value)}"
         kind = expected.kind if expected.kind.endswith("handle") else f"{expected.kind} handle"
         return self._violate("condis.BadHandle", ddi, f"{param} must be a live {kind} of this host; {why}")
+
+    def _param(self, ddi: str, fault: str | None) -> None:
+        """Refuse a malformed parameter: ``fault`` is what a check of condis/ndis/validate.py found."""
+        if fault is not None:
+            raise self._violate("condis.BadParameter", ddi, fault)
 
     def _teardown(self, when: str, findings: list[tuple[str, ...]]) -> None:
         """Report what a teardown found left behind (see condis/ndis/leaks.py): ``(rule, message)``
@@ -176,7 +183,8 @@ class NdisCore:
         if self._irql > DISPATCH_LEVEL:
             raise self._at_dirql(ddi)
         if type(status) is not int:
-            raise self._violate("condis.BadParameter", ddi, f"{param} must be an NDIS_STATUS int, got {status!r}")
+            raise self._violate("condis.BadParameter", ddi,
+                                f"{param} must be an NDIS_STATUS int, got {safe_repr(status)}")
         if status == PENDING:
             raise self._violate("condis.PendingStatus", ddi,
                                 f"{param} is NDIS_STATUS_PENDING; a Complete call reports a final status")
@@ -216,12 +224,19 @@ class NdisCore:
     # ---------------------------------------------------------------- calling drivers
 
     def _up(self, fn: Callable[..., Any], name: str, *args: Any) -> Any:
-        """Call a driver's handler and check it returns with the IRQL and locks it was given."""
+        """Call a driver's handler and check it returns with the IRQL and locks it was given.
+
+        A handler that raises (a bug check on Windows) lets the exception through, after NDIS put
+        back what the interrupted request had changed (condis/ndis/unwind.py).
+        """
         irql = self._irql
         locks = self._locks_held
         self._handlers_in += 1
         try:
             result = fn(*args)
+        except BaseException:
+            self._handler_raised(irql, locks)
+            raise
         finally:
             self._handlers_in -= 1
         if self._irql != irql or self._locks_held != locks:
@@ -239,6 +254,12 @@ class NdisCore:
     def _in_ndis_entry_point(self) -> bool:
         """Whether the caller runs inside a handler NDIS called (not only DriverEntry or Unload)."""
         return self._handlers_in > self._io_routines_in
+    def _handler_raised(self, irql: int, locks: int) -> None:
+        """A handler raised: the IRQL and spin-lock count NDIS called it with, and every object left
+        in an ``*_IN_HANDLER`` state back as it was before the request (condis/ndis/unwind.py)."""
+        self._irql = irql
+        self._locks_held = locks
+        unwind(self)
 
     def _handler_manners(self, name: str, irql: int, locks: int) -> None:
         """IRQL or spin locks not as NDIS left them when a handler returned: restore them, then report."""
@@ -264,11 +285,11 @@ class NdisCore:
             if type(result) is tuple and len(result) == outs + 1 and type(result[0]) is int:
                 return result
             v = self._violate("condis.HandlerReturn", name,
-                              f"must return (status, {outs} OUT value(s)) as a tuple; returned {result!r}")
+                              f"must return (status, {outs} OUT value(s)) as a tuple; returned {safe_repr(result)}")
         elif type(result) is int:
             return (result,)
         else:
-            v = self._violate("condis.HandlerReturn", name, f"must return an NDIS_STATUS int; returned {result!r}")
+            v = self._violate("condis.HandlerReturn", name, f"must return an NDIS_STATUS int; returned {safe_repr(result)}")
         self.verifier.found(self, v)
         return (st.NDIS_STATUS_FAILURE,) + (None,) * outs
 
@@ -286,7 +307,7 @@ class NdisCore:
         fn = getattr(table, field, None) if table is not None else None
         if fn is None:
             raise self._violate("condis.MissingHandler", name,
-                                f"{owner!r} registered no {field}, which NDIS needs here",
+                                f"{safe_repr(owner)} registered no {field}, which NDIS needs here",
                                 page=_HANDLER_TABLES.get(field[:2]))
         return fn
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from condis._safe_repr import safe_repr
 from condis.constants import DISPATCH_LEVEL, IRQL_NAMES, NDIS_RECEIVE_FLAGS_RESOURCES, NDIS_RETURN_FLAGS_DISPATCH_LEVEL
 from condis.ndis import states as S
 from condis.ndis.calls import CallDdi
-from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Adapter, Binding, Vc, VcHandle
+from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Adapter, Binding, NblPool, Vc, VcHandle
+from condis.ndis.validate import int_fault, nbl_chain_fault
 from condis.structs import NET_BUFFER_LIST
 
 _ACTIVE = S.VC_ACTIVE
@@ -38,14 +40,14 @@ class DataDdi(CallDdi):
         self._received: dict[NET_BUFFER_LIST, Binding] = {}
 
     def _nbls(self, ddi: str, first: Any) -> list[NET_BUFFER_LIST]:
+        # the chain as a whole first: no loop, no other type, no field NDIS reads missing
+        self._param(ddi, nbl_chain_fault(first))
         out = []
         nbl = first
         while nbl is not None:
-            if type(nbl) is not NET_BUFFER_LIST:
-                raise self._violate("condis.BadParameter", ddi, f"NetBufferLists must chain NET_BUFFER_LISTs; got {nbl!r}")
             if nbl.Freed:
                 raise self._violate("condis.NblState", ddi, f"{nbl!r} was already freed with NdisFreeNetBufferList")
-            if nbl.Pool is None:
+            if type(nbl.Pool) is not NblPool or nbl not in nbl.Pool.allocated:
                 # ddi: nf-ndis-ndiscosendnetbufferlists.md — the lists come from a pool NDIS allocated
                 raise self._violate("condis.BadParameter", ddi,
                                     f"{nbl!r} was not allocated from a NET_BUFFER_LIST pool "
@@ -78,9 +80,13 @@ class DataDdi(CallDdi):
         h, nbl = NdisVcHandle, NetBufferLists
         if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and h.route is not None:
             send, ctx, vc = h.route, h.route_ctx, h.vc
-            if (vc.ndis is self and nbl.SourceHandle is h and nbl.Next is None and not nbl.Freed
-                    and nbl.Pool is not None and vc.activation == _ACTIVE and vc.state in _SEND_STATES
-                    and (irql := self._irql) <= DISPATCH_LEVEL):
+            try:
+                usual = (vc.ndis is self and nbl.SourceHandle is h and nbl.Next is None and not nbl.Freed
+                         and type(nbl.Pool) is NblPool and vc.activation == _ACTIVE and vc.state in _SEND_STATES
+                         and (irql := self._irql) <= DISPATCH_LEVEL)
+            except AttributeError:      # a field of the list deleted: the full checks say which
+                usual = False
+            if usual:
                 sends = vc.sends
                 if sends is None:
                     sends = vc.sends = set()
@@ -144,8 +150,12 @@ class DataDdi(CallDdi):
         h, nbl = NdisVcHandle, NetBufferLists
         if type(h) is VcHandle and type(nbl) is NET_BUFFER_LIST and h.route is not None:
             done, ctx, vc = h.route, h.route_ctx, h.vc
-            if (vc.ndis is self and nbl.SourceHandle is vc.h_client and nbl.Next is None and not nbl.Freed
-                    and (irql := self._irql) <= DISPATCH_LEVEL):
+            try:
+                usual = (vc.ndis is self and nbl.SourceHandle is vc.h_client and nbl.Next is None and not nbl.Freed
+                         and (irql := self._irql) <= DISPATCH_LEVEL)
+            except AttributeError:      # a field of the list deleted: the full checks say which
+                usual = False
+            if usual:
                 sends = vc.sends
                 if sends is not None and nbl in sends:
                     sends.discard(nbl)
@@ -166,6 +176,15 @@ class DataDdi(CallDdi):
             raise self._violate("condis.SendComplete", ddi,
                                 f"{stray} are not sends outstanding on VC {vc.id:#x} (never sent there, or already "
                                 "completed)", vc=vc)
+        senders = (vc.h_client, vc.h_cm) if vc.cm_binding is not None else (vc.h_client,)
+        for n in nbls:
+            if n.SourceHandle is None or not any(n.SourceHandle is s for s in senders):
+                # NDIS returns each list to the driver its SourceHandle names, so it must still be the
+                # sender's handle (guide: sending-net-buffer-structures-from-condis-drivers.md)
+                raise self._violate("condis.BadParameter", ddi,
+                                    f"{n!r}.SourceHandle is {safe_repr(n.SourceHandle)}, not the handle of the driver "
+                                    f"that sent it on VC {vc.id:#x}; a miniport leaves SourceHandle as it got it",
+                                    vc=vc)
         sends.difference_update(nbls)
         self._return_sends(vc, NetBufferLists, SendCompleteFlags)
         for b in (vc.af.client if vc.af is not None else None, vc.cm_binding):
@@ -229,6 +248,7 @@ class DataDdi(CallDdi):
         ddi = "NdisMCoIndicateReceiveNetBufferLists"
         vc = self._vch(ddi, NdisVcHandle, (SIDE_MINIPORT, SIDE_MCM))
         nbls = self._nbls(ddi, NetBufferLists)
+        self._param(ddi, int_fault(CoReceiveFlags, "CoReceiveFlags"))    # NDIS adds its own flag to them
         if NumberOfNetBufferLists != len(nbls):
             raise self._violate("condis.BadParameter", ddi,
                                 f"NumberOfNetBufferLists is {NumberOfNetBufferLists} but the chain holds {len(nbls)}")

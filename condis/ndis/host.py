@@ -169,7 +169,12 @@ def _unchecked_class(cls: type) -> type:
     """``cls`` (Ndis, or a subclass of it) with the verifier off and no tracer (see Ndis._wrap): the
     lean variants of the DDIs that have one, and handlers called without a look at their manners."""
     def _up(self: Ndis, fn: Callable[..., Any], name: str, *args: Any) -> Any:
-        return fn(*args)
+        irql, locks = self._irql, self._locks_held
+        try:
+            return fn(*args)
+        except BaseException:
+            self._handler_raised(irql, locks)
+            raise
     body: dict[str, Any] = {"_up": _up, "_checked_class": cls, "__module__": cls.__module__}
     for name in FUNCTIONS:
         lean = getattr(cls, f"_unchecked_{name}", None)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from condis._safe_repr import safe_repr
 from condis.ndis import states as S
 from condis.structs import IO_WORKITEM
 
@@ -142,7 +143,7 @@ def _vcs(vcs: Iterable[Any]) -> list[Finding]:
         for p in vc.parties:
             if p.op == S.OP_PENDING and p.state in _PARTY_PENDED:
                 handler, complete = _PARTY_PENDED[p.state]
-                out.append(("condis.NeverCompleted", f"{handler} returned NDIS_STATUS_PENDING for {p!r} on VC "
+                out.append(("condis.NeverCompleted", f"{handler} returned NDIS_STATUS_PENDING for {safe_repr(p)} on VC "
                             f"{vc.id:#x}; {family}{complete} was never called"))
         kind = "signaling VC" if vc.af is None else "VC"
         out.append(("condis.LeakVc", f"{kind} {vc.id:#x} (created by the {vc.creator}, call {vc.state}, "
@@ -172,7 +173,7 @@ def _af(af: Any) -> list[Finding]:
 
 
 def _oids(host: Any, records: Iterable[Any]) -> list[Finding]:
-    return [("condis.NeverCompleted", f"an OID request ({rec.request.Oid:#x}) pended at the {rec.target} and was "
+    return [("condis.NeverCompleted", f"an OID request ({rec.oid:#x}) pended at the {rec.target} and was "
              "never completed") for rec in records]
 
 

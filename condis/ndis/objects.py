@@ -407,7 +407,7 @@ class TimerObject(Handle):
 class NblPool(Handle):
     """NDIS_HANDLE of a NET_BUFFER_LIST pool."""
 
-    __slots__ = ("owner", "params", "outstanding")
+    __slots__ = ("owner", "params", "outstanding", "allocated")
     kind = "NBL pool"
 
     def __init__(self, ndis: Any, ident: int, owner: Any, params: Any) -> None:
@@ -415,3 +415,4 @@ class NblPool(Handle):
         self.owner = owner
         self.params = params
         self.outstanding = 0
+        self.allocated: set[Any] = set()      # the NET_BUFFER_LISTs allocated from it and not freed

@@ -16,6 +16,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from condis import _status as st
+from condis._safe_repr import safe_repr
 from condis.constants import (
     DISPATCH_LEVEL,
     PASSIVE_LEVEL,
@@ -41,6 +42,7 @@ from condis.ndis.objects import (
     UnbindContext,
 )
 from condis.ndis.registration import RegistrationDdi
+from condis.ndis.validate import structure_fault
 from condis.structs import NDIS_BIND_PARAMETERS, NDIS_MINIPORT_INIT_PARAMETERS, NDIS_OPEN_PARAMETERS, NDIS_PNP_EVENT
 
 
@@ -69,6 +71,9 @@ class Completion:
 
 Task = Generator[Completion, int, None]
 _AT_MINIPORT = (SIDE_MINIPORT, SIDE_MCM)
+# The context types by another name: NdisOpenAdapterEx's parameter is called BindContext, and a
+# context is recognised by its type, never by its class name (a look-alike is not one).
+_BindContext, _UnbindContext = BindContext, UnbindContext
 
 
 class PnpDdi(RegistrationDdi):
@@ -120,7 +125,7 @@ class PnpDdi(RegistrationDdi):
         if isinstance(driver_entry, (str, os.PathLike)):
             driver_entry = image_entry(driver_entry)
         if name in self.drivers and self.drivers[name].state != S.DRIVER_UNLOADED:
-            raise ValueError(f"a driver named {name!r} is already loaded on host {self.name!r}")
+            raise ValueError(f"a driver named {safe_repr(name)} is already loaded on host {self.name!r}")
         drv = Driver(self, self._next_id(), name)
         self.drivers[name] = drv
         self._by_driver_object[id(drv.driver_object)] = drv
@@ -145,13 +150,13 @@ class PnpDdi(RegistrationDdi):
         if status != SUCCESS:
             if drv.miniport is not None or drv.protocol is not None:
                 raise self._violate("condis.Registration", "DriverEntry",
-                                    f"{name!r} failed with {status_name(status)} but left its NDIS registration "
+                                    f"{safe_repr(name)} failed with {status_name(status)} but left its NDIS registration "
                                     "in place; it must deregister before failing")
             drv.state = S.DRIVER_UNLOADED
             return status
         if drv.miniport is None and drv.protocol is None:
             raise self._violate("condis.Registration", "DriverEntry",
-                                f"{name!r} returned success without registering with NDIS")
+                                f"{safe_repr(name)} returned success without registering with NDIS")
         drv.state = S.DRIVER_LOADED
         if drv.protocol is not None:
             self._protocols.append(drv.protocol)
@@ -164,7 +169,7 @@ class PnpDdi(RegistrationDdi):
         """Unload a driver: remove its adapters or unbind its bindings, then call its unload routine."""
         drv = self.drivers.get(name)
         if drv is None or drv.state != S.DRIVER_LOADED:
-            raise ValueError(f"no loaded driver {name!r} on host {self.name!r}")
+            raise ValueError(f"no loaded driver {safe_repr(name)} on host {self.name!r}")
         done = Completion(f"unload {name}")
         self._spawn(self._unload_task(drv, done), f"unload {name}")
         return done
@@ -212,7 +217,7 @@ class PnpDdi(RegistrationDdi):
         if drv is None or drv.miniport is None:
             raise ValueError(f"no miniport driver {miniport_driver_name!r} is loaded on host {self.name!r}")
         if name in self.adapters and self.adapters[name].state != S.ADAPTER_HALTED:
-            raise ValueError(f"an adapter named {name!r} already exists on host {self.name!r}")
+            raise ValueError(f"an adapter named {safe_repr(name)} already exists on host {self.name!r}")
         mp = drv.miniport
         adapter = Adapter(self, self._next_id(), name, mp, hardware)
         self.adapters[name] = adapter
@@ -255,7 +260,7 @@ class PnpDdi(RegistrationDdi):
         """Remove an adapter as PnP does: unbind every protocol (call managers first), pause, halt."""
         adapter = self.adapters.get(name)
         if adapter is None or adapter.state == S.ADAPTER_HALTED:
-            raise ValueError(f"no running adapter {name!r} on host {self.name!r}")
+            raise ValueError(f"no running adapter {safe_repr(name)} on host {self.name!r}")
         if adapter.removal is not None:
             return adapter.removal
         done = adapter.removal = Completion(f"remove {name}")
@@ -481,16 +486,13 @@ class PnpDdi(RegistrationDdi):
         proto, ctx = NdisProtocolHandle, BindContext
         if not isinstance(proto, ProtocolDriver) or proto.ndis is not self or proto.state != S.REGISTERED:
             raise self._bad_handle(ddi, "NdisProtocolHandle", proto, ProtocolDriver)
-        if (type(ctx).__name__ != "BindContext" or ctx.binding_protocol is not proto
-                or ctx.state == S.BIND_DONE):
+        if type(ctx) is not _BindContext or ctx.binding_protocol is not proto or ctx.state == S.BIND_DONE:
             raise self._violate("condis.BindState", ddi,
                                 f"BindContext must be the live context NDIS passed {proto.name!r}'s "
-                                f"ProtocolBindAdapterEx; got {ctx!r}")
+                                f"ProtocolBindAdapterEx; got {safe_repr(ctx)}")
         if ctx.binding is not None and ctx.binding.state != S.BINDING_UNBOUND:
             raise self._violate("condis.BindState", ddi, f"{ctx.binding!r} is already open for this bind")
-        if not isinstance(OpenParameters, NDIS_OPEN_PARAMETERS):
-            raise self._violate("condis.BadParameter", ddi, f"OpenParameters must be NDIS_OPEN_PARAMETERS, "
-                                f"got {OpenParameters!r}")
+        self._param(ddi, structure_fault(OpenParameters, NDIS_OPEN_PARAMETERS, "OpenParameters"))
         adapter = ctx.adapter
         media = list(OpenParameters.MediumArray)[: OpenParameters.MediumArraySize or None]
         if adapter.general.MediaType not in media:
@@ -541,9 +543,10 @@ class PnpDdi(RegistrationDdi):
         ddi = "NdisCompleteBindAdapterEx"
         ctx = BindAdapterContext
         self._status_arg(ddi, Status)
-        if type(ctx).__name__ != "BindContext" or ctx.state != S.BIND_PENDING:
+        if type(ctx) is not _BindContext or ctx.adapter.ndis is not self or ctx.state != S.BIND_PENDING:
             raise self._violate("condis.CompleteWithoutPending", ddi,
-                                f"{ctx!r} is not a bind whose ProtocolBindAdapterEx returned NDIS_STATUS_PENDING")
+                                f"{safe_repr(ctx)} is not a bind of this host whose ProtocolBindAdapterEx returned "
+                                "NDIS_STATUS_PENDING")
         ctx.state = S.BIND_DONE
         ctx.completion.fire(Status)
 
@@ -552,9 +555,10 @@ class PnpDdi(RegistrationDdi):
         if self._irql > DISPATCH_LEVEL:
             raise self._at_dirql(ddi)
         ctx = UnbindContext
-        if type(ctx).__name__ != "UnbindContext" or ctx.state != S.BIND_PENDING:
+        if type(ctx) is not _UnbindContext or ctx.binding.ndis is not self or ctx.state != S.BIND_PENDING:
             raise self._violate("condis.CompleteWithoutPending", ddi,
-                                f"{ctx!r} is not an unbind whose ProtocolUnbindAdapterEx returned NDIS_STATUS_PENDING")
+                                f"{safe_repr(ctx)} is not an unbind of this host whose ProtocolUnbindAdapterEx "
+                                "returned NDIS_STATUS_PENDING")
         ctx.state = S.BIND_DONE
         ctx.completion.fire(SUCCESS)
 

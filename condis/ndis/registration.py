@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 from condis import _status as st
+from condis._safe_repr import safe_repr
 from condis.ndis import states as S
 from condis.ndis.core import SUCCESS, NdisCore, field_reader, fields_reader
 from condis.ndis.objects import Adapter, Binding, Driver, DriverObject, MiniportDriver, ProtocolDriver
@@ -63,7 +64,8 @@ class RegistrationDdi(NdisCore):
         drv = self._by_driver_object.get(id(driver_object)) if isinstance(driver_object, DriverObject) else None
         if drv is None or drv.state == S.DRIVER_UNLOADED:
             raise self._violate("condis.BadParameter", ddi,
-                                f"DriverObject must be the DRIVER_OBJECT this host passed DriverEntry; got {driver_object!r}")
+                                f"DriverObject must be the DRIVER_OBJECT this host passed DriverEntry; got "
+                                f"{safe_repr(driver_object)}")
         return drv
 
     # ------------------------------------------------------------------ miniport drivers
@@ -77,7 +79,8 @@ class RegistrationDdi(NdisCore):
         chars = MiniportDriverCharacteristics
         if not isinstance(chars, NDIS_MINIPORT_DRIVER_CHARACTERISTICS):
             raise self._violate("condis.BadParameter", ddi,
-                                f"MiniportDriverCharacteristics must be NDIS_MINIPORT_DRIVER_CHARACTERISTICS, got {chars!r}")
+                                f"MiniportDriverCharacteristics must be NDIS_MINIPORT_DRIVER_CHARACTERISTICS, got "
+                                f"{safe_repr(chars)}")
         if drv.miniport is not None:
             raise self._violate("condis.Registration", ddi, f"driver {drv.name!r} already registered as a miniport")
         status = _characteristics_status(chars, _MINIPORT_REVISIONS, _MINIPORT_REQUIRED)
@@ -141,7 +144,7 @@ class RegistrationDdi(NdisCore):
         chars = ProtocolCharacteristics
         if not isinstance(chars, NDIS_PROTOCOL_DRIVER_CHARACTERISTICS):
             raise self._violate("condis.BadParameter", ddi,
-                                f"ProtocolCharacteristics must be NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, got {chars!r}")
+                                f"ProtocolCharacteristics must be NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, got {safe_repr(chars)}")
         drv = self._loading
         if drv is None:
             raise self._violate("condis.Registration", ddi, "must be called from DriverEntry (see load_driver)")
@@ -196,7 +199,7 @@ class RegistrationDdi(NdisCore):
         if not binding and (not isinstance(h, (MiniportDriver, ProtocolDriver)) or h.ndis is not self):
             raise self._violate("condis.BadHandle", ddi,
                                 "NdisHandle must be the driver handle passed to SetOptions, or a protocol's "
-                                f"NdisBindingHandle from NdisOpenAdapterEx; got {h!r}")
+                                f"NdisBindingHandle from NdisOpenAdapterEx; got {safe_repr(h)}")
         if binding:
             bind = h.bind_context
             if h.state == S.BINDING_UNBOUND or bind is None or bind.state == S.BIND_DONE:
@@ -309,7 +312,8 @@ class RegistrationDdi(NdisCore):
             ad.general = MiniportAttributes
         else:
             raise self._violate("condis.BadParameter", ddi,
-                                f"MiniportAttributes must be registration or general attributes, got {MiniportAttributes!r}")
+                                f"MiniportAttributes must be registration or general attributes, got "
+                                f"{safe_repr(MiniportAttributes)}")
         return SUCCESS
 
     _loading: Driver | None = None

@@ -14,18 +14,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from condis._safe_repr import safe_repr
 from condis.constants import DISPATCH_LEVEL
 from condis.ndis import states as S
 from condis.ndis.core import PENDING, SUCCESS
 from condis.ndis.data import DataDdi
 from condis.ndis.objects import SIDE_CLIENT, SIDE_CM, SIDE_MCM, SIDE_MINIPORT, Adapter, Af, Binding, Party, VcHandle
+from condis.ndis.validate import oid_request_fault, structure_fault
 from condis.structs import NDIS_OID_REQUEST, NDIS_STATUS_INDICATION
 
 
 class OidRecord:
     """An OID request NDIS is waiting to see completed."""
 
-    __slots__ = ("request", "target", "af", "vc", "party", "complete", "adapter", "done", "origin")
+    __slots__ = ("request", "target", "af", "vc", "party", "complete", "adapter", "done", "origin", "oid",
+                 "in_handler")
 
     def __init__(self, request: Any, target: str, af: Af | None, vc: Any, party: Party | None,
                  complete: tuple, adapter: Adapter, origin: Binding | None = None) -> None:
@@ -38,16 +41,17 @@ class OidRecord:
         self.adapter = adapter
         self.done = False
         self.origin = origin          # the binding that made it with NdisCoOidRequest (None: an MCM's request)
+        self.oid: int = request.Oid   # as issued: the requester's structure may change while it pends
+        self.in_handler = True        # until the handler NDIS passed it to returns
 
 
 class RequestDdi(DataDdi):
     """NdisCoOidRequest, NdisMCmOidRequest, their completions, and NdisMCoIndicateStatusEx."""
 
     def _request_arg(self, ddi: str, req: Any) -> None:
-        if not isinstance(req, NDIS_OID_REQUEST):
-            raise self._violate("condis.BadParameter", ddi, f"the request must be NDIS_OID_REQUEST, got {req!r}")
+        self._param(ddi, oid_request_fault(req))
         if id(req) in self._oids:
-            raise self._violate("condis.OidComplete", ddi, f"{req!r} is already pending; a request is issued once "
+            raise self._violate("condis.OidComplete", ddi, f"{safe_repr(req)} is already pending; a request is issued once "
                                 "until it completes")
 
     def _contexts(self, side: str, af: Af | None, vc: Any, party: Party | None) -> tuple:
@@ -122,6 +126,7 @@ class RequestDdi(DataDdi):
         key = id(rec.request)
         self._oids[key] = rec
         status = self._result(name, self._up(fn, name, *args), 0)[0]
+        rec.in_handler = False
         if status != PENDING:
             del self._oids[key]
         return status
@@ -134,10 +139,10 @@ class RequestDdi(DataDdi):
         if vc is not rec.vc:
             made = f"VC {rec.vc.id:#x}" if rec.vc is not None else "no VC"
             raise self._violate("condis.OidComplete", ddi,
-                                f"{rec.request!r} was made on {made}; it is completed for {vc_handle!r}", vc=vc)
+                                f"{rec.request!r} was made on {made}; it is completed for {safe_repr(vc_handle)}", vc=vc)
         if party is not rec.party:
             raise self._violate("condis.OidComplete", ddi,
-                                f"{rec.request!r} was made for party {rec.party!r}; it is completed for {party!r}",
+                                f"{rec.request!r} was made for party {rec.party!r}; it is completed for {safe_repr(party)}",
                                 vc=vc)
 
     def _oid_complete(self, ddi: str, req: Any, completer: str, status: int, adapter: Adapter | None = None) -> None:
@@ -145,11 +150,18 @@ class RequestDdi(DataDdi):
         rec = self._oids.get(id(req))
         if rec is None or rec.request is not req:
             raise self._violate("condis.OidComplete", ddi,
-                                f"{req!r} is not an OID request pending with a handler that returned "
+                                f"{safe_repr(req)} is not an OID request pending with a handler that returned "
                                 "NDIS_STATUS_PENDING (never issued, or completed already)")
         if rec.target != completer or (adapter is not None and rec.adapter is not adapter):
             raise self._violate("condis.OidComplete", ddi,
                                 f"the request was made to the {rec.target}; the {completer} cannot complete it")
+        if rec.in_handler:
+            # As for every request a handler may pend (README, "A Complete call is legal only after
+            # the handler returned NDIS_STATUS_PENDING"): inside the handler, its return value is
+            # the answer.
+            raise self._violate("condis.CompleteWithoutPending", ddi,
+                                f"{safe_repr(req)} is completed from inside the handler NDIS passed it to; the "
+                                "handler returns the final status, or NDIS_STATUS_PENDING and completes it later")
         fn, name, af_ctx, vc_ctx, party_ctx = rec.complete
         if fn is None:
             raise self._violate("condis.MissingHandler", ddi, "the requester registered no OidRequestComplete handler")
@@ -168,7 +180,7 @@ class RequestDdi(DataDdi):
         if NdisVcHandle is not None:
             self._vch(ddi, NdisVcHandle, (completer,))
         if rec is not None and rec.af is not af:
-            raise self._violate("condis.OidComplete", ddi, f"{OidRequest!r} was made on {rec.af!r}, not {af!r}")
+            raise self._violate("condis.OidComplete", ddi, f"{safe_repr(OidRequest)} was made on {rec.af!r}, not {af!r}")
         self._same_vc_and_party(ddi, rec, NdisVcHandle, NdisPartyHandle)
         self._oid_complete(ddi, OidRequest, completer, Status)
 
@@ -181,7 +193,7 @@ class RequestDdi(DataDdi):
             self._vch(ddi, NdisVcHandle, (SIDE_MCM,))
         rec = self._oids.get(id(OidRequest))
         if rec is not None and rec.af is not af:
-            raise self._violate("condis.OidComplete", ddi, f"{OidRequest!r} was made on {rec.af!r}, not {af!r}")
+            raise self._violate("condis.OidComplete", ddi, f"{safe_repr(OidRequest)} was made on {rec.af!r}, not {af!r}")
         self._same_vc_and_party(ddi, rec, NdisVcHandle, NdisPartyHandle)
         self._oid_complete(ddi, OidRequest, SIDE_MCM, Status)
 
@@ -215,14 +227,12 @@ class RequestDdi(DataDdi):
         ad = MiniportAdapterHandle
         if type(ad) is not Adapter or ad.ndis is not self or ad.state == S.ADAPTER_HALTED:
             raise self._bad_handle(ddi, "MiniportAdapterHandle", ad, Adapter)
-        if not isinstance(StatusIndication, NDIS_STATUS_INDICATION):
-            raise self._violate("condis.BadParameter", ddi,
-                                f"StatusIndication must be NDIS_STATUS_INDICATION, got {StatusIndication!r}")
+        self._param(ddi, structure_fault(StatusIndication, NDIS_STATUS_INDICATION, "StatusIndication"))
         dest = StatusIndication.DestinationHandle
         if dest is not None and (type(dest) is not Binding or dest not in ad.bindings):
             raise self._violate("condis.BadParameter", ddi,
                                 f"StatusIndication.DestinationHandle must be NULL or the RequestHandle of a request "
-                                f"a binding of {ad!r} made; got {dest!r}")
+                                f"a binding of {ad!r} made; got {safe_repr(dest)}")
         if NdisVcHandle is None:
             for b in list(ad.bindings):
                 if b.state in (S.BINDING_PAUSED, S.BINDING_RUNNING) and (dest is None or b is dest):

@@ -49,7 +49,7 @@ def snapshot(host: Any) -> dict[str, Any]:
         "afs": afs,
         "saps": saps,
         "vcs": vcs,
-        "oids": sorted((rec.request.Oid, rec.target, rec.done) for rec in host._oids.values()),
+        "oids": sorted((rec.oid, rec.target, rec.done) for rec in host._oids.values()),
         # how many received NET_BUFFER_LISTs each binding (by id) owns
         "received": sorted(Counter(b.id for b in host._received.values()).items()),
     }

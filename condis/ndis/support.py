@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from condis import _status as st
+from condis._safe_repr import safe_repr
 from condis.constants import DISPATCH_LEVEL, IRQL_NAMES, PASSIVE_LEVEL, DelayedWorkQueue
 from condis.ndis import states as S
 from condis.ndis.core import SUCCESS
@@ -29,6 +30,7 @@ from condis.ndis.objects import (
     VcHandle,
 )
 from condis.ndis.requests import RequestDdi
+from condis.ndis.validate import int_fault, structure_fault
 from condis.structs import (
     IO_WORKITEM,
     NDIS_TIMER_CHARACTERISTICS,
@@ -78,10 +80,11 @@ class SupportDdi(RequestDdi):
     def _lock(self, ddi: str, lock: Any) -> SpinLock:
         if type(lock) is not SpinLock or not lock.allocated:
             raise self._violate("condis.BadParameter", ddi,
-                                f"_SpinLock must be an NDIS_SPIN_LOCK initialized by NdisAllocateSpinLock; got {lock!r}")
+                                f"_SpinLock must be an NDIS_SPIN_LOCK initialized by NdisAllocateSpinLock; got "
+                                f"{safe_repr(lock)}")
         if lock.ndis is not self:
             # a spin lock is memory of one machine: another host's driver cannot reach it
-            raise self._violate("SpinLock", ddi, f"{lock!r} was allocated on host {lock.ndis.name!r}, not on this one")
+            raise self._violate("SpinLock", ddi, f"{safe_repr(lock)} was allocated on host {lock.ndis.name!r}, not on this one")
         return lock
 
     def NdisAllocateSpinLock(self) -> SpinLock:
@@ -93,7 +96,7 @@ class SupportDdi(RequestDdi):
     def NdisFreeSpinLock(self, SpinLock: SpinLock) -> None:
         lock = self._lock("NdisFreeSpinLock", SpinLock)
         if lock.owner is not None:
-            raise self._violate("SpinLock", "NdisFreeSpinLock", f"{lock!r} is still held; release it first",
+            raise self._violate("SpinLock", "NdisFreeSpinLock", f"{safe_repr(lock)} is still held; release it first",
                                 page="ddi/nf-ndis-ndisfreespinlock.md")
         lock.allocated = False
 
@@ -103,7 +106,7 @@ class SupportDdi(RequestDdi):
             raise self._at_dirql(ddi)
         lock = self._lock(ddi, _SpinLock)
         if lock.owner is not None:
-            raise self._violate("SpinLock", ddi, f"{lock!r} is already held; acquiring it again deadlocks this "
+            raise self._violate("SpinLock", ddi, f"{safe_repr(lock)} is already held; acquiring it again deadlocks this "
                                 "processor", page=_RECIPROCAL)
         lock.old_irql = self._irql
         lock.owner = self
@@ -145,7 +148,7 @@ class SupportDdi(RequestDdi):
         lock = self._lock(ddi, _SpinLock)
         self._dispatch_only(ddi)
         if lock.owner is not None:
-            raise self._violate("SpinLock", ddi, f"{lock!r} is already held; acquiring it again deadlocks",
+            raise self._violate("SpinLock", ddi, f"{safe_repr(lock)} is already held; acquiring it again deadlocks",
                                 page=_RECIPROCAL)
         lock.old_irql = DISPATCH_LEVEL
         lock.owner = self
@@ -172,9 +175,10 @@ class SupportDdi(RequestDdi):
 
     def NDIS_LOWER_IRQL(self, _OldIrql_: int, _CurIrql_: int) -> None:
         ddi = "NDIS_LOWER_IRQL"
-        if _CurIrql_ != self._irql or _OldIrql_ not in IRQL_NAMES or _OldIrql_ > _CurIrql_:
+        if (type(_OldIrql_) is not int or type(_CurIrql_) is not int or _CurIrql_ != self._irql
+                or _OldIrql_ not in IRQL_NAMES or _OldIrql_ > _CurIrql_):
             raise self._violate("Irql_IrqlSetting_Function", ddi,
-                                f"lowering from {_CurIrql_} to {_OldIrql_} while running at "
+                                f"lowering from {safe_repr(_CurIrql_)} to {safe_repr(_OldIrql_)} while running at "
                                 f"{IRQL_NAMES[self._irql]}; pass the IRQL NDIS_RAISE_IRQL_TO_DISPATCH returned")
         self._irql = _OldIrql_
 
@@ -185,7 +189,8 @@ class SupportDdi(RequestDdi):
             raise self._at_dirql(ddi)
         if not isinstance(h, _OWNERS) or h.ndis is not self:
             raise self._violate("condis.BadHandle", ddi,
-                                f"{param} must be a miniport adapter, binding or driver handle of this host; got {h!r}")
+                                f"{param} must be a miniport adapter, binding or driver handle of this host; got "
+                                f"{safe_repr(h)}")
         return h
 
     def NdisAllocateIoWorkItem(self, NdisObjectHandle: Any) -> IoWorkItem | None:
@@ -214,7 +219,7 @@ class SupportDdi(RequestDdi):
         if wi.event is not None:
             raise self._violate("condis.WorkItem", ddi, f"{wi!r} is already queued and has not run yet")
         if not callable(Routine):
-            raise self._violate("condis.BadParameter", ddi, f"Routine must be callable, got {Routine!r}")
+            raise self._violate("condis.BadParameter", ddi, f"Routine must be callable, got {safe_repr(Routine)}")
         wi.event = self.sim.scheduler.schedule(0, self._run_work_item, (wi, Routine, WorkItemContext),
                                                kind="work item", label=getattr(Routine, "__name__", "work item"),
                                                host=self, irql=PASSIVE_LEVEL, owner=self._driver_of_owner(wi.owner))
@@ -328,22 +333,23 @@ class SupportDdi(RequestDdi):
                                 ) -> tuple[int, TimerObject | None]:
         ddi = "NdisAllocateTimerObject"
         owner = self._owner_arg(ddi, NdisHandle, "NdisHandle")
-        if not isinstance(TimerCharacteristics, NDIS_TIMER_CHARACTERISTICS):
-            raise self._violate("condis.BadParameter", ddi,
-                                f"TimerCharacteristics must be NDIS_TIMER_CHARACTERISTICS; got {TimerCharacteristics!r}")
+        self._param(ddi, structure_fault(TimerCharacteristics, NDIS_TIMER_CHARACTERISTICS, "TimerCharacteristics"))
         if not callable(TimerCharacteristics.TimerFunction):
             # ddi: nf-ndis-ndisallocatetimerobject.md — invalid characteristics are a documented status
             return st.NDIS_STATUS_BAD_CHARACTERISTICS, None
         if self._fail_alloc is not None and self._fail_alloc(ddi):
             return st.NDIS_STATUS_RESOURCES, None
-        t = TimerObject(self, self._next_id(), owner, TimerCharacteristics)
-        t.context = TimerCharacteristics.FunctionContext
+        # NDIS keeps its own copy of the characteristics: the driver's structure may change or go away.
+        chars = NDIS_TIMER_CHARACTERISTICS(TimerCharacteristics.Header, TimerCharacteristics.AllocationTag,
+                                           TimerCharacteristics.TimerFunction, TimerCharacteristics.FunctionContext)
+        t = TimerObject(self, self._next_id(), owner, chars)
+        t.context = chars.FunctionContext
         self._resources.add(t)
         return SUCCESS, t
 
     def _timer(self, ddi: str, t: Any) -> TimerObject:
         if type(t) is not TimerObject or t.ndis is not self or t.state == S.FREED:
-            raise self._violate("condis.Timer", ddi, f"TimerObject must be a live timer object; got {t!r}")
+            raise self._violate("condis.Timer", ddi, f"TimerObject must be a live timer object; got {safe_repr(t)}")
         return t
 
     def NdisSetTimerObject(self, TimerObject: TimerObject, DueTime: int, MillisecondsPeriod: int = 0,
@@ -354,7 +360,10 @@ class SupportDdi(RequestDdi):
             raise self._at_dirql(ddi)
         t = self._timer(ddi, TimerObject)
         if type(DueTime) is not int:
-            raise self._violate("condis.BadParameter", ddi, f"DueTime must be an int of 100 ns units, got {DueTime!r}")
+            raise self._violate("condis.BadParameter", ddi,
+                                f"DueTime must be an int of 100 ns units, got {safe_repr(DueTime)}")
+        # ddi: nf-ndis-ndissettimerobject.md — MillisecondsPeriod is a ULONG: 0 for a one-shot timer
+        self._param(ddi, None if MillisecondsPeriod is None else int_fault(MillisecondsPeriod, "MillisecondsPeriod", 0))
         was = self._cancel_timer(t)
         now = self.sim.scheduler.now
         delay = -DueTime * 100 if DueTime < 0 else max(0, DueTime * 100 - now)
@@ -414,9 +423,7 @@ class SupportDdi(RequestDdi):
         if self._irql > DISPATCH_LEVEL:
             raise self._at_dirql(ddi)
         owner = None if NdisHandle is None else self._owner_arg(ddi, NdisHandle, "NdisHandle")
-        if not isinstance(Parameters, NET_BUFFER_LIST_POOL_PARAMETERS):
-            raise self._violate("condis.BadParameter", ddi,
-                                f"Parameters must be NET_BUFFER_LIST_POOL_PARAMETERS, got {Parameters!r}")
+        self._param(ddi, structure_fault(Parameters, NET_BUFFER_LIST_POOL_PARAMETERS, "Parameters"))
         if Parameters.DataSize and not Parameters.fAllocateNetBuffer:
             raise self._violate("condis.NblPool", ddi,
                                 f"Parameters.DataSize is {Parameters.DataSize} with fAllocateNetBuffer FALSE; data "
@@ -448,6 +455,13 @@ class SupportDdi(RequestDdi):
         """Allocate a NET_BUFFER_LIST with one NET_BUFFER over ``MdlChain`` (the data, as bytes)."""
         ddi = "NdisAllocateNetBufferAndNetBufferList"
         pool = self._pool(ddi, PoolHandle)
+        if MdlChain is not None and not isinstance(MdlChain, (bytes, bytearray, memoryview)):
+            raise self._violate("condis.BadParameter", ddi,
+                                f"MdlChain must be the data as bytes (or NULL), got {type(MdlChain).__name__} "
+                                f"{safe_repr(MdlChain)}")
+        for param, value in (("ContextSize", ContextSize), ("ContextBackFill", ContextBackFill),
+                             ("DataOffset", DataOffset), ("DataLength", DataLength)):
+            self._param(ddi, int_fault(value, param))
         params = pool.params
         if not params.fAllocateNetBuffer or params.DataSize:
             # ddi: nf-nblapi-ndisallocatenetbufferandnetbufferlist.md — the pool pairs each
@@ -462,21 +476,31 @@ class SupportDdi(RequestDdi):
                                 f"DataOffset {DataOffset} + DataLength {DataLength} exceed the {len(data)}-byte MdlChain")
         if self._fail_alloc is not None and self._fail_alloc(ddi):
             return None
-        pool.outstanding += 1
         nb = NET_BUFFER(Data=data, DataOffset=DataOffset, DataLength=DataLength)
-        return NET_BUFFER_LIST(FirstNetBuffer=nb, Pool=pool)
+        nbl = NET_BUFFER_LIST(FirstNetBuffer=nb, Pool=pool)
+        pool.allocated.add(nbl)
+        pool.outstanding += 1
+        return nbl
 
     def NdisFreeNetBufferList(self, NetBufferList: NET_BUFFER_LIST) -> None:
         ddi = "NdisFreeNetBufferList"
         if self._irql > DISPATCH_LEVEL:
             raise self._at_dirql(ddi)
         nbl = NetBufferList
-        if type(nbl) is not NET_BUFFER_LIST or nbl.Pool is None or nbl.Pool.ndis is not self:
+        pool = getattr(nbl, "Pool", None) if type(nbl) is NET_BUFFER_LIST else None
+        if type(pool) is not NblPool or pool.ndis is not self:
             raise self._violate("condis.NblState", ddi,
-                                f"{nbl!r} was not allocated by NdisAllocateNetBufferAndNetBufferList on this host")
-        if nbl.Freed:
-            raise self._violate("condis.NblState", ddi, f"{nbl!r} is already freed")
-        src = nbl.SourceHandle
+                                f"{safe_repr(nbl)} was not allocated by NdisAllocateNetBufferAndNetBufferList on this "
+                                "host")
+        if nbl not in pool.allocated:
+            # NDIS knows every list it allocated: one it never allocated from this pool, or one
+            # already freed, is not the driver's to free.
+            already = getattr(nbl, "Freed", False) is True
+            raise self._violate("condis.NblState", ddi,
+                                f"{safe_repr(nbl)} is already freed" if already else
+                                f"{safe_repr(nbl)} names {pool!r} but was never allocated from it "
+                                "(NdisAllocateNetBufferAndNetBufferList)")
+        src = getattr(nbl, "SourceHandle", None)
         if type(src) is VcHandle and src.vc.sends and nbl in src.vc.sends:
             raise self._violate("condis.NblState", ddi,
                                 f"{nbl!r} is still being sent on VC {src.vc.id:#x}; free it after its send completes")
@@ -485,7 +509,8 @@ class SupportDdi(RequestDdi):
                                 f"{nbl!r} was indicated to {self._received[nbl]!r}, which owns it until it returns it "
                                 "with NdisReturnNetBufferLists")
         nbl.Freed = True
-        nbl.Pool.outstanding -= 1
+        pool.allocated.discard(nbl)
+        pool.outstanding -= 1
 
     # ------------------------------------------------------------------ TAPI and WMI names
 
@@ -516,7 +541,7 @@ class SupportDdi(RequestDdi):
                                 "NdisCoAssignInstanceName", vc=vc)
         if not isinstance(BaseInstanceName, str):
             raise self._violate("condis.BadParameter", ddi,
-                                f"BaseInstanceName must be a string, got {BaseInstanceName!r}")
+                                f"BaseInstanceName must be a string, got {safe_repr(BaseInstanceName)}")
         vc.instance_name = f"[{vc.id:016x}] {BaseInstanceName}"
         return SUCCESS, vc.instance_name
 

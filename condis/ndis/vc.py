@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from condis import _status as st
+from condis._safe_repr import safe_repr
 from condis.constants import DISPATCH_LEVEL
 from condis.ndis import states as S
 from condis.ndis.afsap import AfSapDdi
@@ -25,6 +26,7 @@ from condis.ndis.objects import (
     Vc,
     VcHandle,
 )
+from condis.ndis.validate import call_parameters_fault
 from condis.structs import CO_CALL_PARAMETERS
 
 CM_SIDES = (SIDE_CM, SIDE_MCM)
@@ -51,7 +53,7 @@ class VcDdi(AfSapDdi):
             raise self._bad_handle(ddi, param, h, VcHandle)
         if h.side not in sides:
             raise self._violate("condis.WrongCaller", ddi,
-                                f"{param} is {h!r}; {ddi} is called with the {' or '.join(sides)}'s handle",
+                                f"{param} is {safe_repr(h)}; {ddi} is called with the {' or '.join(sides)}'s handle",
                                 vc=h.vc)
         return h.vc
 
@@ -62,8 +64,27 @@ class VcDdi(AfSapDdi):
         return vc.af.client.cl
 
     def _call_params_arg(self, ddi: str, params: Any) -> None:
-        if not isinstance(params, CO_CALL_PARAMETERS):
-            raise self._violate("condis.BadParameter", ddi, f"CallParameters must be CO_CALL_PARAMETERS, got {params!r}")
+        """Every DDI that takes CO_CALL_PARAMETERS checks them here, whole (condis/ndis/validate.py):
+        NDIS reads them, hands them to other drivers and keeps a copy of what was offered. With the
+        verifier off only the type is checked: nothing then reads inside them."""
+        if not self.verifier.checking:
+            if not isinstance(params, CO_CALL_PARAMETERS):
+                raise self._violate("condis.BadParameter", ddi,
+                                    f"CallParameters must be CO_CALL_PARAMETERS, got {safe_repr(params)}")
+            return
+        self._param(ddi, call_parameters_fault(params))
+
+    def _miniport_handler(self, ddi: str, adapter: Adapter, field: str, name: str) -> Any:
+        """The CoNDIS miniport handler NDIS is about to need for ``ddi``, refused before anything
+        changes if the miniport registered none (an MCM registers no MiniportCoCreateVc, for one:
+        a stand-alone call manager bound over it cannot create VCs through it)."""
+        mp = adapter.miniport
+        fn = getattr(mp.co, field, None) if mp.co is not None else None
+        if fn is None:
+            raise self._violate("condis.MissingHandler", ddi,
+                                f"{adapter!r}'s miniport {mp.name!r} registered no {field}, which {ddi} needs "
+                                f"({name})")
+        return fn
 
     def _new_vc(self, adapter: Adapter, af: Af | None, creator: str, cm_binding: Binding | None) -> Vc:
         vc = Vc(self, self._next_id(), adapter, af, creator)
@@ -121,6 +142,8 @@ class VcDdi(AfSapDdi):
             # a client of an MCM still calls NdisCoCreateVc (creating-a-vc.md, fig1-05).
             if creator != S.CREATOR_CLIENT:
                 raise self._violate("condis.WrongCaller", ddi, "an MCM creates VCs with NdisMCmCreateVc")
+        else:
+            mp_create = self._miniport_handler(ddi, b.adapter, "CoCreateVcHandler", "MiniportCoCreateVc")
         vc = self._new_vc(b.adapter, af, creator, cm_binding)
         if creator == S.CREATOR_CLIENT:
             vc.client_context = ProtocolVcContext
@@ -146,9 +169,8 @@ class VcDdi(AfSapDdi):
                     return status, None
                 vc.client_context = ctx
         if cm_binding is not None:
-            mp = b.adapter.miniport
             status, ctx = self._result("MiniportCoCreateVc", self._up(
-                mp.co.CoCreateVcHandler, "MiniportCoCreateVc", b.adapter.context, vc.h_miniport), 1)
+                mp_create, "MiniportCoCreateVc", b.adapter.context, vc.h_miniport), 1)
             status = self._sync_only("MiniportCoCreateVc", status)
             if status != SUCCESS:
                 # undo the protocol side that already accepted the VC
@@ -224,6 +246,8 @@ class VcDdi(AfSapDdi):
             raise self._violate("condis.VcState", ddi,
                                 f"VC {vc.id:#x} still has a call in state {vc.state} ({vc.op}); a VC is deleted once "
                                 "its call is closed (ddi: nf-ndis-ndiscodeletevc.md)", vc=vc)
+        if vc.cm_binding is not None:
+            mp_delete = self._miniport_handler(ddi, vc.adapter, "CoDeleteVcHandler", "MiniportCoDeleteVc")
         # guide: deleting-a-vc.md — the other protocol's ProtocolCoDeleteVc and the miniport's
         # MiniportCoDeleteVc; both synchronous.
         if vc.creator == S.CREATOR_CLIENT:
@@ -235,10 +259,8 @@ class VcDdi(AfSapDdi):
             self._sync_only("ProtocolCoDeleteVc", self._result(
                 "ProtocolCoDeleteVc", self._up(fn, "ProtocolCoDeleteVc", vc.client_context), 0)[0], SUCCESS)
         if vc.cm_binding is not None:
-            mp = vc.adapter.miniport
             self._sync_only("MiniportCoDeleteVc", self._result(
-                "MiniportCoDeleteVc", self._up(mp.co.CoDeleteVcHandler, "MiniportCoDeleteVc", vc.miniport_context),
-                0)[0], SUCCESS)
+                "MiniportCoDeleteVc", self._up(mp_delete, "MiniportCoDeleteVc", vc.miniport_context), 0)[0], SUCCESS)
         vc.deleted = True
         if vc.h_client is not None:
             vc.h_client.route = vc.h_miniport.route = None
@@ -254,15 +276,15 @@ class VcDdi(AfSapDdi):
         self._cm_family(ddi, vc.is_mcm, NdisVcHandle)
         self._call_params_arg(ddi, CallParameters)
         self._activation_allowed(ddi, vc)
+        activate = self._miniport_handler(ddi, vc.adapter, "CoActivateVcHandler", "MiniportCoActivateVc")
         if vc.state in S.CALL_QOS_CHANGING:
             self._qos_reactivated.add(vc.id)
         vc.call_params_prev = vc.call_params if vc.activation == S.VC_ACTIVE else None
         vc.activation = S.VC_ACTIVATING
         vc.act_op = S.OP_IN_HANDLER
         vc.call_params = CallParameters
-        mp = vc.adapter.miniport
         status = self._result("MiniportCoActivateVc", self._up(
-            mp.co.CoActivateVcHandler, "MiniportCoActivateVc", vc.miniport_context, CallParameters), 0)[0]
+            activate, "MiniportCoActivateVc", vc.miniport_context, CallParameters), 0)[0]
         if status == PENDING:
             vc.act_op = S.OP_PENDING
             return PENDING
@@ -318,6 +340,7 @@ class VcDdi(AfSapDdi):
             raise self._violate("condis.CompleteWithoutPending", ddi,
                                 f"VC {vc.id:#x} is {vc.activation} ({vc.act_op}); only an activation whose "
                                 "MiniportCoActivateVc returned NDIS_STATUS_PENDING is completed", vc=vc)
+        self._call_params_arg(ddi, CallParameters)
         vc.call_params = CallParameters
         self._activated(vc, Status)
 
@@ -328,11 +351,11 @@ class VcDdi(AfSapDdi):
         if vc.activation == S.VC_INACTIVE:
             return st.NDIS_STATUS_NOT_ACCEPTED
         self._deactivation_allowed(ddi, vc)
+        deactivate = self._miniport_handler(ddi, vc.adapter, "CoDeactivateVcHandler", "MiniportCoDeactivateVc")
         vc.activation = S.VC_DEACTIVATING
         vc.act_op = S.OP_IN_HANDLER
-        mp = vc.adapter.miniport
         status = self._result("MiniportCoDeactivateVc", self._up(
-            mp.co.CoDeactivateVcHandler, "MiniportCoDeactivateVc", vc.miniport_context), 0)[0]
+            deactivate, "MiniportCoDeactivateVc", vc.miniport_context), 0)[0]
         if status == PENDING:
             vc.act_op = S.OP_PENDING
             return PENDING

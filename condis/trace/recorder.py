@@ -83,10 +83,12 @@ def describe(value: Any, param: str = "") -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, NET_BUFFER_LIST):
-        n, nbl = 0, value
-        while nbl is not None:
-            n, nbl = n + 1, nbl.Next
-        return f"{n} NBL"
+        # counted the way NDIS checks a chain: a loop, another type or a missing Next ends the count
+        n, nbl, seen = 0, value, set()
+        while type(nbl) is NET_BUFFER_LIST and id(nbl) not in seen:
+            seen.add(id(nbl))
+            n, nbl = n + 1, getattr(nbl, "Next", None)
+        return f"{n} NBL" if nbl is None else f"{n} NBL, then not NULL"
     if isinstance(value, (bytes, bytearray)):
         return f"{len(value)}B"
     name = type(value).__name__
