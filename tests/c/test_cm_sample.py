@@ -247,3 +247,45 @@ def test_the_c_client_over_the_c_call_manager():
         assert back.state == CLOSED and incoming.state == "CLOSED"
     finally:
         teardown(bed)
+
+
+def test_multipoint_through_the_c_call_manager(cm):
+    """tests/test_cm_flows.py's multipoint flow, placed from the C call manager's host: leaves
+    added and dropped from A, a leaf hanging up at B (an incoming drop party at A)."""
+    a, b = cm.clients
+    calls = []
+    cm.do(0, lambda: calls.append(a.place_call(b"bob", multipoint=True)))
+    call = calls[0]
+    parties = []
+    cm.do(0, lambda: parties.append(a.add_party(call, b"bob")))
+    cm.do(0, lambda: parties.append(a.add_party(call, b"bob")))
+    assert [p.state for p in call.parties] == [UP, UP, UP] and len(b.incoming) == 3
+    cm.do(0, a.send, call, b"to every leaf")
+    assert [c.received for c in b.incoming] == [[b"to every leaf"]] * 3
+    cm.do(0, a.drop_party, parties[0])
+    mark = len(cm.recorder.records)
+    cm.do(1, b.close, b.incoming[2])
+    assert "NdisCmDispatchIncomingDropParty" in names(steps(cm.recorder, mark, "A"))
+    assert len([p for p in call.parties if p.state == UP]) == 1
+    cm.do(0, a.close, call)
+    assert call.state == CLOSED and call.deleted
+    assert [c.state for c in b.incoming] == [CLOSED] * 3
+
+
+def test_the_c_call_manager_on_both_hosts():
+    """Two C call managers on one wire (A even VCIs, B odd), the Python clients over them."""
+    path = image("atmcm")
+    bed = make_bed("cm", Recorder(), cm=lambda odd_vcis: CDriver(path, OddVcis=int(odd_vcis)))
+    try:
+        call, answered = _call(bed)
+        back, incoming = _call(bed, side=1, to=b"alice")
+        assert [c.state for c in (call, answered, back, incoming)] == [UP] * 4
+        bed.do(0, bed.clients[0].send, call, b"A to B")
+        bed.do(1, bed.clients[1].send, back, b"B to A")
+        assert answered.received == [b"A to B"] and incoming.received == [b"B to A"]
+        bed.do(0, bed.clients[0].close, call)
+        bed.do(0, bed.clients[0].close, incoming)
+        assert [c.state for c in (call, answered, back, incoming)] == [CLOSED] * 4
+        assert [h.vc_count for h in bed.hosts] == [1, 1]
+    finally:
+        teardown(bed)
