@@ -21,6 +21,9 @@ from condis.cdriver import CDriver
 from condis.demo import testbed as make_bed
 from condis.drivers.client import CLOSED, UP
 from condis.drivers.cm import AtmCallManager
+from condis.explore import Fault, FaultInjector, Options, Replay, execute, explore
+from condis.explore.scenario import resolve
+from condis.explore.scenarios import call_flow, close_race, two_hosts
 from condis.trace import Recorder
 from tests.c.samples import CClient, image
 from tests.conftest import steps
@@ -289,3 +292,48 @@ def test_the_c_call_manager_on_both_hosts():
         assert [h.vc_count for h in bed.hosts] == [1, 1]
     finally:
         teardown(bed)
+
+
+# ---- under the explorer ---------------------------------------------------------------------------
+
+
+def cm_call_flow(sim: Any) -> Any:
+    """Explorer scenario: the built-in call flow (condis/explore/scenarios.py) with the C call
+    manager on A and the Python one on B, both over the Python miniport."""
+    bed = two_hosts(sim, "cm", cm=c_cm_on_a())
+    call_flow(bed)
+    return bed.check
+
+
+def cm_close_race(sim: Any) -> Any:
+    """Explorer scenario: both ends closing the same call at once, the C call manager on A."""
+    bed = two_hosts(sim, "cm", cm=c_cm_on_a())
+    close_race(bed)
+    return bed.check
+
+
+SCENARIOS = "tests/c/test_cm_sample.py"
+# what a call manager refusing to start looks like to a two-host scenario (tests/c/test_faults.py)
+REFUSED_START = ("add adapter failed with NDIS_STATUS_RESOURCES", "no open AF", "stuck in state MAKING")
+
+
+@pytest.mark.parametrize("scenario", ["cm_call_flow", "cm_close_race"])
+def test_the_c_call_manager_survives_lost_duplicated_and_delayed_frames(scenario):
+    options = Options(fault_sites=("frame",), fault_rate=0.2)
+    report = explore(f"{SCENARIOS}:{scenario}", "random", schedules=30, seed=2000, options=options)
+    assert report.failures == [], f"{scenario}: {report.failures[0].failure} {report.failures[0].faults}"
+
+
+@pytest.mark.parametrize("site", ["alloc", "activate"])
+def test_every_allocation_or_activation_failing_once_at_most_keeps_it_from_starting(site):
+    """A failed allocation or a refused activation anywhere (the signaling VC's included: the bind
+    is then undone and fails) breaks no rule and leaks nothing; at most a driver does not start."""
+    ref = f"{SCENARIOS}:cm_call_flow"
+    counter = FaultInjector()
+    execute(resolve(ref), Replay([]), counter)
+    assert counter.counts[site] > 2
+    for n in range(counter.counts[site]):
+        outcome = execute(resolve(ref), Replay([]), FaultInjector([Fault(site, n, "fail")]))
+        if outcome.failure is not None:
+            assert outcome.failure.kind == "exception" and any(
+                phrase in outcome.failure.message for phrase in REFUSED_START), f"{site} #{n}: {outcome.failure}"

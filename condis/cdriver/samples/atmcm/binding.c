@@ -129,7 +129,8 @@ static NDIS_STATUS BindingStart(PATMCM_BINDING Binding)
 /*
  * ProtocolBindAdapterEx - NDIS offers an adapter, at PASSIVE_LEVEL. An ATM adapter is opened
  * and the bind pends: BindingFinishBind completes it (NdisCompleteBindAdapterEx) once the
- * signaling VC is up and the AF registered, or the binding is undone.
+ * signaling VC is up and the AF registered, or BindingClosed with a failure once the binding is
+ * undone. A bind that cannot even start its signaling VC fails with its status instead.
  */
 NDIS_STATUS ProtocolBindAdapterEx(NDIS_HANDLE ProtocolDriverContext, NDIS_HANDLE BindContext,
                                   PNDIS_BIND_PARAMETERS BindParameters)
@@ -168,11 +169,13 @@ NDIS_STATUS ProtocolBindAdapterEx(NDIS_HANDLE ProtocolDriverContext, NDIS_HANDLE
     InsertTailList(&AtmCmDriver.Bindings, &binding->Link);
     status = BindingStart(binding);
     if (status != NDIS_STATUS_PENDING) {
-        /* a bind that fails closes what it opened (binding-to-an-adapter.md) */
+        /* A bind that fails closes what it opened (binding-to-an-adapter.md); it fails here, by
+           its return value, so there is no pended bind to complete once the adapter is closed. */
+        binding->BindContext = NULL;
         binding->BindStatus = status;
         BindingTeardown(binding);
     }
-    return NDIS_STATUS_PENDING;
+    return status;
 }
 
 /*
@@ -229,13 +232,14 @@ static VOID BindingFinishBind(PATMCM_BINDING Binding)
 
 /* ---- going away ---------------------------------------------------------------------------- */
 
-/* The adapter is closed: complete the failed bind or the unbind, and free the binding. */
+/* The adapter is closed: complete the pended bind that failed, or the unbind, and free the
+   binding. */
 static VOID BindingClosed(PATMCM_BINDING Binding)
 {
     RemoveEntryList(&Binding->Link);
     if (Binding->BindContext != NULL) {
         NdisCompleteBindAdapterEx(Binding->BindContext, Binding->BindStatus);
-    } else {
+    } else if (Binding->Unbinding) {
         NdisCompleteUnbindAdapterEx(Binding->UnbindContext);
     }
     McmFree(Binding);
@@ -273,6 +277,7 @@ static VOID BindingTeardown(PATMCM_BINDING Binding)
         Binding->LaterItem = NULL;
     }
     if (Binding->Pool != NULL) {
+        ASSERT(Binding->SendsPending == 0);    /* a deactivated VC has no sends left in the miniport */
         NdisFreeNetBufferListPool(Binding->Pool);
         Binding->Pool = NULL;
     }
