@@ -248,6 +248,12 @@ def test_the_c_client_over_the_c_call_manager():
         assert back.state == UP and incoming.state == "UP"
         bed.do(0, bed.clients[0].close, incoming)
         assert back.state == CLOSED and incoming.state == "CLOSED"
+        # unbinding with a call up: the C client closes its call and AF when asked
+        call, answered = _call(bed)
+        done = bed.hosts[0].remove_adapter("atm0")
+        bed.run()
+        assert done.done and done.status == NDIS_STATUS_SUCCESS
+        assert call.state == "CLOSED" and answered.state == CLOSED and bed.hosts[0].vc_count == 0
     finally:
         teardown(bed)
 

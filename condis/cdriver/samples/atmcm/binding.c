@@ -301,6 +301,7 @@ NDIS_STATUS ProtocolUnbindAdapterEx(NDIS_HANDLE UnbindContext, NDIS_HANDLE Proto
 {
     PATMCM_BINDING binding = ProtocolBindingContext;
     PLIST_ENTRY e = binding->Adapter.Afs.Flink;
+    BOOLEAN noAf = IsListEmpty(&binding->Adapter.Afs);
 
     binding->Unbinding = TRUE;
     binding->UnbindContext = UnbindContext;
@@ -309,8 +310,8 @@ NDIS_STATUS ProtocolUnbindAdapterEx(NDIS_HANDLE UnbindContext, NDIS_HANDLE Proto
         e = e->Flink;           /* the client may close this AF before the call returns */
         NdisCmNotifyCloseAddressFamily(af->NdisAfHandle);
     }
-    if (IsListEmpty(&binding->Adapter.Afs)) {
-        AtmCmLater(binding, BindingTeardown);
+    if (noAf) {
+        AtmCmLater(binding, BindingTeardown);   /* else the last BindingCloseAf queues it */
     }
     return NDIS_STATUS_PENDING;
 }
