@@ -65,7 +65,6 @@ typedef struct _ATMCM_SIGVC {
     PATMCM_BINDING Binding;
     NDIS_HANDLE NdisVcHandle;        /* NULL until created, and again once deleted */
     BOOLEAN Active;
-    BOOLEAN Busy;                    /* an activation or deactivation is pending in the miniport */
     MCM_CALL_PARAMETERS Params;
 } ATMCM_SIGVC, *PATMCM_SIGVC;
 

@@ -118,7 +118,6 @@ static NDIS_STATUS BindingStart(PATMCM_BINDING Binding)
     VcBuildParameters(&Binding->Signaling.Params, NULL, 0, MCM_DEFAULT_RATE, SIGNALING_VCI);
     Binding->Signaling.Params.Call.CallMgrParameters = &Binding->Signaling.Params.Manager;
     Binding->Signaling.Params.Call.MediaParameters = &Binding->Signaling.Params.Media;
-    Binding->Signaling.Busy = TRUE;
     status = NdisCmActivateVc(Binding->Signaling.NdisVcHandle, &Binding->Signaling.Params.Call);
     if (status != NDIS_STATUS_PENDING) {
         BindingActivateVcComplete(status, &Binding->Signaling, &Binding->Signaling.Params.Call);
@@ -203,7 +202,6 @@ VOID ProtocolOpenAdapterCompleteEx(NDIS_HANDLE ProtocolBindingContext, NDIS_STAT
 /* The signaling VC's activation is done: register the AF from the binding's work item. */
 static VOID BindingSignalingActivated(PATMCM_BINDING Binding, NDIS_STATUS Status)
 {
-    Binding->Signaling.Busy = FALSE;
     Binding->Signaling.Active = Status == NDIS_STATUS_SUCCESS;
     Binding->BindStatus = Status;
     AtmCmLater(Binding, BindingFinishBind);
@@ -257,14 +255,10 @@ static VOID BindingTeardown(PATMCM_BINDING Binding)
     PATMCM_SIGVC sig = &Binding->Signaling;
 
     if (sig->Active) {
-        NDIS_STATUS status;
-        sig->Busy = TRUE;
-        status = NdisCmDeactivateVc(sig->NdisVcHandle);
-        if (status == NDIS_STATUS_PENDING) {
+        sig->Active = FALSE;    /* nothing more is sent on it */
+        if (NdisCmDeactivateVc(sig->NdisVcHandle) == NDIS_STATUS_PENDING) {
             return;
         }
-        sig->Busy = FALSE;
-        sig->Active = FALSE;
     }
     if (sig->NdisVcHandle != NULL) {
         NdisCoDeleteVc(sig->NdisVcHandle);
@@ -371,9 +365,7 @@ static VOID BindingDeactivateVcComplete(NDIS_STATUS Status, NDIS_HANDLE CallMgrV
     PATMCM_SIGVC sig = CallMgrVcContext;
     for (PLIST_ENTRY e = AtmCmDriver.Bindings.Flink; e != &AtmCmDriver.Bindings; e = e->Flink) {
         if (sig == &CONTAINING_RECORD(e, ATMCM_BINDING, Link)->Signaling) {
-            sig->Busy = FALSE;
-            sig->Active = FALSE;    /* even a failed deactivation leaves nothing we could still use */
-            AtmCmLater(sig->Binding, BindingTeardown);
+            AtmCmLater(sig->Binding, BindingTeardown);     /* failed or not: the VC is of no more use */
             return;
         }
     }
