@@ -559,8 +559,11 @@ def _generic(name: str) -> Callable[..., Any]:
     def plan() -> list[tuple[bool, Callable[[Instance, Any, str], Any], str]]:
         from condis.ndis.host import Ndis
         py_names = list(inspect.signature(getattr(Ndis, name)).parameters)[1:]
-        return [(pname in py_names or "_" + pname in py_names, _FROM_C.get(ctype, _int_from_c), pname)
-                for _, ctype, pname in cparams]
+        # An IN parameter is passed even where the Python method spells its name otherwise
+        # (NdisCompleteBindAdapterEx's BindContext is its BindAdapterContext).
+        return [(direction == "in" or pname in py_names or "_" + pname in py_names,
+                 _FROM_C.get(ctype, _int_from_c), pname)
+                for direction, ctype, pname in cparams]
 
     def body(inst: Instance, *cargs: Any) -> Any:
         side = inst.side

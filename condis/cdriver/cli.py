@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cc.add_argument("--show", action="store_true", help="print the gcc command line instead of running it")
     cc.add_argument("--include-dir", action="store_true", help="print the directory of condis's ndis.h and exit")
     cc.add_argument("--samples", action="store_true",
-                    help="print the directory of condis's C sample drivers (echo, atmmcm, atmclient) and exit")
+                    help="print the directory of condis's C sample drivers (echo, atmmcm, atmcm, atmclient) and exit")
     cc.epilog = "Flags after -- go to gcc as they are (-DNAME, -O2, ...)."
 
 
