@@ -62,6 +62,8 @@ def stream_in_child(produce: Callable[[Callable[[Any], None]], None]) -> Iterato
                 data = pickle.dumps(value)
                 out.write(_LEN.pack(len(data)) + data)
             produce(emit)
+        except BrokenPipeError:     # the parent stopped listening (it has what it needed): leave quietly
+            code = 0
         except BaseException:      # noqa: BLE001 - reported to the parent as the child's failure
             import traceback
             traceback.print_exc()
@@ -69,16 +71,23 @@ def stream_in_child(produce: Callable[[Callable[[Any], None]], None]) -> Iterato
         finally:
             os._exit(code)
     os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        while True:
-            head = pipe.read(_LEN.size)
-            if len(head) < _LEN.size:
-                break
-            (size,) = _LEN.unpack(head)
-            data = pipe.read(size)
-            if len(data) < size:
-                break
-            yield pickle.loads(data)
+    finished = False
+    try:
+        with os.fdopen(read_fd, "rb") as pipe:
+            while True:
+                head = pipe.read(_LEN.size)
+                if len(head) < _LEN.size:
+                    break
+                (size,) = _LEN.unpack(head)
+                data = pipe.read(size)
+                if len(data) < size:
+                    break
+                yield pickle.loads(data)
+        finished = True
+    finally:
+        if not finished:        # the caller stopped early: the child's remaining schedules are not wanted
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
         yield Crashed(os.WTERMSIG(status))
