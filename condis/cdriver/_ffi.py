@@ -29,8 +29,9 @@ void free(void *ptr);
 """
 
 
+@functools.cache
 def declarations() -> str:
-    """ndis.h and the runtime's table, preprocessed into plain C declarations for cffi."""
+    """ndis.h and the runtime's table, preprocessed into plain C declarations for cffi (once)."""
     source = '#include "ndis.h"\n#include "ops.h"\n'
     proc = subprocess.run([compiler(), "-E", "-P", "-DCONDIS_CDEF", f"-I{INCLUDE}", f"-I{RUNTIME[0].parent}",
                            "-x", "c", "-"], input=source, capture_output=True, text=True)

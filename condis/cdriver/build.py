@@ -27,6 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 INCLUDE = HERE / "include"
+SAMPLES = HERE / "samples"
 RUNTIME = (HERE / "runtime" / "exports.c", HERE / "runtime" / "runtime.c")
 CFLAGS = ("-std=gnu11", "-g", "-O1", "-fPIC", "-Wall", "-Wextra", "-Wno-unused-parameter",
           "-Werror=implicit-function-declaration", "-Werror=incompatible-pointer-types",
@@ -82,15 +83,19 @@ def build(sources: Sequence[str | Path], output: str | Path, asan: bool = False,
 
 def compiled(sources: Sequence[str | Path], extra: Sequence[str] = ()) -> Path:
     """A driver image built from ``sources``, from a cache kept between runs: built again only when a
-    source, a flag or condis's own headers and runtime changed. For scenarios and tests that start
+    source or a C file beside it, a flag, or condis's own headers and runtime changed. For scenarios and tests that start
     from C sources; ``$CONDIS_CACHE`` says where the cache is (default ~/.cache/condis)."""
     paths = [Path(s).resolve() for s in sources]
     stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
     known = _COMPILED.get((stamp, tuple(extra)))
     if known is not None and known.is_file():
         return known
+    # what the sources may include: the C files beside them (a sample may include another sample's,
+    # as atmcm includes atmmcm's), and condis's headers and runtime
+    near = {q for p in paths for q in (p.parent.parent.rglob("*.[ch]") if p.parent.parent == SAMPLES
+                                       else p.parent.glob("*.[ch]"))}
     digest = hashlib.sha256()
-    for p in [*paths, *RUNTIME, *sorted(INCLUDE.rglob("*.h"))]:
+    for p in [*paths, *sorted(near - set(paths)), *RUNTIME, *sorted(INCLUDE.rglob("*.h"))]:
         digest.update(str(p).encode() + b"\0" + p.read_bytes())
     digest.update("\0".join([*CFLAGS, *LDFLAGS, *extra]).encode())
     cache = Path(os.environ.get("CONDIS_CACHE") or Path.home() / ".cache" / "condis") / "images"

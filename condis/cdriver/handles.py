@@ -112,8 +112,9 @@ class HostSide:
             if _fits(old, params):
                 _write_params(old, params)
                 return old
-        mem = _new_params(params)
+        mem, keep = _new_params(params)
         addr = address(mem)
+        self.keep[addr] = keep          # the parts' memory lives as long as the host's tables
         self.params_c2py[addr] = (params, mem)
         self.params_py2c[id(params)] = addr
         return mem
@@ -359,9 +360,9 @@ def _fits(mem: Any, params: Any) -> bool:
     return not (media is not None and _specific_size(media.MediaSpecific) > mem.MediaParameters.MediaSpecific.Length)
 
 
-def _new_params(params: Any) -> Any:
+def _new_params(params: Any) -> tuple[Any, list[Any]]:
     """A C CO_CALL_PARAMETERS laid out as a driver would: each part with its variable-length
-    specific parameters after it."""
+    specific parameters after it; and the C memory of its parts, to keep alive with it."""
     f = ffi()
     mem = f.new("CO_CALL_PARAMETERS *")
     keep = [mem]
@@ -376,13 +377,8 @@ def _new_params(params: Any) -> Any:
         raw = f.new("UCHAR[]", size)
         keep.append(raw)
         mem.MediaParameters = f.cast("CO_MEDIA_PARAMETERS *", raw)
-    _KEEP[address(mem)] = keep
     _write_params(mem, params)
-    return mem
-
-
-# C memory of the CO_CALL_PARAMETERS the bridge built, kept as long as the structure may be used
-_KEEP: dict[int, list[Any]] = {}
+    return mem, keep
 
 
 def _write_specific(c: Any, py: Any) -> None:

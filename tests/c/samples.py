@@ -1,7 +1,8 @@
 """The C sample drivers (condis/cdriver/samples) built and loaded where a testbed takes a driver class.
 
-- :func:`image` builds a sample with condis's build, once per content of its sources (and of
-  condis's header and runtime), into a cache directory, so explorer scenarios rebuild nothing.
+- :func:`image` builds a sample through condis's image cache (:func:`condis.cdriver.compiled`),
+  once per content of its sources and of condis's header and runtime, so explorer scenarios
+  rebuild nothing.
 - :func:`c_mcm` gives an ``mcm=`` factory for :func:`condis.demo.testbed` and
   :func:`condis.explore.scenarios.two_hosts`: each call is the next host's MCM, its "OddVcis"
   parameter alternating as the Python MCM's VCI half follows the wire end (A even, B odd).
@@ -12,23 +13,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import os
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import cffi
 
 from condis import _status as st
-from condis.cdriver import CDriver, build
+from condis.cdriver import CDriver, compiled
 from condis.cdriver import bridge as B
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "condis" / "cdriver" / "samples"
-CACHE = Path(tempfile.gettempdir()) / f"condis-c-samples-{os.getuid()}"
 
 STATES = ("MAKING", "OFFERED", "ACCEPTED", "UP", "CLOSING", "CLOSED", "FAILED")   # app.h's ATMCLIENT_*
 
@@ -67,19 +64,10 @@ def _sources(name: str) -> list[Path]:
 
 
 def image(name: str, *flags: str) -> Path:
-    """The sample ``name`` ("atmmcm" or "atmclient") built with ``flags`` (e.g. a -D that plants
-    a bug); rebuilt only when its sources, condis's header or runtime change."""
-    sources = _sources(name)
-    inputs: Iterable[Path] = [*sources, *(SAMPLES / name).glob("*.h"), *(ROOT / "condis" / "cdriver").rglob("*.[ch]")]
-    digest = hashlib.sha256(" ".join(flags).encode())
-    for path in sorted(inputs):
-        digest.update(path.read_bytes())
-    out = CACHE / f"{name}-{digest.hexdigest()[:16]}.so"
-    if not out.exists():
-        tmp = out.with_suffix(f".{os.getpid()}.tmp")
-        build(sources, tmp, extra=flags)
-        tmp.replace(out)        # several explorer processes may build at once; each gets a whole image
-    return out
+    """The sample ``name`` ("atmmcm", "atmclient" or "atmcm") built with ``flags`` (e.g. a -D that
+    plants a bug), from condis's image cache: rebuilt only when a sample's sources, condis's header
+    or runtime change."""
+    return compiled(_sources(name), flags)
 
 
 def c_mcm(*flags: str) -> Callable[[], CDriver]:

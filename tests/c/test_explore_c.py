@@ -60,6 +60,7 @@ def test_workers_find_the_same_crash():
     alone = explore(f"{SCENARIOS}:echo_crash", "random", schedules=200, seed=0, options=options)
     spread = explore(f"{SCENARIOS}:echo_crash", "random", schedules=200, seed=0, options=options,
                      runner=ProcessRunner(2))
+    assert alone.failures and alone.failures[0].failure.kind == "crash"
     assert [f.seed for f in alone.failures] == [f.seed for f in spread.failures]
 
 
