@@ -14,6 +14,7 @@ process, whichever job happened to finish first.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -213,7 +214,15 @@ class ProcessRunner:
 
 def _baseline(scenario: str | ScenarioFn, options: Options, coverage: Coverage | None) -> tuple[Outcome, bool]:
     """The default order, run in a forked child (it may be the first run of a C driver): its
-    outcome, and whether the scenario loaded C drivers."""
+    outcome, and whether the scenario loaded C drivers.
+
+    A process with other threads running (a Ray driver, say) is not forked, since only the forking
+    thread goes on in the child: the default order runs here, and a C driver that crashes on it
+    takes this process down; the jobs after it are isolated as usual."""
+    if threading.active_count() > 1:
+        before = c_driver_loads()
+        outcome = _run_seeded(resolve(scenario), "fifo", 0, options, coverage)
+        return outcome, c_driver_loads() > before
     found: list[tuple[Outcome, bool]] = []
 
     def run(emit: Callable[[object], None]) -> None:
